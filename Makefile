@@ -1,0 +1,50 @@
+# Two commands a user needs (see README.md):
+#   make run    set up .venv if needed, then run the whole workflow on config.yaml
+#   make test   set up .venv if needed, then lint the workflow and run the test suite
+# Everything is idempotent: a second `make run` only redoes what is missing.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= 2
+CONFIG ?= config.yaml
+SNAKEMAKE_ARGS ?=
+
+.PHONY: setup run test lint format bench report rulegraph clean-results
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+run: setup
+	@start=$$(date +%s); \
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS) && \
+	end=$$(date +%s) && \
+	echo "Workflow finished in $$((end - start)) s wall time on $(CORES) cores." && \
+	echo "Tables:  results/tables/    Figures: results/figures/    Logs: results/logs/"
+
+lint: setup
+	$(BIN)/snakemake --lint --configfile $(CONFIG)
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+format: setup
+	$(BIN)/snakefmt Snakefile workflow/rules
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m vgs.bench --out results/benchmarks $(BENCH_ARGS)
+
+report: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --report results/report.html
+
+rulegraph: setup
+	$(BIN)/snakemake --configfile $(CONFIG) --rulegraph | $(BIN)/python -m vgs.rulegraph workflow/report/rulegraph.svg

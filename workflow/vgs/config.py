@@ -1,0 +1,110 @@
+"""Load and validate the workflow configuration against the JSON schemas in ``workflow/schemas``.
+
+Why our own wrapper rather than ``snakemake.utils.validate`` alone: a researcher who mistypes a key
+should get one line naming that key (``config error at train.epochs: 'x' is not of type
+'integer'``), not a page of jsonschema internals; and the schema is split per stage
+(``config.schema.yaml`` references ``sts.schema.yaml`` and so on), which needs a registry that
+resolves those file references. Defaults written in the schemas are filled in, so rules can rely on
+every optional key being present.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+MAIN_SCHEMA = "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message is one line naming the offending key."""
+
+
+def _load_schema(name: str) -> dict[str, Any]:
+    with open(SCHEMA_DIR / name, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _registry() -> Registry:
+    resources = [
+        (path.name, Resource.from_contents(_load_schema(path.name), default_specification=DRAFT202012))
+        for path in sorted(SCHEMA_DIR.glob("*.schema.yaml"))
+    ]
+    return Registry().with_resources(resources)
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    parts = [str(part) for part in error.absolute_path]
+    if error.validator == "additionalProperties":
+        # The offending key is not in the path; jsonschema puts it in the message only.
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        parts.append(extra[0] if extra else "?")
+    elif error.validator == "required":
+        missing = [key for key in error.validator_value if key not in error.instance]
+        parts.append(missing[0] if missing else "?")
+    return ".".join(parts) or "<top level>"
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        return "unknown key (check its spelling against workflow/schemas)"
+    if error.validator == "required":
+        return "required key is missing"
+    return error.message.splitlines()[0]
+
+
+def _fill_defaults(instance: Any, schema: Mapping[str, Any], registry: Registry) -> None:
+    """Insert ``default`` values of absent properties, recursing into objects and $refs."""
+    if "$ref" in schema:
+        schema = registry.resolver().lookup(schema["$ref"]).contents
+    if not isinstance(instance, dict):
+        return
+    for key, subschema in schema.get("properties", {}).items():
+        if "$ref" in subschema:
+            subschema = registry.resolver().lookup(subschema["$ref"]).contents
+        if key not in instance and "default" in subschema:
+            instance[key] = copy.deepcopy(subschema["default"])
+        if key in instance:
+            _fill_defaults(instance[key], subschema, registry)
+    additional = schema.get("additionalProperties")
+    if isinstance(additional, dict):
+        for key, value in instance.items():
+            if key not in schema.get("properties", {}):
+                _fill_defaults(value, additional, registry)
+
+
+def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a validated copy of ``config`` with schema defaults filled in.
+
+    Raises :class:`ConfigError` with a single line ``config error at <key.path>: <reason>``.
+    """
+    registry = _registry()
+    schema = _load_schema(MAIN_SCHEMA)
+    validator_cls = jsonschema.validators.validator_for(schema)
+    validator = validator_cls(schema, registry=registry, format_checker=validator_cls.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), e.path))
+    if errors:
+        # Prefer the most specific error (deepest path) among the errors at the shallowest level
+        # that still names a key, so ``oneOf`` noise does not hide the real culprit.
+        best = jsonschema.exceptions.best_match(errors)
+        raise ConfigError(f"config error at {_key_path(best)}: {_message(best)}")
+    filled = copy.deepcopy(dict(config))
+    _fill_defaults(filled, schema, registry)
+    return filled
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file and validate it (see :func:`validate_config`)."""
+    with open(path, encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config error at <top level>: {path} does not hold a mapping")
+    return validate_config(raw)

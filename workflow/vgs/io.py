@@ -1,0 +1,78 @@
+"""Small I/O helpers shared by every stage.
+
+Why: a killed run must never leave a half-written file that a rerun would accept, so every
+writer in the package goes through :func:`atomic_path`, which writes to a temporary sibling and
+renames it into place only when the block finishes without error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+PathLike = str | os.PathLike[str]
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
+
+    The temporary file lives in the same directory so the final ``os.replace`` is atomic on
+    POSIX file systems. On any exception the temporary file is removed and ``path`` is untouched.
+    ``suffix`` defaults to the final suffix of ``path`` so libraries that sniff the extension
+    (soundfile, h5py, matplotlib) keep working.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=(target.suffix if suffix is None else suffix) + ".part",
+        dir=target.parent,
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_tsv(path: PathLike, frame: pd.DataFrame) -> None:
+    """Write a data frame as a tab-separated file with a header, atomically.
+
+    TSV is the exchange format between rules: readable by people, by pandas and by R, and free
+    of the quoting surprises that commas in captions cause in CSV.
+    """
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, sep="\t", index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+
+
+def read_tsv(path: PathLike, required: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a TSV written by :func:`write_tsv`; check that ``required`` columns are present.
+
+    All columns are read as strings except where pandas can infer numbers; empty strings stay
+    empty strings (not NaN) so text columns round-trip exactly.
+    """
+    frame = pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[], dtype=str)
+    missing = [column for column in required if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; has {list(frame.columns)}")
+    return frame
+
+
+def write_rows_tsv(path: PathLike, rows: Iterable[Mapping[str, object]], columns: Sequence[str]) -> None:
+    """Write an iterable of dicts as TSV with a fixed column order (atomically)."""
+    write_tsv(path, pd.DataFrame(list(rows), columns=list(columns)))

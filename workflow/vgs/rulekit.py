@@ -1,0 +1,70 @@
+"""Glue between Snakemake rule scripts and the package.
+
+Why: every rule script must log to its rule's ``log:`` file, use exactly the threads the rule was
+given (two jobs sharing two cores must not each start a 2-thread BLAS pool) and leave the real work
+to a package function that tests can call. :func:`rule_context` does the first two in one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_threads(threads: int) -> None:
+    """Pin numeric libraries (torch, BLAS, OpenMP) to ``threads`` threads."""
+    threads = max(1, int(threads))
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+        with contextlib.suppress(RuntimeError):
+            torch.set_num_interop_threads(1)
+    except ImportError:  # pragma: no cover - torch is a hard dependency, but stay importable
+        pass
+
+
+@contextlib.contextmanager
+def rule_context(snakemake: Any) -> Iterator[logging.Logger]:
+    """Route logging and stderr to the rule's first log file and pin threads.
+
+    Progress bars (tqdm writes to stderr) land in the log too, so ``tail -f`` on a rule's log
+    shows how far a long job is.
+    """
+    log_path = Path(snakemake.log[0]) if len(snakemake.log) else None
+    configure_threads(getattr(snakemake, "threads", 1))
+    handlers: list[logging.Handler] = []
+    stream = None
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        stream = open(log_path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed below
+        handlers.append(logging.StreamHandler(stream))
+    else:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, handlers=handlers, force=True)
+    logger = logging.getLogger(f"vgs.rule.{getattr(snakemake, 'rule', 'script')}")
+    old_stderr = sys.stderr
+    if stream is not None:
+        sys.stderr = stream
+    start = time.perf_counter()
+    try:
+        yield logger
+        logger.info("done in %.1f s", time.perf_counter() - start)
+    except BaseException:
+        logger.exception("rule failed")
+        raise
+    finally:
+        sys.stderr = old_stderr
+        if stream is not None:
+            stream.flush()
+            stream.close()
