@@ -77,6 +77,19 @@ def corpus_source(wildcards):
     return []
 
 
+# --- STS collections ----------------------------------------------------------------------------
+
+
+def sts_source(wildcards):
+    """What must exist before an STS collection can be read: the world's STS marker or the download."""
+    spec = config["sts"]["sets"][wildcards.sts_set]
+    if spec.get("world"):
+        return f"{RESOURCES}/world/sts/.complete"
+    if spec.get("download"):
+        return f"{spec['root']}/.complete"
+    return []
+
+
 # --- Utterance sets ------------------------------------------------------------------------------
 
 
