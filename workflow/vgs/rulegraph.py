@@ -1,0 +1,97 @@
+"""Draw ``snakemake --rulegraph`` output as a picture for the README, without Graphviz.
+
+Why: Graphviz is a system package a user may not have; the rule graph is small enough that a
+layered drawing (each rule placed one layer below its deepest input) with matplotlib reads well.
+Usage: ``snakemake --rulegraph | python -m vgs.rulegraph workflow/report/rulegraph.svg``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+NODE = re.compile(r'^\s*(\d+)\s*\[\s*label\s*=\s*"([^"]+)"')
+EDGE = re.compile(r"^\s*(\d+)\s*->\s*(\d+)")
+
+
+def parse_dot(text: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Return node labels by id and edges (source, target) of a Snakemake DOT graph."""
+    nodes: dict[str, str] = {}
+    edges: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        if match := NODE.match(line):
+            nodes[match.group(1)] = match.group(2)
+        elif match := EDGE.match(line):
+            edges.append((match.group(1), match.group(2)))
+    if not nodes:
+        raise ValueError("no nodes found: is this `snakemake --rulegraph` output?")
+    return nodes, edges
+
+
+def layers(nodes: dict[str, str], edges: list[tuple[str, str]]) -> dict[str, int]:
+    """Longest-path layering: a rule sits one layer below its deepest input."""
+    parents: dict[str, list[str]] = defaultdict(list)
+    for source, target in edges:
+        parents[target].append(source)
+    depth: dict[str, int] = {}
+
+    def visit(node: str, stack: frozenset[str] = frozenset()) -> int:
+        if node in stack:
+            raise ValueError(f"cycle through rule {nodes[node]}")
+        if node not in depth:
+            depth[node] = 1 + max((visit(p, stack | {node}) for p in parents[node]), default=-1)
+        return depth[node]
+
+    for node in nodes:
+        visit(node)
+    return depth
+
+
+def draw(text: str, out: Path) -> None:
+    """Render the graph to ``out`` (format from its suffix: .svg, .png, .pdf)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    nodes, edges = parse_dot(text)
+    depth = layers(nodes, edges)
+    by_layer: dict[int, list[str]] = defaultdict(list)
+    for node in sorted(nodes, key=lambda n: nodes[n]):
+        by_layer[depth[node]].append(node)
+    width = max(len(members) for members in by_layer.values())
+    position = {
+        node: ((i + 0.5) * width / len(members), -layer)
+        for layer, members in by_layer.items()
+        for i, node in enumerate(members)
+    }
+    fig, ax = plt.subplots(figsize=(max(8, 2.3 * width), 1.1 * (len(by_layer) + 1)))
+    for source, target in edges:
+        (x0, y0), (x1, y1) = position[source], position[target]
+        ax.annotate("", xy=(x1, y1 + 0.18), xytext=(x0, y0 - 0.18),
+                    arrowprops={"arrowstyle": "->", "color": "#888888", "lw": 0.8})
+    for node, (x, y) in position.items():
+        ax.text(x, y, nodes[node], ha="center", va="center", fontsize=9,
+                bbox={"boxstyle": "round,pad=0.35", "fc": "#eef3fb", "ec": "#4a6fa5"})
+    ax.set_xlim(-0.2, width + 0.2)
+    ax.set_ylim(-max(by_layer) - 0.6, 0.6)
+    ax.axis("off")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: snakemake --rulegraph | python -m vgs.rulegraph OUT.svg", file=sys.stderr)
+        return 2
+    draw(sys.stdin.read(), Path(args[0]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
