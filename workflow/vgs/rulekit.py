@@ -20,18 +20,20 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def configure_threads(threads: int) -> None:
-    """Pin numeric libraries (torch, BLAS, OpenMP) to ``threads`` threads."""
+    """Pin numeric libraries (torch, BLAS, OpenMP) to ``threads`` threads.
+
+    The environment variables suffice for libraries imported later (torch reads
+    ``OMP_NUM_THREADS`` when it starts); torch is only called directly when a script already
+    imported it, so light rules do not pay torch's import time.
+    """
     threads = max(1, int(threads))
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[variable] = str(threads)
-    try:
-        import torch
-
+    torch = sys.modules.get("torch")
+    if torch is not None:
         torch.set_num_threads(threads)
         with contextlib.suppress(RuntimeError):
             torch.set_num_interop_threads(1)
-    except ImportError:  # pragma: no cover - torch is a hard dependency, but stay importable
-        pass
 
 
 @contextlib.contextmanager
