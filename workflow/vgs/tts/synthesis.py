@@ -1,0 +1,125 @@
+"""Synthesise a table of utterances to 16 kHz mono 16-bit WAVs: resumable, retried, cached.
+
+Why a table of jobs rather than a job per utterance: SpokenSTS alone is ~150k utterances, far too
+many Snakemake jobs, so a rule hands a whole shard to :func:`synthesize_jobs`. Each WAV is written
+atomically and a WAV that is already present and readable is kept, so a killed run resumes where
+it stopped and never leaves a truncated file. Paths from :func:`cache_wav_path` key the audio by
+(text, voice, backend, engine version), so identical sentences are synthesised once and a change
+of engine never reuses stale audio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+from tqdm import tqdm
+
+from vgs.io import PathLike, atomic_path
+from vgs.tts.backend import TARGET_RATE, TTSBackend, TTSFatalError, engine_voice, make_backend
+
+log = logging.getLogger(__name__)
+
+JOB_COLUMNS = ("text", "voice", "wav_path")
+
+
+def cache_wav_path(cache_root: PathLike, backend: TTSBackend, voice: str, text: str) -> str:
+    """Cache location of ``text`` in engine ``voice``: ``<root>/<backend>/<voice>/<hash>.wav``."""
+    key = "\0".join((backend.name, backend.version, voice, text))
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+    folder = re.sub(r"[^A-Za-z0-9_.+-]", "_", voice)
+    return f"{cache_root}/{backend.name}/{folder}/{digest}.wav"
+
+
+def wav_duration(path: PathLike) -> float | None:
+    """Duration in seconds of a readable, non-empty WAV; ``None`` if missing or unreadable."""
+    try:
+        info = sf.info(str(path))
+    except (RuntimeError, OSError):  # soundfile.LibsndfileError is a RuntimeError
+        return None
+    return info.frames / info.samplerate if info.frames > 0 else None
+
+
+def write_wav(path: PathLike, samples: np.ndarray) -> None:
+    """Write 16 kHz mono int16 samples as a PCM WAV, atomically."""
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), np.asarray(samples, dtype=np.int16), TARGET_RATE, subtype="PCM_16", format="WAV")
+
+
+def synthesize_with_retries(
+    backend: TTSBackend, text: str, voice: str, retries: int, where: str
+) -> np.ndarray:
+    """Synthesise one utterance, retrying ``retries`` times; fatal engine errors are not retried."""
+    last: Exception | None = None
+    for _attempt in range(retries + 1):
+        try:
+            audio = backend.synthesize(text, voice)
+            if len(audio) == 0:
+                raise RuntimeError("engine returned no samples")
+            return audio
+        except TTSFatalError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any engine hiccup is retried, then reported
+            last = error
+            log.warning("TTS attempt failed for %s: %s", where, error)
+    raise RuntimeError(
+        f"TTS failed after {retries + 1} attempts for {where} (voice {voice!r}, text {text!r}): {last}"
+    ) from last
+
+
+def synthesize_jobs(
+    jobs: pd.DataFrame,
+    tts_config: Mapping[str, Any],
+    progress_desc: str = "",
+    backend: TTSBackend | None = None,
+) -> pd.DataFrame:
+    """Write a WAV for every row of ``jobs`` (columns text, voice, wav_path) that lacks one.
+
+    ``voice`` is a configured voice name (a key of ``tts.voices``) or an engine voice id.
+    Rows sharing a ``wav_path`` are synthesised once. Returns ``jobs`` plus a float ``duration``
+    column (seconds). ``backend`` replaces the configured engine (tests, benchmarks).
+    """
+    missing = [column for column in JOB_COLUMNS if column not in jobs.columns]
+    if missing:
+        raise ValueError(f"synthesis jobs lack column(s) {missing}; need {list(JOB_COLUMNS)}")
+    unique = jobs.drop_duplicates("wav_path")
+    clashes = jobs.groupby("wav_path")[["text", "voice"]].nunique().max(axis=1)
+    if len(clashes) and clashes.max() > 1:
+        path = clashes.idxmax()
+        raise ValueError(f"synthesis jobs give different text or voice for the same wav_path {path}")
+    engine = backend if backend is not None else make_backend(tts_config)
+    retries = int(tts_config.get("retries", 3))
+    durations: dict[str, float] = {}
+    made = 0
+    for row in tqdm(
+        unique.itertuples(index=False),
+        total=len(unique),
+        desc=progress_desc or "tts",
+        unit="utt",
+        mininterval=2.0,
+    ):
+        duration = wav_duration(row.wav_path)
+        if duration is None:
+            voice = engine_voice(str(row.voice), tts_config)
+            audio = synthesize_with_retries(engine, str(row.text), voice, retries, str(row.wav_path))
+            write_wav(row.wav_path, audio)
+            duration = len(audio) / TARGET_RATE
+            made += 1
+        durations[row.wav_path] = duration
+    log.info(
+        "%s: synthesised %d, reused %d existing wavs (%s %s)",
+        progress_desc or "tts",
+        made,
+        len(unique) - made,
+        engine.name,
+        engine.version,
+    )
+    result = jobs.copy()
+    result["duration"] = jobs["wav_path"].map(durations).astype(float)
+    return result
