@@ -1,1 +1,44 @@
-# Rules of the corpora stage.
+# Rules of the corpora stage: read each training corpus from disk in its real format into the common
+# manifest, and draw the captions-per-image subsets. Work is in vgs.corpora.
+
+
+rule load_corpus:
+    input:
+        corpus_source,
+    output:
+        f"{RESULTS}/corpora/{{corpus}}/manifest.tsv",
+    log:
+        f"{LOGS}/corpora/{{corpus}}.log",
+    benchmark:
+        f"{BENCH}/corpora/{{corpus}}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        spec=lambda wildcards: config["corpora"][wildcards.corpus],
+    script:
+        "../scripts/corpus_load.py"
+
+
+rule make_subset:
+    input:
+        f"{RESULTS}/corpora/{{corpus}}/manifest.tsv",
+    output:
+        f"{RESULTS}/subsets/{{corpus}}/k{{k}}/manifest.tsv",
+    log:
+        f"{LOGS}/subsets/{{corpus}}/k{{k}}.log",
+    benchmark:
+        f"{BENCH}/subsets/{{corpus}}/k{{k}}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        subsets=config.get("subsets"),
+    script:
+        "../scripts/subset_make.py"

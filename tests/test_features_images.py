@@ -1,0 +1,137 @@
+"""Image feature caches with each encoder, the offline EfficientNet-Lite0 weights, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image, ImageDraw
+from torchvision import transforms
+
+from vgs.corpora.manifest import CorpusError
+from vgs.features.efficientnet_lite import INPUT_MEAN, INPUT_STD, pretrained_efficientnet_lite0
+from vgs.features.image_encoders import MissingWeightsError, build_encoder, resnet152_weights_path
+from vgs.features.images import ImageError, extract_image_store
+from vgs.io import write_tsv
+from vgs.store import ArrayStore
+
+PHOTO = Path(__import__("matplotlib").get_data_path()) / "sample_data" / "grace_hopper.jpg"
+
+
+def draw_images(directory: Path, count: int) -> list[Path]:
+    """Distinct Pillow scenes: coloured background with a shape at different places and sizes."""
+    paths = []
+    for n in range(count):
+        image = Image.new("RGB", (120 + 10 * n, 100), (30 * n % 255, 120, 200 - 20 * n))
+        draw = ImageDraw.Draw(image)
+        draw.ellipse([10 + 12 * n, 20, 60 + 12 * n, 80], fill=(250, 200 - 30 * n, 20))
+        draw.rectangle([70, 10 + 5 * n, 110, 40 + 5 * n], fill=(20, 20 + 40 * n, 90))
+        path = directory / f"img{n}.png"
+        image.save(path)
+        paths.append(path)
+    return paths
+
+
+def image_manifest(tmp_path: Path, count: int) -> Path:
+    paths = draw_images(tmp_path, count)
+    rows = [{"utt_id": f"u{n}_{c}", "image_id": f"img{n}", "image_path": str(path), "split": "train"}
+            for n, path in enumerate(paths) for c in range(2)]  # several captions per image
+    write_tsv(tmp_path / "manifest.tsv", pd.DataFrame(rows))
+    return tmp_path / "manifest.tsv"
+
+
+def test_efficientnet_lite0_weights_fit_the_architecture() -> None:
+    """On a real photo the stem's activations match the batch-norm statistics stored with the weights
+    (true only with the right input scaling), and the classifier recognises what is in the photo."""
+    if not PHOTO.is_file():
+        pytest.skip(f"matplotlib's sample photo {PHOTO} is not installed")
+    model = pretrained_efficientnet_lite0()
+    prepare = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
+                                  transforms.Normalize(INPUT_MEAN, INPUT_STD)])
+    photo = prepare(Image.open(PHOTO).convert("RGB"))[None]
+    with torch.inference_mode():
+        stem = model._conv_stem(photo)
+        ratio = (stem.var(dim=(0, 2, 3)) / model._bn0.running_var).median().item()
+        top5 = model.classify(photo).topk(5).indices[0].tolist()
+    assert 0.5 < ratio < 2.0
+    assert 652 in top5  # ImageNet class 652: military uniform (Grace Hopper in uniform)
+
+
+def test_efficientnet_store(tmp_path: Path) -> None:
+    manifest = image_manifest(tmp_path, 3)
+    out = tmp_path / "features.h5"
+    assert extract_image_store(manifest, out, "efficientnet_lite0", crops="centre", batch_size=2, device="cpu") == 3
+    store = ArrayStore(out)
+    assert sorted(store) == ["img0", "img1", "img2"] and store.kind == "image" and store.dim == 1280
+    assert store.metadata["encoder"] == "efficientnet_lite0" and store.metadata["crops"] == "centre"
+    assert store.metadata["pretrained"] == "imagenet"
+    features = store.matrix(["img0", "img1", "img2"])
+    assert np.isfinite(features).all() and (features >= 0).all()  # ReLU6 then average pooling
+    assert np.abs(features[0] - features[1]).max() > 1e-2  # different images, different features
+
+
+def test_ten_crops_average_the_crops(tmp_path: Path) -> None:
+    """The ten-crop feature is the mean of the ten crops' features, mirror images included."""
+    manifest = image_manifest(tmp_path, 1)
+    extract_image_store(manifest, tmp_path / "ten.h5", "efficientnet_lite0", crops="ten", device="cpu")
+    encoder = build_encoder("efficientnet_lite0")
+    image = transforms.Resize(256)(Image.open(tmp_path / "img0.png").convert("RGB"))
+    crops = transforms.TenCrop(224)(image)
+    batch = torch.stack([transforms.Normalize(encoder.mean, encoder.std)(transforms.ToTensor()(c)) for c in crops])
+    with torch.inference_mode():
+        expected = encoder.network(batch).mean(0).numpy()
+    store = ArrayStore(tmp_path / "ten.h5")
+    assert store.metadata["crops"] == "ten"
+    np.testing.assert_allclose(store["img0"][0], expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_random_resnet152_is_labelled(tmp_path: Path) -> None:
+    manifest = image_manifest(tmp_path, 2)
+    extract_image_store(manifest, tmp_path / "r.h5", "random_resnet152", crops="centre", seed=3, device="cpu")
+    store = ArrayStore(tmp_path / "r.h5")
+    assert store.dim == 2048 and store.metadata["pretrained"] == "none"
+    assert "RANDOMLY INITIALISED" in store.metadata["warning"]
+    seeded = build_encoder("random_resnet152", seed=3).network.conv1.weight
+    assert torch.equal(seeded, build_encoder("random_resnet152", seed=3).network.conv1.weight)
+    assert not torch.equal(seeded, build_encoder("random_resnet152", seed=4).network.conv1.weight)
+
+
+def test_resnet152_without_cached_weights_says_which_file_to_put_where(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)
+    expected = tmp_path / "torch" / "hub" / "checkpoints" / "resnet152-394f9c45.pth"
+    assert resnet152_weights_path() == expected
+    url = "download.pytorch.org/models/resnet152-394f9c45.pth"
+    with pytest.raises(MissingWeightsError, match=rf"(?s){expected}.*{url}.*efficientnet_lite0"):
+        build_encoder("resnet152")
+
+
+@pytest.mark.slow
+def test_resnet152_with_cached_weights(tmp_path: Path) -> None:
+    if not resnet152_weights_path().is_file():
+        pytest.skip(f"ImageNet ResNet-152 weights not cached at {resnet152_weights_path()} (offline machine)")
+    manifest = image_manifest(tmp_path, 2)
+    extract_image_store(manifest, tmp_path / "r.h5", "resnet152", crops="centre", device="cpu")
+    store = ArrayStore(tmp_path / "r.h5")
+    assert store.dim == 2048 and store.metadata["pretrained"] == "imagenet"
+
+
+def test_unknown_encoder_is_an_error() -> None:
+    with pytest.raises(ValueError, match="encoder must be one of"):
+        build_encoder("resnet50")
+
+
+def test_bad_images_named_and_no_store_left(tmp_path: Path) -> None:
+    manifest = image_manifest(tmp_path, 3)
+    (tmp_path / "img1.png").write_bytes(b"not an image")
+    out = tmp_path / "out" / "features.h5"
+    with pytest.raises(ImageError, match="img1.png: cannot decode image"):
+        extract_image_store(manifest, out, "efficientnet_lite0", crops="centre", batch_size=1, device="cpu")
+    assert list(out.parent.iterdir()) == []
+    (tmp_path / "img2.png").unlink()
+    with pytest.raises(CorpusError, match="img2.png"):
+        extract_image_store(manifest, out, "efficientnet_lite0", crops="centre", device="cpu")

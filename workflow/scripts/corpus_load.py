@@ -1,0 +1,6 @@
+import sys; sys.path.insert(0, f"{snakemake.scriptdir}/..")  # noqa: E702 - vgs for conda envs
+from vgs.corpora.load import load_corpus
+from vgs.rulekit import rule_context
+
+with rule_context(snakemake):
+    load_corpus(snakemake.params.spec, snakemake.output[0])

@@ -1,0 +1,66 @@
+"""The common corpus manifest and the checks every loader shares.
+
+Why one manifest: training, feature extraction and evaluation read ``utt_id image_id image_path
+wav_path text speaker split`` and never need to know which dataset a row came from.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from vgs.io import PathLike, write_tsv
+
+MANIFEST_COLUMNS = ["utt_id", "image_id", "image_path", "wav_path", "text", "speaker", "split"]
+SPLITS = ("train", "dev", "test")
+SHOWN_MISSING = 10
+
+
+class CorpusError(ValueError):
+    """A corpus on disk is missing files or has inconsistent metadata; the message says what to do."""
+
+
+def join_path(base: PathLike, relative: str) -> str:
+    """``base/relative`` normalised without resolving symlinks, so relative roots stay relative."""
+    return os.path.normpath(os.path.join(base, relative))
+
+
+def require_files(paths: Iterable[PathLike], what: str, source: str) -> None:
+    """Raise :class:`CorpusError` naming the first missing paths and their count.
+
+    ``what`` says which kind of file is missing (e.g. "Flickr8k wavs"); ``source`` tells the user
+    where the dataset comes from and where to put it.
+    """
+    missing = [str(path) for path in dict.fromkeys(map(str, paths)) if not os.path.isfile(path)]
+    if missing:
+        shown = "\n  ".join(missing[:SHOWN_MISSING])
+        more = f"\n  ... and {len(missing) - SHOWN_MISSING} more" if len(missing) > SHOWN_MISSING else ""
+        raise CorpusError(f"{len(missing)} {what} missing:\n  {shown}{more}\n{source}")
+
+
+def finish_manifest(rows: pd.DataFrame | list[dict[str, str]], name: str, source: str) -> pd.DataFrame:
+    """Order columns, check ids, splits and that every referenced file exists."""
+    frame = pd.DataFrame(rows, columns=MANIFEST_COLUMNS).fillna("").astype(str)
+    if frame.empty:
+        raise CorpusError(f"{name}: the metadata lists no utterances\n{source}")
+    duplicated = frame["utt_id"][frame["utt_id"].duplicated()].unique()
+    if len(duplicated):
+        raise CorpusError(f"{name}: {len(duplicated)} duplicate utterance ids, e.g. {list(duplicated[:5])}")
+    bad_splits = sorted(set(frame["split"]) - set(SPLITS))
+    if bad_splits:
+        raise CorpusError(f"{name}: unknown split(s) {bad_splits}; expected {list(SPLITS)}")
+    images = frame.drop_duplicates("image_id").set_index("image_id")["image_path"]
+    conflicting = frame.groupby("image_id")["image_path"].nunique()
+    if (conflicting > 1).any():
+        raise CorpusError(f"{name}: image ids with several paths: {list(conflicting[conflicting > 1].index[:5])}")
+    require_files(images.tolist(), f"{name} images", source)
+    require_files(frame["wav_path"], f"{name} wavs", source)
+    return frame
+
+
+def write_manifest(path: PathLike, frame: pd.DataFrame) -> None:
+    """Write a manifest (columns in the canonical order) atomically."""
+    write_tsv(Path(path), frame[MANIFEST_COLUMNS])

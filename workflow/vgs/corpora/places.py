@@ -1,0 +1,59 @@
+"""Places Audio Captions (Harwath et al. 2016-2020), 2020 split files.
+
+On disk (``root``)::
+
+    metadata/train_2020.json, metadata/dev_seen_2020.json, metadata/test_seen_2020.json
+        {"image_base_path": ..., "audio_base_path": ...,
+         "data": [{"uttid", "speaker", "asr_text" (optional), "wav", "image"}, ...]}
+
+Base paths are absolute or relative to the JSON's directory; ``image_root`` / ``audio_root`` in the
+corpus config override them (the Places images usually live apart from the audio). The paper's dev and
+test sets are the 1,000-image ``dev_seen`` and ``test_seen`` splits.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+
+from vgs.corpora.manifest import finish_manifest, join_path, require_files
+
+SOURCE = (
+    "Places Audio Captions come from https://groups.csail.mit.edu/sls/downloads/placesaudio/ "
+    "(metadata/*.json and wavs) and the images from Places205 (http://places.csail.mit.edu/); put the "
+    "metadata under <root>/metadata and set corpora.<name>.image_root / audio_root in config.yaml when "
+    "the base paths in the JSON files do not point at them."
+)
+SPLIT_FILES = {"train": "train_2020.json", "dev": "dev_seen_2020.json", "test": "test_seen_2020.json"}
+
+
+def _base(override: str | None, from_json: str, json_dir: Path) -> str:
+    """The directory paths of a split file are relative to: config override, else the JSON's own."""
+    if override:
+        return override
+    return join_path(json_dir, from_json)  # an absolute base path stays absolute
+
+
+def load_places(root: str, image_root: str | None = None, audio_root: str | None = None) -> pd.DataFrame:
+    """Return the common manifest of the Places Audio corpus under ``root``."""
+    metadata = Path(root) / "metadata"
+    files = {split: metadata / name for split, name in SPLIT_FILES.items()}
+    require_files(files.values(), "Places metadata files", SOURCE)
+    rows = []
+    for split, path in files.items():
+        content = json.loads(path.read_text(encoding="utf-8"))
+        images = _base(image_root, content.get("image_base_path", ""), metadata)
+        audio = _base(audio_root, content.get("audio_base_path", ""), metadata)
+        for item in content["data"]:
+            rows.append({
+                "utt_id": item["uttid"],
+                "image_id": PurePosixPath(item["image"]).stem,  # Places file names are unique
+                "image_path": join_path(images, item["image"]),
+                "wav_path": join_path(audio, item["wav"]),
+                "text": item.get("asr_text", "").strip(),
+                "speaker": item.get("speaker", ""),
+                "split": split,
+            })
+    return finish_manifest(rows, f"Places ({root})", SOURCE)
