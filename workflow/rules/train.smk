@@ -1,1 +1,79 @@
-# Rules of the train stage.
+# Rules of the train stage: train every model x seed, then encode utterance sets and test images
+# with the best epoch (by dev loss). Checkpoints live in results/models/<model>/seed<s>/checkpoints/
+# and are not declared outputs, so a killed or preempted job resumes after its last epoch.
+
+
+rule train:
+    input:
+        unpack(train_inputs),
+    output:
+        best=f"{RESULTS}/models/{{model}}/seed{{seed}}/best.pt",
+        log=f"{RESULTS}/models/{{model}}/seed{{seed}}/train_log.tsv",
+        curve=f"{RESULTS}/models/{{model}}/seed{{seed}}/learning_curve.png",
+    log:
+        f"{LOGS}/train/{{model}}/seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train/{{model}}/seed{{seed}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        **train_gpu_resources(),
+        mem_mb=config["train"]["mem_mb"],
+        runtime=config["train"]["runtime"],
+    params:
+        checkpoints=train_checkpoint_dir,
+        model=config["model"],
+        train=config["train"],
+    script:
+        "../scripts/train_model.py"
+
+
+rule encode_utterances:
+    input:
+        manifest=lambda wildcards: uttset_manifest(wildcards.uttset),
+        mfcc=lambda wildcards: mfcc_files(wildcards.uttset),
+        checkpoint=f"{RESULTS}/models/{{model}}/seed{{seed}}/best.pt",
+    output:
+        f"{RESULTS}/embeddings/{{model}}/seed{{seed}}/{{uttset}}.h5",
+    log:
+        f"{LOGS}/encode/{{model}}/seed{{seed}}/{{uttset}}.log",
+    benchmark:
+        f"{BENCH}/encode/{{model}}/seed{{seed}}/{{uttset}}.tsv"
+    wildcard_constraints:
+        uttset=r"corpus/[A-Za-z0-9_.-]+|sts/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
+    conda:
+        "../../envs/torch.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        **cuda_resources(),
+        mem_mb=config["train"]["mem_mb"],
+        runtime=30,
+    params:
+        split=uttset_split,
+        train=config["train"],
+    script:
+        "../scripts/encode_utterances.py"
+
+
+rule encode_images:
+    input:
+        manifest=f"{RESULTS}/corpora/{{corpus}}/manifest.tsv",
+        features=f"{RESULTS}/features/image/{{corpus}}.h5",
+        checkpoint=f"{RESULTS}/models/{{model}}/seed{{seed}}/best.pt",
+    output:
+        f"{RESULTS}/embeddings/{{model}}/seed{{seed}}/images/{{corpus}}.h5",
+    log:
+        f"{LOGS}/encode/{{model}}/seed{{seed}}/images/{{corpus}}.log",
+    benchmark:
+        f"{BENCH}/encode/{{model}}/seed{{seed}}/images/{{corpus}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        train=config["train"],
+    script:
+        "../scripts/encode_images.py"

@@ -1,0 +1,74 @@
+"""Encoding: utterance and image embedding tables from a trained checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from vgs.model import ModelConfig, VGSModel
+from vgs.store import ArrayStore
+from vgs.train.checkpoint import save_checkpoint
+from vgs.train.encode import encode_images, encode_utterances
+from vgs.train.synthetic import synthetic_corpus
+
+CONFIG = ModelConfig(image_dim=16, conv_channels=8, conv_kernel=6, conv_stride=2, rnn_layers=1, rnn_hidden=8,
+                     attention_hidden=4)
+
+
+@pytest.fixture()
+def trained(tmp_path):
+    data = synthetic_corpus(tmp_path / "data", images={"train": 4, "dev": 2, "test": 5}, captions_per_image=2)
+    torch.manual_seed(0)
+    model = VGSModel(CONFIG).eval()
+    save_checkpoint(tmp_path / "best.pt", {"model_config": CONFIG.as_dict(), "model": model.state_dict(), "epoch": 3})
+    return data, model, tmp_path / "best.pt"
+
+
+def test_encode_test_split_matches_single_utterance_embeddings(trained, tmp_path):
+    data, model, checkpoint = trained
+    out = tmp_path / "emb" / "corpus.h5"
+    count = encode_utterances(data["manifest"], [data["mfcc"]], checkpoint, out, split="test", batch_size=3,
+                              device="cpu")
+    store = ArrayStore(out)
+    manifest = pd.read_csv(data["manifest"], sep="\t")
+    assert count == 10 and sorted(store) == sorted(manifest.loc[manifest["split"] == "test", "utt_id"])
+    assert store.kind == "embedding" and store.dim == 16 and store.metadata["epoch"] == 3
+    frames = ArrayStore(data["mfcc"])
+    for utt in list(store)[:4]:
+        array = torch.from_numpy(frames[utt])[None]
+        with torch.no_grad():
+            alone = model.caption_encoder(array, torch.tensor([array.shape[1]]))[0].numpy()
+        np.testing.assert_allclose(store[utt][0], alone, atol=1e-5)
+        assert np.linalg.norm(store[utt][0]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_encode_deduplicates_utterances(trained, tmp_path):
+    data, _, checkpoint = trained
+    manifest = pd.read_csv(data["manifest"], sep="\t")
+    sts_like = pd.concat([manifest, manifest.head(3)])  # an STS manifest repeats shared sentences
+    sts_like.to_csv(tmp_path / "sts.tsv", sep="\t", index=False)
+    count = encode_utterances(tmp_path / "sts.tsv", [data["mfcc"]], checkpoint, tmp_path / "sts.h5", device="cpu")
+    assert count == len(manifest) == len(ArrayStore(tmp_path / "sts.h5"))
+
+
+def test_missing_mfcc_is_named(trained, tmp_path):
+    data, _, checkpoint = trained
+    manifest = pd.read_csv(data["manifest"], sep="\t")
+    manifest.loc[len(manifest)] = {**manifest.iloc[0].to_dict(), "utt_id": "nowhere"}
+    manifest.to_csv(tmp_path / "m.tsv", sep="\t", index=False)
+    with pytest.raises(ValueError, match=r"mfcc\.h5.*1 utterance\(s\).*\(nowhere\); rerun the mfcc rule"):
+        encode_utterances(tmp_path / "m.tsv", [data["mfcc"]], checkpoint, tmp_path / "x.h5", device="cpu")
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_encode_images_projects_test_images(trained, tmp_path):
+    data, model, checkpoint = trained
+    count = encode_images(data["manifest"], data["images"], checkpoint, tmp_path / "images.h5", device="cpu")
+    store = ArrayStore(tmp_path / "images.h5")
+    assert count == 5 and sorted(store) == [f"test-img{i:03d}" for i in range(5)]
+    features = ArrayStore(data["images"])
+    with torch.no_grad():
+        expected = model.image_encoder(torch.from_numpy(features["test-img002"]))[0].numpy()
+    np.testing.assert_allclose(store["test-img002"][0], expected, atol=1e-6)

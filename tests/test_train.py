@@ -1,0 +1,237 @@
+"""Training: loss values, LR schedule, bucketing, resume equivalence, checkpoint checks."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import vgs.train.loop as loop
+from vgs.model import ModelConfig
+from vgs.train.batching import epoch_batches, pad_batch
+from vgs.train.checkpoint import CheckpointMismatch, load_checkpoint, load_model
+from vgs.train.data import load_training_data
+from vgs.train.loss import hinge_loss, infonce_loss, recall_at_k
+from vgs.train.schedule import cyclic_lr
+from vgs.train.synthetic import synthetic_corpus
+
+TINY = {"conv_channels": 8, "conv_kernel": 6, "conv_stride": 2, "rnn_layers": 1, "rnn_hidden": 8,
+        "attention_hidden": 4}
+FAST = {"epochs": 3, "batch_size": 8, "lr_max": 2e-3, "lr_min": 2e-5, "lr_period_epochs": 2, "progress": False}
+
+
+# --- loss, recall, schedule -----------------------------------------------------------------------
+
+
+def test_hinge_loss_matches_hand_computation():
+    # captions = identity, images chosen so that S = captions @ images.T = [[.9, .5], [.8, .3]].
+    sims = torch.tensor([[0.9, 0.5], [0.8, 0.3]])
+    captions, images = torch.eye(2), sims.T.clone()
+    # pair (0,1): caption 0 vs image 1: max(0, .2-.9+.5)=0; image 1 vs caption 0: max(0, .2-.3+.5)=.4
+    # pair (1,0): caption 1 vs image 0: max(0, .2-.3+.8)=.7; image 0 vs caption 1: max(0, .2-.9+.8)=.1
+    assert hinge_loss(captions, images, margin=0.2).item() == pytest.approx((0.4 + 0.8) / 2)
+
+
+def test_infonce_matches_hand_computation():
+    sims = torch.tensor([[0.9, 0.5], [0.8, 0.3]])
+    t = 0.5
+    row = -(math.log(math.exp(0.9 / t) / (math.exp(0.9 / t) + math.exp(0.5 / t)))
+            + math.log(math.exp(0.3 / t) / (math.exp(0.8 / t) + math.exp(0.3 / t)))) / 2
+    col = -(math.log(math.exp(0.9 / t) / (math.exp(0.9 / t) + math.exp(0.8 / t)))
+            + math.log(math.exp(0.3 / t) / (math.exp(0.5 / t) + math.exp(0.3 / t)))) / 2
+    assert infonce_loss(torch.eye(2), sims.T.clone(), t).item() == pytest.approx((row + col) / 2, rel=1e-5)
+
+
+def test_recall_counts_ties_against_the_caption():
+    images = torch.eye(3)
+    captions = torch.tensor([[1.0, 0, 0], [0.5, 0.5, 0], [0, 0.2, 0.9]])
+    recall = recall_at_k(captions, images, torch.tensor([0, 1, 0]), ks=(1, 2))
+    # caption 0: rank 1; caption 1 ties image 0 -> rank 2; caption 2: its image 0 is last (rank 3).
+    assert recall == {1: pytest.approx(1 / 3), 2: pytest.approx(2 / 3)}
+
+
+@pytest.mark.parametrize(("step", "expected"), [(0, 2e-6), (100, 2e-4), (50, (2e-4 + 2e-6) / 2), (200, 2e-6),
+                                                (300, 2e-4), (25, 2e-6 + (2e-4 - 2e-6) * (1 - math.sqrt(0.5)) / 2)])
+def test_cyclic_lr_at_known_steps(step, expected):
+    assert cyclic_lr(step, lr_min=2e-6, lr_max=2e-4, period=200) == pytest.approx(expected, rel=1e-9)
+
+
+# --- batching -------------------------------------------------------------------------------------
+
+
+def corpus_ids(images: int, captions: list[int]) -> list[str]:
+    """Image id of each caption; image i has captions[i % len(captions)] captions."""
+    return [f"img{i}" for i in range(images) for _ in range(captions[i % len(captions)])]
+
+
+def test_every_caption_exactly_once_and_no_image_twice_in_a_batch():
+    image_ids = corpus_ids(50, [5, 5, 3, 1])
+    lengths = np.random.default_rng(0).integers(100, 400, size=len(image_ids))
+    batches = epoch_batches(image_ids, lengths, 8, np.random.default_rng(1))
+    covered = np.concatenate(batches)
+    assert sorted(covered.tolist()) == list(range(len(image_ids)))
+    assert max(len(b) for b in batches) <= 8
+    for batch in batches:
+        assert len({image_ids[i] for i in batch}) == len(batch)
+    # 13 images with 5 captions, 13 with 5, 12 with 3, 12 with 1: passes of 50, 38, 38, 26, 26.
+    assert len(batches) == sum(math.ceil(n / 8) for n in (50, 38, 38, 26, 26))
+
+
+def test_bucketing_cuts_padding_and_varies_between_epochs():
+    image_ids = corpus_ids(200, [5])
+    lengths = np.random.default_rng(0).lognormal(np.log(300), 0.4, size=len(image_ids)).astype(int)
+
+    def padded(batches):
+        return sum(len(b) * lengths[b].max() for b in batches) / lengths.sum()
+
+    bucketed = epoch_batches(image_ids, lengths, 32, np.random.default_rng(1))
+    random = epoch_batches(image_ids, lengths, 32, np.random.default_rng(1), bucket=False)
+    assert padded(bucketed) < 1.3 < 1.8 < padded(random)  # ~1.23 vs ~2.08 padded frames per frame
+    again = epoch_batches(image_ids, lengths, 32, np.random.default_rng(1))
+    other = epoch_batches(image_ids, lengths, 32, np.random.default_rng(2))
+    assert all(np.array_equal(a, b) for a, b in zip(bucketed, again, strict=True))
+    assert Counter(map(frozenset, bucketed)) != Counter(map(frozenset, other))
+
+
+def test_pad_batch_truncates_and_pads_with_zeros():
+    frames, lengths = pad_batch([np.ones((5, 39), np.float32), np.ones((12, 39), np.float32)], max_frames=10)
+    assert frames.shape == (2, 10, 39) and lengths.tolist() == [5, 10]
+    assert frames[0, 5:].abs().sum() == 0 and frames[1].sum() == 10 * 39
+
+
+# --- training loop, checkpoints, resume -----------------------------------------------------------
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    return synthetic_corpus(tmp_path / "data", images={"train": 16, "dev": 8}, captions_per_image=2)
+
+
+def make_trainer(corpus, directory, sizes=TINY, **settings):
+    train_set, dev_set = load_training_data(corpus["manifest"], [corpus["mfcc"]], corpus["images"])
+    config = ModelConfig.from_dict({**sizes, "image_dim": train_set.image_features.shape[1]})
+    trainer = loop.Trainer(config, loop.TrainConfig.from_section({**FAST, **settings}), 1, directory,
+                           train_set.fingerprint())
+    return trainer, train_set, dev_set
+
+
+def states_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_killed_run_resumes_to_the_identical_result(corpus, tmp_path, monkeypatch):
+    trainer, train_set, dev_set = make_trainer(corpus, tmp_path / "straight")
+    straight = trainer.fit(train_set, dev_set)
+
+    calls = {"n": 0}
+    real_lr = loop.cyclic_lr
+
+    def dies_in_epoch_three(step, *args):
+        calls["n"] += 1
+        if calls["n"] == 2 * len(loop.epoch_batches(train_set.image_ids, train_set.lengths, 8,
+                                                     np.random.default_rng(0))) + 2:
+            raise KeyboardInterrupt("killed")
+        return real_lr(step, *args)
+
+    monkeypatch.setattr(loop, "cyclic_lr", dies_in_epoch_three)
+    killed, _, _ = make_trainer(corpus, tmp_path / "resumed")
+    with pytest.raises(KeyboardInterrupt):
+        killed.fit(train_set, dev_set)
+    assert load_checkpoint(tmp_path / "resumed" / "last.pt")["state"]["epoch"] == 2
+    monkeypatch.setattr(loop, "cyclic_lr", real_lr)
+
+    resumed_trainer, _, _ = make_trainer(corpus, tmp_path / "resumed")
+    resumed = resumed_trainer.fit(train_set, dev_set)
+    assert resumed.step == straight.step and resumed.best_epoch == straight.best_epoch
+    drop = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]  # noqa: E731
+    assert drop(resumed.log) == drop(straight.log)
+    assert states_equal(resumed_trainer.model.state_dict(), trainer.model.state_dict())
+    best_a = load_checkpoint(tmp_path / "straight" / "best.pt")["model"]
+    best_b = load_checkpoint(tmp_path / "resumed" / "best.pt")["model"]
+    assert states_equal(best_a, best_b)
+
+
+def test_checkpoint_of_another_model_fails_clearly(corpus, tmp_path):
+    trainer, train_set, dev_set = make_trainer(corpus, tmp_path / "run", epochs=1)
+    trainer.fit(train_set, dev_set)
+    bigger, _, _ = make_trainer(corpus, tmp_path / "run", sizes={**TINY, "rnn_hidden": 16}, epochs=2)
+    with pytest.raises(CheckpointMismatch, match=r"last\.pt.*rnn_hidden: 16 != 8.*delete"):
+        bigger.fit(train_set, dev_set)
+    other_margin, _, _ = make_trainer(corpus, tmp_path / "run", margin=0.5, epochs=2)
+    with pytest.raises(CheckpointMismatch, match=r"margin: 0.5 != 0.2"):
+        other_margin.fit(train_set, dev_set)
+    with pytest.raises(CheckpointMismatch, match="rnn_hidden"):
+        load_model(tmp_path / "run" / "best.pt", expected=bigger.config)
+
+
+def test_checkpoint_made_on_other_data_is_replaced(corpus, tmp_path):
+    trainer, train_set, dev_set = make_trainer(corpus, tmp_path / "run", epochs=1)
+    trainer.fit(train_set, dev_set)
+    other = synthetic_corpus(tmp_path / "other", images={"train": 12, "dev": 8}, captions_per_image=2, seed=5)
+    again, train_b, dev_b = make_trainer(other, tmp_path / "run", epochs=1)
+    assert not again.resume()
+    assert again.fit(train_b, dev_b).epoch == 1
+
+
+class Arbitrary:
+    """An object a weights-only unpickler must refuse to construct."""
+
+
+def test_unsafe_checkpoint_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": 1, "model_config": {}, "payload": Arbitrary()}, path)
+    with pytest.raises(ValueError, match="evil.pt: not a readable checkpoint"):
+        load_checkpoint(path)
+
+
+def test_missing_features_are_named(corpus):
+    manifest = pd.read_csv(corpus["manifest"], sep="\t")
+    manifest.loc[0, "utt_id"] = "ghost"
+    manifest.to_csv(corpus["manifest"], sep="\t", index=False)
+    with pytest.raises(ValueError, match=r"mfcc\.h5.*1 of 32 utterances' MFCCs missing \(ghost\)"):
+        load_training_data(corpus["manifest"], [corpus["mfcc"]], corpus["images"])
+
+
+def test_train_rule_entry_writes_outputs_and_learns(tmp_path):
+    data = synthetic_corpus(tmp_path / "data", images={"train": 60, "dev": 30}, captions_per_image=3)
+    out = tmp_path / "model"
+    loop.train(data["manifest"], [data["mfcc"]], data["images"], out / "best.pt", out / "train_log.tsv",
+               out / "curve.png", out / "checkpoints", {"size": "t", "sizes": {"t": {**TINY, "rnn_hidden": 24}}},
+               {**FAST, "epochs": 6, "batch_size": 16, "threads": 1, "mem_mb": 1000}, seed=3)
+    log = pd.read_csv(out / "train_log.tsv", sep="\t")
+    assert list(log.columns) == loop.LOG_COLUMNS and log["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
+    best = load_checkpoint(out / "best.pt")
+    assert best["epoch"] == int(log.loc[log["dev_loss"].idxmin(), "epoch"])
+    assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    # chance with 30 dev images: R@1 = 1/30, R@10 = 1/3
+    assert log["dev_r1"].max() > 3 / 30 and log["dev_r10"].max() > 2 / 3
+
+
+def test_shipped_config_sections_build_settings_and_model():
+    from conftest import REPO
+
+    from vgs.config import load_config
+    from vgs.model import model_config
+
+    config = load_config(REPO / "config.yaml")
+    settings = loop.TrainConfig.from_section(config["train"])
+    assert settings.margin == 0.2 and settings.lr_max == 2e-4 and settings.batch_size == 32
+    assert model_config({**config["model"], "size": "paper"}, image_dim=2048).embed_dim == 2048
+    assert model_config(config["model"], image_dim=1280).image_dim == 1280
+
+
+def test_runtime_selection_on_cpu_and_unknown_settings():
+    from vgs.train.device import select_runtime
+
+    runtime = select_runtime("auto", "auto")
+    if not torch.cuda.is_available():
+        assert runtime.device.type == "cpu" and runtime.dtype is None
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            select_runtime("cuda")
+    assert select_runtime("cpu", "bf16").dtype == torch.bfloat16
+    with pytest.raises(ValueError, match="unknown train setting.*'epoch'"):
+        loop.TrainConfig.from_section({"epoch": 3})

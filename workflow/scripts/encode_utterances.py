@@ -1,0 +1,17 @@
+import sys; sys.path.insert(0, f"{snakemake.scriptdir}/..")  # noqa: E702 - vgs for conda envs
+from vgs.rulekit import rule_context
+from vgs.train.encode import encode_utterances
+
+with rule_context(snakemake):
+    settings = snakemake.params.train
+    encode_utterances(
+        manifest=snakemake.input.manifest,
+        mfcc_paths=list(snakemake.input.mfcc),
+        checkpoint=snakemake.input.checkpoint,
+        output=snakemake.output[0],
+        split=snakemake.params.split,
+        batch_size=settings["eval_batch_size"],
+        max_frames=settings["max_frames"],
+        device=settings["device"],
+        precision=settings["precision"],
+    )

@@ -1,0 +1,7 @@
+"""Training and encoding of the VGS model.
+
+Modules: :mod:`~vgs.train.batching` (length-bucketed epochs, padding), :mod:`~vgs.train.loss`
+(in-batch hinge / InfoNCE, recall), :mod:`~vgs.train.schedule` (cyclic learning rate),
+:mod:`~vgs.train.data` (manifest + feature stores), :mod:`~vgs.train.checkpoint` (resumable
+state), :mod:`~vgs.train.loop` (the training loop) and :mod:`~vgs.train.encode` (embedding tables).
+"""

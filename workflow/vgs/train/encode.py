@@ -1,0 +1,129 @@
+"""Embedding tables: utterances (any manifest) and images, encoded with a trained model.
+
+Utterances are encoded in batches of similar length (little padding); because the model masks
+padding, an utterance's embedding does not depend on its batch. Outputs are ``ArrayStore`` files
+of kind ``embedding`` holding one L2-normalised ``[1, D]`` row per id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from vgs.io import PathLike, read_tsv
+from vgs.model import VGSModel
+from vgs.store import ArrayStore, write_store
+from vgs.train.batching import length_sorted_batches, pad_batch
+from vgs.train.checkpoint import load_checkpoint, model_from_checkpoint
+from vgs.train.device import Runtime, select_runtime
+
+log = logging.getLogger(__name__)
+
+
+@torch.no_grad()
+def embed_utterances(
+    model: VGSModel,
+    arrays: Sequence[np.ndarray],
+    batch_size: int,
+    max_frames: int,
+    runtime: Runtime,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Caption embeddings ``[N, D]`` (float32, CPU) of MFCC arrays, in input order."""
+    lengths = np.array([min(len(array), max_frames) for array in arrays])
+    out = torch.empty(len(arrays), model.config.embed_dim)
+    batches = length_sorted_batches(lengths, batch_size)
+    for indices in tqdm(batches, desc="encode", unit="batch", disable=not progress, mininterval=5):
+        frames, lens = pad_batch([arrays[i] for i in indices], max_frames)
+        with runtime.autocast():
+            embeddings = model.caption_encoder(runtime.put(frames), runtime.put(lens))
+        out[torch.from_numpy(indices)] = embeddings.float().cpu()
+    return out
+
+
+@torch.no_grad()
+def embed_images(model: VGSModel, features: np.ndarray, batch_size: int, runtime: Runtime) -> torch.Tensor:
+    """Image embeddings ``[N, D]`` (float32, CPU) of frozen feature rows ``[N, image_dim]``."""
+    parts = []
+    for start in range(0, len(features), batch_size):
+        with runtime.autocast():
+            block = model.image_encoder(runtime.put(torch.from_numpy(features[start : start + batch_size])))
+        parts.append(block.float().cpu())
+    return torch.cat(parts) if parts else torch.empty(0, model.config.embed_dim)
+
+
+def manifest_ids(manifest_path: PathLike, column: str, split: str | None) -> list[str]:
+    """Unique values of ``column`` (first-seen order), optionally only rows of ``split``."""
+    frame = read_tsv(manifest_path, required=[column] + (["split"] if split else []))
+    if split:
+        frame = frame[frame["split"] == split]
+        if frame.empty:
+            raise ValueError(f"{manifest_path}: no rows with split == {split!r}")
+    return list(dict.fromkeys(frame[column]))
+
+
+def store_metadata(checkpoint: PathLike, payload: dict) -> dict[str, object]:
+    return {"checkpoint": str(checkpoint), "epoch": int(payload["epoch"]), "model_config": payload["model_config"]}
+
+
+def encode_utterances(
+    manifest: PathLike,
+    mfcc_paths: Sequence[PathLike],
+    checkpoint: PathLike,
+    output: PathLike,
+    split: str | None = None,
+    batch_size: int = 64,
+    max_frames: int = 1024,
+    device: str = "auto",
+    precision: str = "auto",
+) -> int:
+    """Encode the (de-duplicated) utterances of ``manifest`` into an embedding store."""
+    runtime = select_runtime(device, precision)
+    payload = load_checkpoint(checkpoint)
+    model = model_from_checkpoint(payload, str(runtime.device))
+    utt_ids = manifest_ids(manifest, "utt_id", split)
+    frames = ArrayStore(list(mfcc_paths))
+    missing = [utt for utt in utt_ids if utt not in frames]
+    if missing:
+        raise ValueError(
+            f"{list(mfcc_paths)}: MFCCs of {len(missing)} utterance(s) of {manifest} missing "
+            f"({', '.join(missing[:5])}); rerun the mfcc rule for this set"
+        )
+    embeddings = embed_utterances(model, [frames[u] for u in utt_ids], batch_size, max_frames, runtime, True)
+    log.info("encoded %d utterances of %s with %s", len(utt_ids), manifest, checkpoint)
+    return write_store(
+        output, zip(utt_ids, embeddings.numpy(), strict=True), model.config.embed_dim, "embedding",
+        store_metadata(checkpoint, payload),
+    )
+
+
+def encode_images(
+    manifest: PathLike,
+    image_features: PathLike,
+    checkpoint: PathLike,
+    output: PathLike,
+    split: str = "test",
+    batch_size: int = 256,
+    device: str = "auto",
+) -> int:
+    """Project the frozen features of the ``split`` images of ``manifest`` into the joint space."""
+    runtime = select_runtime(device, "fp32")
+    payload = load_checkpoint(checkpoint)
+    model = model_from_checkpoint(payload, str(runtime.device))
+    image_ids = manifest_ids(manifest, "image_id", split)
+    store = ArrayStore(image_features)
+    missing = [image for image in image_ids if image not in store]
+    if missing:
+        raise ValueError(
+            f"{image_features}: features of {len(missing)} image(s) of {manifest} missing "
+            f"({', '.join(missing[:5])}); rerun the image feature rule"
+        )
+    embeddings = embed_images(model, store.matrix(image_ids), batch_size, runtime)
+    return write_store(
+        output, zip(image_ids, embeddings.numpy(), strict=True), model.config.embed_dim, "embedding",
+        store_metadata(checkpoint, payload),
+    )

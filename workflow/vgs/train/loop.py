@@ -1,0 +1,307 @@
+"""The training loop: epochs of bucketed batches, dev evaluation, checkpoints, resume.
+
+Why it is built the way it is:
+
+* **Exact resume.** Each epoch's batch order comes from a generator seeded by ``(seed, epoch)``
+  and the learning rate is a function of the global step, so the only state to carry over is
+  model, optimizer, grad scaler, step and torch's RNG — all saved after every epoch in
+  ``checkpoints/last.pt``. A killed run restarts after its last complete epoch and, on CPU, ends
+  bit-identical to an uninterrupted run.
+* **Best epoch by dev loss** (the paper's rule): its weights are kept in ``checkpoints/best.pt``
+  and become the rule's ``best.pt``.
+* **Dev evaluation from embeddings.** The caption encoder is batch-invariant, so dev captions
+  are encoded once per epoch; the dev loss (over fixed dev batches) and caption -> image recall
+  are both computed from those embeddings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from vgs.io import PathLike, atomic_path, write_tsv
+from vgs.model import ModelConfig, VGSModel, model_config
+from vgs.train.batching import epoch_batches, pad_batch
+from vgs.train.checkpoint import CheckpointMismatch, load_checkpoint, save_checkpoint
+from vgs.train.data import CaptionSet, load_training_data
+from vgs.train.device import Runtime, select_runtime
+from vgs.train.encode import embed_images, embed_utterances
+from vgs.train.loss import batch_loss, recall_at_k
+from vgs.train.schedule import cyclic_lr
+
+log = logging.getLogger(__name__)
+
+LOG_COLUMNS = ["epoch", "train_loss", "dev_loss", "dev_r1", "dev_r5", "dev_r10", "lr", "seconds"]
+# Keys of the ``train:`` config section that concern the Snakemake rule, not the loop.
+RULE_KEYS = ("gpus", "threads", "runtime", "mem_mb")
+# Settings that may change between a killed run and its resumption without changing the result
+# (on CPU): more epochs continue the same trajectory; the device only changes rounding.
+RESUMABLE_CHANGES = ("epochs", "device", "compile", "eval_batch_size", "progress")
+DEV_SEED = 2**31 - 1  # seeds the fixed dev batches, distinct from every epoch's generator
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings (the ``train:`` config section; see workflow/schemas/train.schema.yaml)."""
+
+    epochs: int = 32
+    batch_size: int = 32
+    lr_max: float = 2e-4
+    lr_min: float = 2e-6
+    lr_period_epochs: float = 4.0
+    loss: str = "hinge"
+    margin: float = 0.2
+    temperature: float = 0.07
+    max_frames: int = 1024
+    bucket: bool = True
+    length_jitter: float = 0.05
+    eval_batch_size: int = 64
+    device: str = "auto"
+    precision: str = "auto"
+    compile: bool = False
+    progress: bool = True
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any]) -> TrainConfig:
+        """From the ``train:`` config section (rule-only keys such as ``threads`` are ignored)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(section) - known - set(RULE_KEYS))
+        if unknown:
+            raise ValueError(f"unknown train setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**{key: value for key, value in section.items() if key in known})
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Settings a resumed run must share with the checkpoint it continues."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in RESUMABLE_CHANGES}
+
+
+@dataclass
+class TrainingState:
+    """What a checkpoint carries besides model and optimizer."""
+
+    step: int = 0
+    epoch: int = 0
+    best_epoch: int = 0
+    best_dev_loss: float = math.inf
+    log: list[dict[str, float]] = field(default_factory=list)
+
+
+def steps_per_epoch(train_set: CaptionSet, batch_size: int) -> int:
+    """Batches per epoch; fixed for a data set (pass sizes do not depend on the shuffle)."""
+    return len(epoch_batches(train_set.image_ids, train_set.lengths, batch_size, np.random.default_rng(0)))
+
+
+@torch.no_grad()
+def evaluate(
+    model: VGSModel, dev_set: CaptionSet, settings: TrainConfig, seed: int, runtime: Runtime
+) -> dict[str, float]:
+    """Dev loss over fixed batches and caption -> image recall@1/5/10 over the dev images."""
+    model.eval()
+    captions = embed_utterances(
+        model, dev_set.arrays(range(len(dev_set))), settings.eval_batch_size, settings.max_frames, runtime
+    )
+    images = embed_images(model, dev_set.image_features, settings.eval_batch_size, runtime)
+    batches = epoch_batches(
+        dev_set.image_ids, dev_set.lengths, settings.batch_size, np.random.default_rng([seed, DEV_SEED]), jitter=0.0
+    )
+    targets = torch.from_numpy(dev_set.image_rows)
+    losses = [
+        float(batch_loss(settings.loss, captions[b], images[targets[b]], settings.margin, settings.temperature))
+        * len(b)
+        for b in batches
+        if len(b) > 1
+    ]
+    counted = sum(len(b) for b in batches if len(b) > 1)
+    recall = recall_at_k(captions, images, targets, (1, 5, 10))
+    return {"dev_loss": sum(losses) / max(counted, 1), "dev_r1": recall[1], "dev_r5": recall[5], "dev_r10": recall[10]}
+
+
+class Trainer:
+    """One training run (model, optimizer, state) with checkpoints in ``checkpoint_dir``."""
+
+    def __init__(
+        self, config: ModelConfig, settings: TrainConfig, seed: int, checkpoint_dir: PathLike, data_key: str = ""
+    ):
+        self.config, self.settings, self.seed, self.data_key = config, settings, seed, data_key
+        self.dir = Path(checkpoint_dir)
+        self.runtime = select_runtime(settings.device, settings.precision)
+        torch.manual_seed(seed)
+        self.model = VGSModel(config).to(self.runtime.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.lr_min)
+        self.scaler = torch.amp.GradScaler(self.runtime.device.type, enabled=self.runtime.dtype == torch.float16)
+        self.state = TrainingState()
+        self.step_model = torch.compile(self.model, dynamic=True) if settings.compile else self.model
+
+    @property
+    def last_path(self) -> Path:
+        return self.dir / "last.pt"
+
+    @property
+    def best_path(self) -> Path:
+        return self.dir / "best.pt"
+
+    def resume(self) -> bool:
+        """Continue from ``last.pt`` if present; raise :class:`CheckpointMismatch` if it is foreign.
+
+        A checkpoint of the same settings on *different data* (an upstream stage was rerun) is
+        stale rather than foreign: training starts over and overwrites it.
+        """
+        if not self.last_path.exists():
+            return False
+        payload = load_checkpoint(self.last_path, self.config, map_location=str(self.runtime.device))
+        if payload["data"] != self.data_key:
+            log.warning("%s was made on other training data; starting over", self.last_path)
+            return False
+        saved = {**payload["train_settings"], "seed": payload["seed"]}
+        wanted = {**self.settings.fingerprint(), "seed": self.seed}
+        differences = [f"{key}: {wanted.get(key)} != {saved.get(key)}"
+                       for key in sorted(set(saved) | set(wanted)) if saved.get(key) != wanted.get(key)]
+        if differences:
+            raise CheckpointMismatch(
+                f"{self.last_path}: checkpoint was made with different training settings (requested vs. "
+                f"saved: {'; '.join(differences)}); delete {self.dir} to start over, or restore them"
+            )
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.scaler.load_state_dict(payload["scaler"])
+        self.state = TrainingState(**payload["state"])
+        torch.set_rng_state(payload["rng"]["torch"])
+        if self.runtime.device.type == "cuda" and payload["rng"]["cuda"]:
+            torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
+        log.info("resumed %s after epoch %d (step %d)", self.dir, self.state.epoch, self.state.step)
+        return True
+
+    def save(self) -> None:
+        cuda = torch.cuda.get_rng_state_all() if self.runtime.device.type == "cuda" else []
+        save_checkpoint(self.last_path, {
+            "model_config": self.config.as_dict(),
+            "train_settings": self.settings.fingerprint(),
+            "seed": self.seed,
+            "data": self.data_key,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "state": dataclasses.asdict(self.state),
+            "rng": {"torch": torch.get_rng_state(), "cuda": cuda},
+        })
+
+    def save_best(self, row: Mapping[str, float]) -> None:
+        save_checkpoint(self.best_path, {
+            "model_config": self.config.as_dict(),
+            "model": self.model.state_dict(),
+            "seed": self.seed,
+            "epoch": int(row["epoch"]),
+            "metrics": {key: float(value) for key, value in row.items()},
+        })
+
+    def train_epoch(self, train_set: CaptionSet, epoch: int, period: int) -> tuple[float, float]:
+        """One pass over every caption; returns (mean train loss, last learning rate)."""
+        s = self.settings
+        batches = epoch_batches(
+            train_set.image_ids, train_set.lengths, s.batch_size, np.random.default_rng([self.seed, epoch]),
+            s.bucket, s.length_jitter,
+        )
+        self.model.train()
+        total, counted, lr = torch.zeros((), device=self.runtime.device), 0, s.lr_min
+        bar = tqdm(batches, desc=f"epoch {epoch}/{s.epochs}", unit="batch", disable=not s.progress, mininterval=5)
+        for indices in bar:
+            if len(indices) < 2:  # a lone caption has no negatives (only in passes of one image)
+                continue
+            lr = cyclic_lr(self.state.step, s.lr_min, s.lr_max, period)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            frames, lengths = pad_batch(train_set.arrays(indices), s.max_frames)
+            images = torch.from_numpy(train_set.image_features[train_set.image_rows[indices]])
+            with self.runtime.autocast():
+                captions, pictures = self.step_model(
+                    self.runtime.put(frames), self.runtime.put(lengths), self.runtime.put(images)
+                )
+            loss = batch_loss(s.loss, captions, pictures, s.margin, s.temperature)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.state.step += 1
+            total += loss.detach() * len(indices)
+            counted += len(indices)
+        return float(total) / max(counted, 1), lr
+
+    def fit(self, train_set: CaptionSet, dev_set: CaptionSet) -> TrainingState:
+        """Train up to ``settings.epochs`` epochs (resuming if possible); return the final state."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.resume()
+        period = max(1, round(self.settings.lr_period_epochs * steps_per_epoch(train_set, self.settings.batch_size)))
+        for epoch in range(self.state.epoch + 1, self.settings.epochs + 1):
+            start = time.perf_counter()
+            train_loss, lr = self.train_epoch(train_set, epoch, period)
+            row = {"epoch": epoch, "train_loss": train_loss,
+                   **evaluate(self.model, dev_set, self.settings, self.seed, self.runtime),
+                   "lr": lr, "seconds": round(time.perf_counter() - start, 2)}
+            log.info("epoch %s", " ".join(f"{k}={v:.4g}" for k, v in row.items()))
+            self.state.log.append(row)
+            self.state.epoch = epoch
+            if row["dev_loss"] < self.state.best_dev_loss:
+                self.state.best_epoch, self.state.best_dev_loss = epoch, row["dev_loss"]
+                self.save_best(row)
+            self.save()
+        if not self.best_path.exists():
+            raise RuntimeError(f"{self.dir}: no epoch was trained (train.epochs = {self.settings.epochs})")
+        return self.state
+
+
+def plot_learning_curve(frame: pd.DataFrame, best_epoch: int, path: PathLike) -> None:
+    """Losses (train, dev) and dev recall per epoch, the best epoch marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (losses, recall) = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
+    losses.plot(frame["epoch"], frame["train_loss"], marker="o", label="train")
+    losses.plot(frame["epoch"], frame["dev_loss"], marker="o", label="dev")
+    losses.set(xlabel="epoch", ylabel="loss", title="loss")
+    for k in (1, 5, 10):
+        recall.plot(frame["epoch"], frame[f"dev_r{k}"], marker="o", label=f"R@{k}")
+    recall.set(xlabel="epoch", ylabel="caption → image recall (dev)", title="dev recall", ylim=(0, 1))
+    for axis in (losses, recall):
+        axis.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label=f"best ({best_epoch})")
+        axis.legend(fontsize=8)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
+def train(
+    manifest: PathLike,
+    mfcc: list[PathLike],
+    image_features: PathLike,
+    best: PathLike,
+    train_log: PathLike,
+    curve: PathLike,
+    checkpoint_dir: PathLike,
+    model_section: Mapping[str, Any],
+    train_section: Mapping[str, Any],
+    seed: int,
+) -> None:
+    """Rule entry: train on ``manifest``; write ``best``, ``train_log`` and ``curve``."""
+    settings = TrainConfig.from_section(train_section)
+    train_set, dev_set = load_training_data(manifest, mfcc, image_features)
+    config = model_config(model_section, image_dim=train_set.image_features.shape[1])
+    log.info("training %d captions (%d dev) with %s, seed %d", len(train_set), len(dev_set), config, seed)
+    trainer = Trainer(config, settings, seed, checkpoint_dir, train_set.fingerprint() + dev_set.fingerprint())
+    state = trainer.fit(train_set, dev_set)
+    save_checkpoint(best, load_checkpoint(trainer.best_path, config))
+    frame = pd.DataFrame(state.log, columns=LOG_COLUMNS).round(6)
+    write_tsv(train_log, frame)
+    plot_learning_curve(frame, state.best_epoch, curve)
