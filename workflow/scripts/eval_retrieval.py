@@ -1,0 +1,13 @@
+import sys; sys.path.insert(0, f"{snakemake.scriptdir}/..")  # noqa: E702 - vgs for conda envs
+from vgs.evaluate.retrieval import evaluate_retrieval
+from vgs.rulekit import rule_context
+
+with rule_context(snakemake):
+    evaluate_retrieval(
+        snakemake.input.manifest,
+        snakemake.input.captions,
+        snakemake.input.images,
+        snakemake.output.json,
+        snakemake.output.tsv,
+        median=snakemake.params.median,
+    )

@@ -1,0 +1,23 @@
+"""Evaluation: retrieval (Table 2), SpokenSTS correlations (Figures 1–2), statistics (Table 3,
+model comparisons), text toplines, tables and figures.
+
+Files written (all under ``results/``):
+
+``eval/<model>/seed<s>/retrieval.{json,tsv}``
+    caption→image and image→caption R@1/5/10 and median rank on the model's corpus test set.
+``eval/<model>/seed<s>/sts/<set>/{similarities,correlations}.tsv``
+    per-pair voice-averaged cosine similarity; Pearson/Spearman with CIs per subtask, year, All,
+    Natural speech, Sample, plus SentEval-style means.
+``eval/toplines/<topline>/sts/<set>/{similarities,correlations}.tsv``
+    the same for text toplines (bag of words, TF-IDF, optional MiniLM).
+``tables/table2_retrieval.{csv,md,tex}``
+    Table 2 (CSV per seed; Markdown/LaTeX mean ± sd over seeds).
+``tables/<set>/sts_correlations.{csv,md,tex}``, ``tables/<set>/sts_correlations_by_seed.csv``
+    every system's correlations (seeds averaged in Fisher z; per seed) — Figure 1's numbers.
+``tables/<set>/model_comparisons.{csv,md}``
+    Williams' test for every pair of systems on All, Holm-adjusted.
+``tables/<set>/table3_aic.{csv,md,tex}``
+    Table 3: OLS regression, log-likelihood, AIC (R's convention) and ΔAIC.
+``figures/<set>/figure1.{png,pdf}``, ``figures/<set>/figure2.{png,pdf}``,
+``figures/learning_curves.{png,pdf}``
+"""

@@ -1,0 +1,174 @@
+"""Figures: Figure 1 (STS correlation per subtask and overall), Figure 2 (correlation against
+captions per image) and learning curves. Each is written as PNG (report, README) and PDF (paper).
+
+The figures read the seed-aggregated correlation table written by
+:func:`vgs.evaluate.tables.sts_tables`, so restyling a figure never recomputes an evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: rules run without a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from vgs.evaluate.tables import TEXT_TOPLINE, system_label  # noqa: E402
+from vgs.io import PathLike, atomic_path, read_tsv  # noqa: E402
+
+OVERALL = [("all", "All"), ("natural", "Natural speech"), ("sample", "Sample")]
+TOPLINE_COLOURS = ["0.35", "0.6", "0.8"]
+TOPLINE_MARKERS = ["s", "D", "^"]
+SPEECH_MARKERS = ["o", "v", "P", "X", "*", "h"]
+
+
+def save_figure(figure: plt.Figure, paths: Sequence[PathLike]) -> None:
+    """Save ``figure`` to every path (format from the suffix), atomically, then close it."""
+    for path in paths:
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, format=str(path).rsplit(".", 1)[-1], dpi=200, bbox_inches="tight")
+    plt.close(figure)
+
+
+def _read_correlations(path: PathLike) -> pd.DataFrame:
+    frame = pd.read_csv(path, keep_default_na=True)
+    frame["subset_k"] = pd.to_numeric(frame["subset_k"], errors="coerce")
+    return frame
+
+
+def _figure1_groups(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """(level, group) on the x axis: subtasks in year order, then All / Natural speech / Sample."""
+    subtasks = frame.loc[frame["level"] == "subtask", ["year", "group"]].drop_duplicates()
+    ordered = [("subtask", group) for group in subtasks.sort_values(["year", "group"])["group"]]
+    present = set(zip(frame["level"], frame["group"], strict=True))
+    return ordered + [item for item in OVERALL if item in present]
+
+
+def figure1(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: str = "pearson") -> None:
+    """Per-subtask correlation with 95% CIs, one colour per training corpus (speech models that
+    are not captions-per-image subsets), text toplines in grey, All / Natural / Sample at the right."""
+    frame = _read_correlations(correlations_csv)
+    frame = frame[frame["subset_k"].isna()]
+    groups = _figure1_groups(frame)
+    systems = frame[["system", "kind", "corpus"]].drop_duplicates().reset_index(drop=True)
+    speech = systems[systems["kind"] != TEXT_TOPLINE]
+    corpora = list(dict.fromkeys(speech["corpus"]))
+    palette = dict(zip(corpora, sns.color_palette("colorblind", len(corpora)), strict=True))
+
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
+    figure, axis = plt.subplots(figsize=(max(6.0, 0.55 * len(groups) + 2.5), 4.2))
+    width = 0.8
+    offsets = np.linspace(-width / 2, width / 2, len(systems) + 2)[1:-1]
+    position = {group: i for i, group in enumerate(groups)}
+    topline_index = 0
+    corpus_models: dict[str, int] = {}
+    for offset, system in zip(offsets, systems.itertuples(index=False), strict=True):
+        if system.kind == TEXT_TOPLINE:
+            colour = TOPLINE_COLOURS[topline_index % len(TOPLINE_COLOURS)]
+            marker = TOPLINE_MARKERS[topline_index % len(TOPLINE_MARKERS)]
+            topline_index += 1
+        else:
+            colour = palette[system.corpus]
+            marker = SPEECH_MARKERS[corpus_models.get(system.corpus, 0) % len(SPEECH_MARKERS)]
+            corpus_models[system.corpus] = corpus_models.get(system.corpus, 0) + 1
+        rows = frame[frame["system"] == system.system]
+        rows = rows[
+            [(level, group) in position for level, group in zip(rows["level"], rows["group"], strict=True)]
+        ]
+        x = np.array(
+            [position[(level, group)] for level, group in zip(rows["level"], rows["group"], strict=True)]
+        )
+        y = rows[measure].to_numpy(dtype=float)
+        error = np.abs(np.vstack([y - rows[f"{measure}_low"], rows[f"{measure}_high"] - y]))
+        label = system_label(system.system, system.kind)
+        if system.kind != TEXT_TOPLINE:
+            label = f"{system.system} ({system.corpus})"
+        axis.errorbar(x + offset, y, yerr=np.nan_to_num(error), fmt=marker, color=colour, markersize=5,
+                      capsize=2, elinewidth=1, label=label, linestyle="none")  # fmt: skip
+    overall_start = len(groups) - sum(1 for item in groups if item[0] != "subtask")
+    if 0 < overall_start < len(groups):
+        axis.axvline(overall_start - 0.5, color="0.3", linewidth=1)
+    axis.axhline(0, color="0.5", linewidth=0.8)
+    axis.set_xticks(range(len(groups)), [group for _, group in groups], rotation=55, ha="right")
+    axis.set_xlim(-0.6, len(groups) - 0.4)
+    axis.set_ylabel(f"{measure.capitalize()} r with human scores (95% CI)")
+    axis.set_xlabel("")
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="Model (training corpus)")
+    save_figure(figure, out_paths)
+
+
+def figure2(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: str = "pearson") -> None:
+    """Correlation (All, Natural speech, Sample) with 95% CIs against captions per image, from the
+    subset models; text toplines on All as grey reference lines."""
+    frame = _read_correlations(correlations_csv)
+    subsets = frame[frame["subset_k"].notna() & frame["level"].isin([level for level, _ in OVERALL])]
+    if subsets.empty:
+        raise ValueError(
+            f"{correlations_csv}: no captions-per-image subset models; configure `subsets` in the config"
+        )
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
+    figure, axis = plt.subplots(figsize=(6.0, 4.0))
+    colours = sns.color_palette("colorblind", len(OVERALL))
+    for (level, label), colour, shift in zip(OVERALL, colours, (-0.06, 0.0, 0.06), strict=True):
+        rows = subsets[subsets["level"] == level].sort_values("subset_k")
+        if rows.empty:
+            continue
+        k = rows["subset_k"].to_numpy(dtype=float)
+        y = rows[measure].to_numpy(dtype=float)
+        error = np.abs(np.vstack([y - rows[f"{measure}_low"], rows[f"{measure}_high"] - y]))
+        axis.errorbar(
+            k + shift, y, yerr=np.nan_to_num(error), marker="o", color=colour, capsize=3, label=label
+        )
+    toplines = frame[(frame["kind"] == TEXT_TOPLINE) & (frame["level"] == "all")]
+    for row, colour in zip(toplines.itertuples(index=False), TOPLINE_COLOURS, strict=False):
+        axis.axhline(getattr(row, measure), color=colour, linestyle="--", linewidth=1,
+                     label=f"{system_label(row.system, row.kind)}, All")  # fmt: skip
+    ks = sorted(subsets["subset_k"].unique())
+    axis.set_xticks(ks, [str(int(k)) for k in ks])
+    axis.set_xlabel("Captions per image in training (same total number of captions)")
+    axis.set_ylabel(f"{measure.capitalize()} r with human scores (95% CI)")
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    save_figure(figure, out_paths)
+
+
+def read_train_logs(runs: Sequence[Mapping[str, Any]], log_paths: Sequence[PathLike]) -> pd.DataFrame:
+    """Concatenate train logs with the run's model and seed attached."""
+    columns = ("epoch", "train_loss", "dev_loss", "dev_r10")
+    frames = []
+    for run, path in zip(runs, log_paths, strict=True):
+        log = read_tsv(path, required=columns)
+        log = log[list(columns)].apply(pd.to_numeric, errors="coerce")
+        frames.append(log.assign(model=run["system"], seed=run["seed"]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def learning_curves(
+    runs: Sequence[Mapping[str, Any]], log_paths: Sequence[PathLike], out_paths: Sequence[PathLike]
+) -> None:
+    """Train loss, dev loss and dev R@10 per epoch for every model (mean ± sd band over seeds)."""
+    logs = read_train_logs(runs, log_paths)
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
+    panels = [
+        ("train_loss", "Training loss"),
+        ("dev_loss", "Development loss"),
+        ("dev_r10", "Development R@10 (%)"),
+    ]
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels) + 2.0, 3.6), sharex=True)
+    palette = sns.color_palette("husl", logs["model"].nunique())
+    for axis, (column, title) in zip(axes, panels, strict=True):
+        sns.lineplot(data=logs, x="epoch", y=column, hue="model", errorbar="sd", ax=axis, palette=palette,
+                     legend=axis is axes[-1])  # fmt: skip
+        axis.set_title(title)
+        axis.set_ylabel("")
+        axis.set_xlabel("Epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, title="Model")
+    figure.tight_layout()
+    save_figure(figure, out_paths)

@@ -1,0 +1,149 @@
+"""Caption↔image retrieval on a corpus's test set (the paper's Table 2).
+
+Ranks, ties and medians are defined here once, because published numbers differ on them:
+
+* **Ranks are 1-based and ties count against the model** ("pessimistic"): a correct item's rank
+  is 1 + the number of *wrong* candidates scoring at least as high. A model that maps everything
+  to one point therefore gets the worst rank, not R@1 = 100 %. With real-valued embeddings ties
+  are rare and the convention changes nothing.
+* **Caption→image**: each test caption queries all test images; one image is correct.
+* **Image→caption**: each test image queries all test captions; an image has several correct
+  captions and the rank is that of the *best-ranked* one (as in the authors' code).
+* **Median rank**: ``lower`` (default) takes the lower middle value of an even-length list, as
+  the authors' ``torch.median`` does; ``midpoint`` averages the two middle values (numpy).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from vgs.io import PathLike, read_tsv, write_text_atomic, write_tsv
+from vgs.store import ArrayStore
+
+log = logging.getLogger(__name__)
+
+RECALL_AT = (1, 5, 10)
+MEDIAN_CONVENTIONS = ("lower", "midpoint")
+#: Rows of the similarity matrix computed at once: bounds memory at SpokenCOCO scale
+#: (25k captions × 5k images would be 500 MB in one go).
+BLOCK = 1024
+
+
+def caption_to_image_ranks(captions: np.ndarray, images: np.ndarray, caption_image: np.ndarray) -> np.ndarray:
+    """Rank of the correct image for every caption (``caption_image[i]`` indexes ``images``)."""
+    ranks = np.empty(len(captions), dtype=np.int64)
+    for start in tqdm(range(0, len(captions), BLOCK), desc="caption→image", unit="block", leave=False):
+        scores = captions[start : start + BLOCK] @ images.T
+        rows = np.arange(scores.shape[0])
+        correct = scores[rows, caption_image[start : start + BLOCK]]
+        # >= counts the correct image itself, which provides the "1 +".
+        ranks[start : start + BLOCK] = (scores >= correct[:, None]).sum(axis=1)
+    return ranks
+
+
+def image_to_caption_ranks(captions: np.ndarray, images: np.ndarray, caption_image: np.ndarray) -> np.ndarray:
+    """Rank of the best-ranked correct caption for every image."""
+    if np.setdiff1d(np.arange(len(images)), caption_image).size:
+        raise ValueError("every test image needs at least one caption for image→caption retrieval")
+    ranks = np.empty(len(images), dtype=np.int64)
+    for start in tqdm(range(0, len(images), BLOCK), desc="image→caption", unit="block", leave=False):
+        scores = images[start : start + BLOCK] @ captions.T
+        is_correct = caption_image[None, :] == np.arange(start, start + scores.shape[0])[:, None]
+        best = np.where(is_correct, scores, -np.inf).max(axis=1)
+        wrong_at_least = ((scores >= best[:, None]) & ~is_correct).sum(axis=1)
+        ranks[start : start + BLOCK] = 1 + wrong_at_least
+    return ranks
+
+
+def median_rank(ranks: np.ndarray, convention: str = "lower") -> float:
+    """Median of ``ranks`` by ``convention`` (see module docstring)."""
+    if convention not in MEDIAN_CONVENTIONS:
+        raise ValueError(f"median convention must be one of {MEDIAN_CONVENTIONS}, got {convention!r}")
+    ordered = np.sort(np.asarray(ranks))
+    if ordered.size == 0:
+        raise ValueError("median of no ranks")
+    if convention == "lower":
+        return float(ordered[(ordered.size - 1) // 2])
+    return float(np.median(ordered))
+
+
+def summarise_ranks(ranks: np.ndarray, median: str = "lower") -> dict[str, float]:
+    """R@1/5/10 in percent and the median rank."""
+    ranks = np.asarray(ranks)
+    summary = {f"r{k}": float(100.0 * np.mean(ranks <= k)) for k in RECALL_AT}
+    summary["medr"] = median_rank(ranks, median)
+    return summary
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1.0, norms)
+
+
+def load_test_set(
+    manifest_path: PathLike, caption_store: ArrayStore, image_store: ArrayStore
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Embeddings of the test captions and images, and the caption→image index.
+
+    Captions are the unique test-split ``utt_id`` of the corpus manifest; images are the test
+    images those captions describe. Missing embeddings are an error naming the store to rebuild.
+    """
+    manifest = read_tsv(manifest_path, required=("utt_id", "image_id", "split"))
+    test = manifest[manifest["split"] == "test"].drop_duplicates("utt_id")
+    if test.empty:
+        raise ValueError(f"{manifest_path}: no rows with split == 'test'")
+    image_ids = sorted(test["image_id"].unique())
+    for label, store, keys in (("caption", caption_store, test["utt_id"]), ("image", image_store, image_ids)):
+        missing = [key for key in keys if key not in store]
+        if missing:
+            raise ValueError(
+                f"{len(missing)} test {label}(s) of {manifest_path} have no embedding (e.g. {missing[0]!r}); "
+                "rerun the encode rule of this model"
+            )
+    image_index = {image_id: i for i, image_id in enumerate(image_ids)}
+    captions = _normalise(caption_store.matrix(list(test["utt_id"])).astype(np.float64))
+    images = _normalise(image_store.matrix(image_ids).astype(np.float64))
+    caption_image = test["image_id"].map(image_index).to_numpy(dtype=np.int64)
+    return captions, images, caption_image, image_ids
+
+
+def evaluate_retrieval(
+    manifest_path: PathLike,
+    caption_store_path: PathLike,
+    image_store_path: PathLike,
+    out_json: PathLike,
+    out_tsv: PathLike,
+    median: str = "lower",
+) -> dict[str, object]:
+    """Evaluate retrieval on a test set; write a JSON summary and a one-row-per-direction TSV."""
+    captions, images, caption_image, image_ids = load_test_set(
+        manifest_path, ArrayStore(caption_store_path), ArrayStore(image_store_path)
+    )
+    result: dict[str, object] = {
+        "test_images": len(image_ids),
+        "test_captions": len(captions),
+        "median_convention": median,
+        "ties": "pessimistic",
+        "caption_to_image": summarise_ranks(caption_to_image_ranks(captions, images, caption_image), median),
+        "image_to_caption": summarise_ranks(image_to_caption_ranks(captions, images, caption_image), median),
+    }
+    log.info("retrieval on %d images / %d captions: %s", len(image_ids), len(captions), result)
+    write_text_atomic(out_json, json.dumps(result, indent=2) + "\n")
+    rows = [
+        {"direction": direction, **result[direction], "queries": n}  # type: ignore[dict-item]
+        for direction, n in (("caption_to_image", len(captions)), ("image_to_caption", len(image_ids)))
+    ]
+    write_tsv(out_tsv, pd.DataFrame(rows))
+    return result
+
+
+def read_retrieval(paths: Sequence[PathLike]) -> list[dict[str, object]]:
+    """Load retrieval JSON files (for the combined table)."""
+    return [json.loads(Path(path).read_text(encoding="utf-8")) for path in paths]

@@ -1,0 +1,197 @@
+"""SpokenSTS evaluation (the paper's Figure 1): similarity of each pair's two spoken sentences
+against the human similarity scores.
+
+For every pair, the similarity is the cosine between the embeddings of its two sentences,
+averaged over every combination of a voice for sentence A and a voice for sentence B (6 × 6 = 36
+with six voices). Because the embeddings are L2-normalised, that average equals the dot product of
+the per-side *mean* embeddings, which is how it is computed. Correlations with the gold scores are
+reported (column ``level``) per subtask, per year, over all pairs ("All"), on the natural-speech sample ("Natural
+speech") and on the same pairs in the synthetic voices ("Sample"), plus SentEval's mean and
+size-weighted mean of the per-subtask correlations (named ``senteval_mean``/``senteval_wmean``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from vgs.evaluate.stats import correlate
+from vgs.io import PathLike, read_tsv, write_tsv
+from vgs.store import ArrayStore
+
+log = logging.getLogger(__name__)
+
+PAIR_COLUMNS = ("pair_id", "year", "subtask", "gold")
+MANIFEST_COLUMNS = ("utt_id", "pair_id", "side")
+SIDES = ("a", "b")
+CORRELATION_COLUMNS = (
+    "level", "group", "year", "n", "pearson", "pearson_low", "pearson_high", "pearson_p",
+    "spearman", "spearman_low", "spearman_high", "spearman_p",
+)  # fmt: skip
+
+
+def read_pairs(path: PathLike) -> pd.DataFrame:
+    """``pairs.tsv`` with ``gold`` as float; a non-numeric gold score names its line."""
+    pairs = read_tsv(path, required=PAIR_COLUMNS)
+    gold = pd.to_numeric(pairs["gold"], errors="coerce")
+    bad = gold.isna()
+    if bad.any():
+        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2  # header is line 1
+        raise ValueError(f"{path}, line {line}: gold score {pairs['gold'][bad].iloc[0]!r} is not a number")
+    pairs["gold"] = gold
+    if pairs["pair_id"].duplicated().any():
+        raise ValueError(
+            f"{path}: duplicate pair_id {pairs['pair_id'][pairs['pair_id'].duplicated()].iloc[0]!r}"
+        )
+    return pairs
+
+
+def read_manifests(paths: Sequence[PathLike]) -> pd.DataFrame:
+    """Concatenate utterance manifests, checking that ``side`` is ``a`` or ``b``."""
+    frames = []
+    for path in paths:
+        frame = read_tsv(path, required=MANIFEST_COLUMNS)
+        side = frame["side"].str.lower()
+        bad = ~side.isin(SIDES)
+        if bad.any():
+            line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+            raise ValueError(
+                f"{path}, line {line}: side must be 'a' or 'b', got {frame['side'][bad].iloc[0]!r}"
+            )
+        frames.append(frame.assign(side=side)[list(MANIFEST_COLUMNS)])
+    return pd.concat(frames, ignore_index=True)
+
+
+def side_means(manifest: pd.DataFrame, store: ArrayStore, source: str) -> dict[tuple[str, str], np.ndarray]:
+    """Mean L2-normalised embedding of each (pair, side) over all its utterances (voices)."""
+    missing = sorted(set(manifest["utt_id"]) - set(store))
+    if missing:
+        raise ValueError(
+            f"{len(missing)} utterance(s) of {source} have no embedding (e.g. {missing[0]!r}); "
+            "rerun the encode rule for this model"
+        )
+    means: dict[tuple[str, str], np.ndarray] = {}
+    for (pair_id, side), rows in manifest.groupby(["pair_id", "side"], sort=False):
+        vectors = store.matrix(list(rows["utt_id"])).astype(np.float64)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        means[(pair_id, side)] = vectors.mean(axis=0)
+    return means
+
+
+def pair_similarities(
+    pair_ids: Sequence[str], manifest: pd.DataFrame, store: ArrayStore, source: str
+) -> np.ndarray:
+    """Voice-averaged cosine similarity of every pair in ``pair_ids`` (NaN if a side is absent)."""
+    means = side_means(manifest[manifest["pair_id"].isin(set(pair_ids))], store, source)
+    similarity = np.full(len(pair_ids), np.nan)
+    for i, pair_id in enumerate(pair_ids):
+        a, b = means.get((pair_id, "a")), means.get((pair_id, "b"))
+        if a is not None and b is not None:
+            similarity[i] = float(a @ b)
+    return similarity
+
+
+def read_sample(path: PathLike, pairs: pd.DataFrame) -> set[str]:
+    """Pair ids of the natural-speech sample; each must be a pair of ``pairs.tsv``."""
+    sample = set(read_tsv(path, required=("pair_id",))["pair_id"])
+    unknown = sorted(sample - set(pairs["pair_id"]))
+    if unknown:
+        raise ValueError(f"{path}: pair_id {unknown[0]!r} is not in pairs.tsv; rebuild the natural sample")
+    return sample
+
+
+def correlation_rows(frame: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Correlations of ``similarity`` (and ``natural_similarity``) with ``gold`` by group.
+
+    ``frame`` has the columns of ``similarities.tsv``. Rows with a NaN similarity are left out
+    of a group (and counted out of its ``n``).
+    """
+    rows: list[dict[str, object]] = []
+
+    def add(scope: str, group: str, year: str, subset: pd.DataFrame, column: str = "similarity") -> None:
+        valid = subset[np.isfinite(subset[column].to_numpy(dtype=float))]
+        result = correlate(valid[column], valid["gold"], level).as_dict()
+        rows.append({"level": scope, "group": group, "year": year, **result})
+
+    for (year, subtask), subset in frame.groupby(["year", "subtask"], sort=True):
+        add("subtask", f"{year} {subtask}", str(year), subset)
+    for year, subset in frame.groupby("year", sort=True):
+        add("year", str(year), str(year), subset)
+    add("all", "All", "", frame)
+    in_sample = frame[frame["in_sample"].astype(bool)]
+    if "natural_similarity" in frame and in_sample["natural_similarity"].notna().any():
+        add("natural", "Natural speech", "", in_sample, column="natural_similarity")
+    if not in_sample.empty:
+        add("sample", "Sample", "", in_sample)
+    table = pd.DataFrame(rows, columns=list(CORRELATION_COLUMNS))
+    return pd.concat([table, senteval_means(table)], ignore_index=True)
+
+
+def senteval_means(table: pd.DataFrame) -> pd.DataFrame:
+    """SentEval's summary of per-subtask correlations: plain and ``n``-weighted means, per year
+    and over all subtasks. No CIs: the subtasks are not a sample of anything."""
+    subtasks = table[(table["level"] == "subtask") & table["pearson"].notna()]
+    rows = []
+    groups = [(str(year), subset) for year, subset in subtasks.groupby("year", sort=True)] + [
+        ("All", subtasks)
+    ]
+    for group, subset in groups:
+        weights = subset["n"].to_numpy(dtype=float)
+        for scope, weighted in (("senteval_mean", False), ("senteval_wmean", True)):
+            row: dict[str, object] = {"level": scope, "group": group, "year": "" if group == "All" else group,
+                                      "n": int(weights.sum())}  # fmt: skip
+            for measure in ("pearson", "spearman"):
+                values = subset[measure].to_numpy(dtype=float)
+                row[measure] = (
+                    float(np.average(values, weights=weights if weighted else None))
+                    if len(values)
+                    else np.nan
+                )
+            rows.append(row)
+    return pd.DataFrame(rows, columns=list(CORRELATION_COLUMNS))
+
+
+def similarity_frame(pairs: pd.DataFrame, similarity: np.ndarray, sample: set[str]) -> pd.DataFrame:
+    """The ``similarities.tsv`` layout: pair metadata, gold, similarity, sample membership."""
+    frame = pairs[list(PAIR_COLUMNS)].copy()
+    frame["similarity"] = similarity
+    frame["in_sample"] = frame["pair_id"].isin(sample).astype(int)
+    return frame
+
+
+def evaluate_sts(
+    pairs_path: PathLike,
+    voice_manifests: Sequence[PathLike],
+    voice_stores: Sequence[PathLike],
+    natural_manifest: PathLike,
+    natural_store: PathLike,
+    sample_path: PathLike,
+    out_similarities: PathLike,
+    out_correlations: PathLike,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Evaluate one model (one seed) on one SpokenSTS set; write similarities and correlations."""
+    pairs = read_pairs(pairs_path)
+    sample = read_sample(sample_path, pairs)
+    pair_ids = list(pairs["pair_id"])
+    voices = read_manifests(voice_manifests)
+    similarity = pair_similarities(pair_ids, voices, ArrayStore(list(voice_stores)), "the voice manifests")
+    if np.isnan(similarity).any():
+        missing = pair_ids[int(np.flatnonzero(np.isnan(similarity))[0])]
+        raise ValueError(f"pair {missing!r} of {pairs_path} lacks a spoken side in the voice manifests")
+    frame = similarity_frame(pairs, similarity, sample)
+    natural = read_manifests([natural_manifest])
+    frame["natural_similarity"] = pair_similarities(
+        pair_ids, natural, ArrayStore(natural_store), str(natural_manifest)
+    )
+    lacking = frame["in_sample"].astype(bool) & frame["natural_similarity"].isna()
+    if lacking.any():
+        log.warning("%d sample pair(s) have no natural recording of both sides", int(lacking.sum()))
+    table = correlation_rows(frame, level)
+    write_tsv(out_similarities, frame)
+    write_tsv(out_correlations, table)
+    log.info("STS All: pearson %.3f (n=%d)", *table.loc[table["level"] == "all", ["pearson", "n"]].iloc[0])
+    return table
