@@ -11,7 +11,7 @@ CORES ?= 2
 CONFIG ?= config.yaml
 SNAKEMAKE_ARGS ?=
 
-.PHONY: setup run test lint format bench report rulegraph clean-results
+.PHONY: setup run test lint format bench report rulegraph clean-results slurm-deps
 
 setup: $(STAMP)
 
@@ -37,8 +37,13 @@ lint: setup
 format: setup
 	$(BIN)/snakefmt Snakefile workflow/rules
 
-test: lint
+test: lint slurm-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# SLURM + MariaDB for tests/test_slurm.py: installed as root with apt-get, else the command is
+# printed and those tests skip.
+slurm-deps: setup
+	$(BIN)/python -m vgs.cluster.local_slurm deps
 
 bench: setup
 	$(BIN)/python -m vgs.bench --out results/benchmarks $(BENCH_ARGS)
