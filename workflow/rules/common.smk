@@ -1,8 +1,5 @@
 """Config validation, wildcard constraints and input functions shared by every rule file."""
 
-import os
-from pathlib import Path
-
 from snakemake.exceptions import WorkflowError
 
 from vgs.config import ConfigError, validate_config
@@ -90,6 +87,18 @@ def sts_source(wildcards):
     return []
 
 
+def sts_root(wildcards):
+    return config["sts"]["sets"][wildcards.sts_set]["root"]
+
+
+def natural_recordings(wildcards):
+    """The recordings CSV when the natural sample is imported from real recordings."""
+    natural = config["sts"]["natural"]
+    if natural["source"] == "recordings":
+        return natural["recordings"]["mapping"]
+    return []
+
+
 # --- Utterance sets ------------------------------------------------------------------------------
 
 
@@ -106,13 +115,18 @@ def uttset_manifest(uttset):
 
 
 def mfcc_shard_count(uttset):
-    return int(config["features"]["mfcc"].get("shards", 1)) if uttset.startswith("corpus/") else 1
+    return (
+        int(config["features"]["mfcc"].get("shards", 1))
+        if uttset.startswith("corpus/")
+        else 1
+    )
 
 
 def mfcc_files(uttset):
     """All MFCC shard files of an utterance set."""
     return [
-        f"{RESULTS}/features/mfcc/{uttset}/shard{i}.h5" for i in range(mfcc_shard_count(uttset))
+        f"{RESULTS}/features/mfcc/{uttset}/shard{i}.h5"
+        for i in range(mfcc_shard_count(uttset))
     ]
 
 
@@ -122,7 +136,187 @@ def sts_voices():
 
 def sts_uttsets(sts_set):
     """Utterance sets of one STS collection: the six voices plus the natural-speech sample."""
-    return [f"sts/{sts_set}/{voice}" for voice in sts_voices()] + [f"sts/{sts_set}/natural"]
+    return [f"sts/{sts_set}/{voice}" for voice in sts_voices()] + [
+        f"sts/{sts_set}/natural"
+    ]
+
+
 def final_targets():
-    """Everything `snakemake` builds by default (filled in by the evaluate stage)."""
-    return []
+    """Everything `snakemake` builds by default: every per-model evaluation, table and figure
+    (listed by ``evaluation_targets`` in the evaluation section at the end of this file).
+    """
+    return evaluation_targets()
+
+
+# --- The generated world (world stage; see world.smk) ---------------------------------------------
+
+WORLD = config.get("world") or {}
+WORLD_DIR = f"{RESOURCES}/world"
+
+
+def world_corpus_files():
+    """speech_jobs.tsv and the format's metadata files of every world corpus (world_generate's outputs)."""
+    from vgs.world.formats import metadata_files
+
+    return [
+        f"{WORLD_DIR}/corpora/{name}/{path}"
+        for name, spec in WORLD.get("corpora", {}).items()
+        for path in ("speech_jobs.tsv", *metadata_files(spec["format"]))
+    ]
+
+
+def world_caption_count(wildcards):
+    """Number of captions (wavs) of one world corpus, to size world_speak's runtime."""
+    spec = WORLD["corpora"][wildcards.world_corpus]
+    return sum(spec["images"].values()) * spec["captions_per_image"]
+
+
+# --- Evaluation (owned by the evaluate stage; rules in evaluate.smk) ---------------------------
+
+EVAL = f"{RESULTS}/eval"
+TABLES = f"{RESULTS}/tables"
+FIGURES = f"{RESULTS}/figures"
+EVAL_CONFIG = config["evaluate"]
+
+_unknown_sets = sorted(
+    set(EVAL_CONFIG["sts_sets"]) - set(config["sts"].get("sets", {}))
+)
+if _unknown_sets:
+    raise WorkflowError(
+        f"config evaluate.sts_sets names {_unknown_sets}, which are not in sts.sets"
+    )
+
+
+def speech_runs():
+    """Every trained model × seed, described for the table and figure functions."""
+    return [
+        {
+            "system": model,
+            "kind": "speech",
+            "corpus": spec["corpus"],
+            "subset_k": spec.get("subset_k"),
+            "seed": seed,
+        }
+        for model, spec in MODELS.items()
+        for seed in SEEDS
+    ]
+
+
+def topline_runs():
+    """The configured text toplines (no training corpus, no seed)."""
+    return [
+        {
+            "system": name,
+            "kind": "text topline",
+            "corpus": "text",
+            "subset_k": None,
+            "seed": None,
+        }
+        for name in EVAL_CONFIG["toplines"]
+    ]
+
+
+def run_file(run, sts_set, name):
+    """``similarities.tsv`` or ``correlations.tsv`` of one run on one STS set."""
+    if run["kind"] == "speech":
+        return f"{EVAL}/{run['system']}/seed{run['seed']}/sts/{sts_set}/{name}"
+    return f"{EVAL}/toplines/{run['system']}/sts/{sts_set}/{name}"
+
+
+def sts_run_files(name):
+    """Input function: ``name`` for every speech and topline run on the wildcard's STS set."""
+    return lambda wildcards: [
+        run_file(run, wildcards.sts_set, name) for run in speech_runs() + topline_runs()
+    ]
+
+
+def embedding_store(wildcards, uttset):
+    """Embedding store of ``uttset`` (or ``images/<corpus>``) for the wildcards' model and seed."""
+    return f"{RESULTS}/embeddings/{wildcards.model}/seed{wildcards.seed}/{uttset}.h5"
+
+
+def voice_embeddings(wildcards):
+    """Embedding stores of the six SpokenSTS voices of one set."""
+    return [
+        embedding_store(wildcards, f"sts/{wildcards.sts_set}/{voice}")
+        for voice in sts_voices()
+    ]
+
+
+def has_subset_models():
+    """Whether Figure 2 can be drawn (captions-per-image subset models are configured)."""
+    return any(spec.get("subset_k") for spec in MODELS.values())
+
+
+def evaluation_targets():
+    """Every table and figure of the evaluate stage (the default targets)."""
+    targets = [
+        f"{EVAL}/{run['system']}/seed{run['seed']}/retrieval.{ext}"
+        for run in speech_runs()
+        for ext in ("json", "tsv")
+    ]
+    targets += [f"{TABLES}/table2_retrieval.{ext}" for ext in ("csv", "md", "tex")]
+    targets += [f"{FIGURES}/learning_curves.{ext}" for ext in ("png", "pdf")]
+    for sts_set in EVAL_CONFIG["sts_sets"]:
+        targets += [
+            run_file(run, sts_set, name)
+            for run in speech_runs() + topline_runs()
+            for name in ("similarities.tsv", "correlations.tsv")
+        ]
+        targets += [
+            f"{TABLES}/{sts_set}/{stem}.{ext}"
+            for stem in ("sts_correlations", "table3_aic")
+            for ext in ("csv", "md", "tex")
+        ]
+        targets += [
+            f"{TABLES}/{sts_set}/model_comparisons.{ext}" for ext in ("csv", "md")
+        ]
+        figures = ["figure1", "figure2"] if has_subset_models() else ["figure1"]
+        targets += [
+            f"{FIGURES}/{sts_set}/{name}.{ext}"
+            for name in figures
+            for ext in ("png", "pdf")
+        ]
+    return targets
+
+
+# --- Compute resources (scale-out section) ------------------------------------------------------
+
+
+def cuda_resources():
+    """GPU request of a job that uses CUDA when it can: one GPU while ``resources.gpu`` is true.
+
+    Use as ``resources: **cuda_resources(), mem_mb=..., runtime=...``. The SLURM profile's
+    partitions.yaml sends jobs that request a GPU to a GPU partition; with ``resources.gpu:
+    false`` they request none and run on a CPU partition.
+    """
+    return {"gpu": 1} if config["resources"]["gpu"] else {}
+
+
+# --- Training and encoding (owned by the train stage; rules in train.smk) -----------------------
+
+
+def train_inputs(wildcards):
+    """Training manifest, the source corpus's MFCC shards and its image features."""
+    corpus = model_corpus(wildcards.model)
+    return {
+        "manifest": train_manifest(wildcards),
+        "mfcc": mfcc_files(f"corpus/{corpus}"),
+        "images": f"{RESULTS}/features/image/{corpus}.h5",
+    }
+
+
+def train_checkpoint_dir(wildcards):
+    """Per-epoch checkpoints of a training job (not an output: a rerun resumes from them)."""
+    return f"{RESULTS}/models/{wildcards.model}/seed{wildcards.seed}/checkpoints"
+
+
+def uttset_split(wildcards):
+    """Corpora are encoded on their test split only; STS sets entirely."""
+    return "test" if wildcards.uttset.startswith("corpus/") else None
+
+
+def train_gpu_resources():
+    """GPU request of a training job: ``train.gpus`` (0 or 1), only while ``resources.gpu`` is true."""
+    gpus = config["train"]["gpus"]
+    return {"gpu": gpus} if cuda_resources() and gpus else {}
