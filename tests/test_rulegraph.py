@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vgs.rulegraph import draw, layers, parse_dot
+from vgs.rulegraph import crossings, draw, layers, order_layers, parse_dot
 
 DOT = """digraph snakemake_dag {
     graph[bgcolor=white, margin=0];
@@ -38,3 +38,13 @@ def test_draw_writes_svg(tmp_path):
     draw(DOT, out)
     text = out.read_text()
     assert text.startswith("<?xml") and "load_corpus" in text
+
+
+def test_ordering_untangles_crossed_layers():
+    # a -> y, b -> x: alphabetical order inside each layer crosses the two edges.
+    by_layer = {0: ["a", "b"], 1: ["x", "y"]}
+    edges = [("a", "y"), ("b", "x")]
+    assert crossings(by_layer, edges) == 1
+    ordered = order_layers(by_layer, edges)
+    assert crossings(ordered, edges) == 0
+    assert sorted(ordered[0]) == ["a", "b"] and sorted(ordered[1]) == ["x", "y"]
