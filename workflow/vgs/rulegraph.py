@@ -99,6 +99,8 @@ def draw(text: str, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     nodes, edges = parse_dot(text)
+    # Snakemake numbers rules and lists edges in a varying order; draw in order of names.
+    edges = sorted(edges, key=lambda edge: (nodes[edge[0]], nodes[edge[1]]))
     depth = layers(nodes, edges)
     by_layer: dict[int, list[str]] = defaultdict(list)
     for node in sorted(nodes, key=lambda n: nodes[n]):
@@ -123,7 +125,9 @@ def draw(text: str, out: Path) -> None:
     ax.axis("off")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    # No timestamp and fixed element ids: regenerating an unchanged graph changes no byte.
+    with matplotlib.rc_context({"svg.hashsalt": "vgs-rulegraph"}):
+        fig.savefig(out, metadata={"Date": None} if out.suffix in (".svg", ".pdf") else None)
     plt.close(fig)
 
 
