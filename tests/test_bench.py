@@ -1,0 +1,48 @@
+"""`make bench` end to end in quick mode: every benchmark runs and writes its JSON record.
+
+Numbers are reported, never asserted against a speed threshold (machines differ); the test checks
+that each record is complete and internally consistent.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from vgs.bench import discover
+
+
+@pytest.mark.slow
+def test_every_benchmark_writes_a_complete_record(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "vgs.bench", "--quick", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    for name in discover():
+        record = json.loads((tmp_path / f"{name}.json").read_text())
+        assert record["benchmark"] == name and record["quick"] is True
+        assert record["machine"]["cpu_count"] and record["results"]
+
+    train = json.loads((tmp_path / "train.json").read_text())["results"]
+    small = train["small"]
+    assert small["speedup"] == pytest.approx(
+        small["bucketed"]["utterances_per_s"] / small["random"]["utterances_per_s"], abs=0.01
+    )
+    # Bucketing pads less than the authors' random batches, by construction.
+    assert train["padded_frames_per_frame"]["bucketed"] < train["padded_frames_per_frame"]["random"]
+    for strategy in ("bucketed", "random"):
+        (run,) = train["equal_results"][strategy]
+        assert 0 <= run["dev_r10"] <= 1 and run["best_dev_loss"] > 0
+    assert train["gpu_estimate"]["gpu_hours_total"] > 0
+
+
+def test_unknown_benchmark_is_named(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "vgs.bench", "--only", "nope", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0 and "nope" in result.stderr
