@@ -28,6 +28,9 @@ SLURM_PROFILE = REPO / "workflow" / "profiles" / "slurm"
 TOY_SNAKEFILE = Path(__file__).resolve().parent / "slurm" / "Snakefile"
 
 
+# Columns of the model-comparison tables computed from differences of correlations.
+DIFFERENCE_STATISTICS = ("t", "p", "p_holm", "significant")
+
 # The profile waits 40 s before the first status check, sensible on a busy cluster; the test
 # cluster answers at once.
 FAST_POLLING = [
@@ -249,9 +252,15 @@ def test_embedded_world_through_slurm_matches_local_run(
     tables, reference = result_tables(remote), result_tables(local)
     assert reference and tables.keys() == reference.keys()
     # Same numbers up to float rounding: torch sums in another order when a job runs on another
-    # CPU allotment (differences of ~1e-6 in correlations were seen; a wrong input moves them far more).
+    # CPU allotment (differences of ~1e-6 in correlations were seen; a wrong input moves them far
+    # more). Test statistics of the *difference* of two near-equal correlations (Williams' t and
+    # its p-values) magnify that rounding by orders of magnitude, so only their inputs (r_a, r_b,
+    # r_ab) are compared.
     for name, table in tables.items():
-        pd.testing.assert_frame_equal(table, reference[name], rtol=1e-4, atol=1e-5, obj=name)
+        derived = [c for c in DIFFERENCE_STATISTICS if c in table.columns] if "comparisons" in name else []
+        pd.testing.assert_frame_equal(
+            table.drop(columns=derived), reference[name].drop(columns=derived), rtol=1e-4, atol=1e-5, obj=name,
+        )
 
 
 def test_unavailable_reason_names_install_command(monkeypatch: pytest.MonkeyPatch):
