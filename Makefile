@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed
 CORES ?= 2
 CONFIG ?= config.yaml
 SNAKEMAKE_ARGS ?=
+# Local settings (show failed logs, rerun incomplete jobs); Snakemake only finds profiles/default by itself.
+PROFILE := --workflow-profile workflow/profiles/default
 
 .PHONY: setup run test lint format bench report rulegraph clean-results slurm-deps
 
@@ -25,7 +27,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 run: setup
 	@start=$$(date +%s); \
-	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS) && \
+	$(BIN)/snakemake $(PROFILE) --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS) && \
 	end=$$(date +%s) && \
 	echo "Workflow finished in $$((end - start)) s wall time on $(CORES) cores." && \
 	echo "Tables:  results/tables/    Figures: results/figures/    Logs: results/logs/"
@@ -49,7 +51,7 @@ bench: setup
 	$(BIN)/python -m vgs.bench --out results/benchmarks $(BENCH_ARGS)
 
 report: setup
-	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --report results/report.html
+	$(BIN)/snakemake $(PROFILE) --cores $(CORES) --configfile $(CONFIG) --report results/report.html
 
 rulegraph: setup
 	$(BIN)/snakemake --configfile $(CONFIG) --rulegraph | $(BIN)/python -m vgs.rulegraph workflow/report/rulegraph.svg

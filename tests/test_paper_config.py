@@ -81,7 +81,7 @@ def test_paper_config_is_valid_and_paper_sized():
 
 
 @pytest.mark.slow
-def test_paper_dag_lists_every_job_kind_and_builds_fast(paper_workdir: Path):
+def test_paper_dag_lists_every_job_kind_in_a_few_hundred_jobs(paper_workdir: Path):
     config = load_config(paper_workdir / "config.yaml")
 
     start = time.perf_counter()
@@ -98,7 +98,6 @@ def test_paper_dag_lists_every_job_kind_and_builds_fast(paper_workdir: Path):
     # Corpora are sharded; every STS voice and the natural sample is one MFCC job.
     assert counts["mfcc"] == len(config["corpora"]) * config["features"]["mfcc"]["shards"] + voices + 1
     # Jobs are shards, not utterances: ~150k STS utterances and 400k Places captions stay a few
-    # hundred jobs, and planning them (with Snakemake's start-up) takes seconds.
+    # hundred jobs (planning time is printed, not asserted: machines differ).
     assert sum(counts.values()) < 1000
-    assert seconds < 60, f"planning the paper DAG took {seconds:.1f} s"
     print(f"paper DAG: {sum(counts.values())} jobs planned in {seconds:.1f} s")
