@@ -13,7 +13,7 @@ SNAKEMAKE_ARGS ?=
 # Local settings (show failed logs, rerun incomplete jobs); Snakemake only finds profiles/default by itself.
 PROFILE := --workflow-profile workflow/profiles/default
 
-.PHONY: setup run test lint format bench report rulegraph clean-results slurm-deps
+.PHONY: setup run test lint format bench report rulegraph readme-figures slurm-deps
 
 setup: $(STAMP)
 
@@ -55,3 +55,9 @@ report: setup
 
 rulegraph: setup
 	$(BIN)/snakemake --configfile $(CONFIG) --rulegraph | $(BIN)/python -m vgs.rulegraph workflow/report/rulegraph.svg
+
+# Copies of the embedded world's figures that the README shows (after `make run`).
+readme-figures:
+	mkdir -p workflow/report/readme
+	cp results/figures/world/figure1.png results/figures/world/figure2.png \
+		results/figures/learning_curves.png workflow/report/readme/

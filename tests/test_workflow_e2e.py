@@ -86,3 +86,8 @@ def test_whole_dag_runs_on_a_tiny_world_and_a_rerun_has_nothing_to_do(tmp_path):
     rerun = snakemake(tmp_path, "--dry-run", "--cores", "2", timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert "Nothing to be done" in rerun.stdout + rerun.stderr
+    # The browsable report collects the captioned tables and figures into one HTML file.
+    report = snakemake(tmp_path, "--report", "report.html", timeout=600)
+    assert report.returncode == 0, report.stderr[-4000:]
+    html = (tmp_path / "report.html").read_text(errors="replace")
+    assert "figure1.png" in html and "table2_retrieval" in html
