@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -123,3 +126,38 @@ def test_resampling_to_16k_keeps_duration_and_tone() -> None:
     assert out.dtype == np.int16 and len(out) == 16000
     spectrum = np.abs(np.fft.rfft(out.astype(float)))
     assert np.argmax(spectrum) == 440  # 1 s at 16 kHz -> 1 Hz bins
+
+
+KILL_SCRIPT = """
+import sys
+import pandas as pd
+from vgs.tts.synthesis import synthesize_jobs
+root = sys.argv[1]
+texts = [f"sentence number {i} is spoken by a synthetic voice" for i in range(400)]
+jobs = pd.DataFrame({"text": texts, "voice": "m1", "wav_path": [f"{root}/{i}.wav" for i in range(400)]})
+synthesize_jobs(jobs, {"backend": "espeak", "voices": {"m1": "en-us+m1"}, "retries": 0})
+"""
+
+
+def test_sigkill_mid_synthesis_leaves_only_complete_wavs_and_rerun_keeps_them(tmp_path: Path) -> None:
+    """A real kill (SIGKILL, no cleanup runs) of espeak-ng synthesis in another process."""
+    out = tmp_path / "wavs"
+    out.mkdir()
+    process = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(out)])
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(out.glob("*.wav"))) < 30 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        process.kill()
+        process.wait()
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.wav")}
+    assert 30 <= len(before) < 400, "the kill must land mid-shard"
+    for name in before:  # every WAV that exists is complete and readable
+        info = sf.info(out / name)
+        assert info.samplerate == 16000 and info.frames > 0.5 * 16000, name
+
+    subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(out)], check=True, timeout=300)
+    after = {p.name: p.stat().st_mtime_ns for p in out.glob("*.wav")}
+    assert len(after) == 400
+    assert all(after[name] == mtime for name, mtime in before.items())  # finished audio was kept
