@@ -20,3 +20,12 @@ def test_tts_benchmark_quick_run(shared_sts: Path) -> None:
     assert full["estimated_minutes_on_2_cores"] == pytest.approx(
         full["utterances_6_voices"] / (2 * rate) / 60, rel=0.01
     )
+
+
+def test_tts_benchmark_without_any_sts_data_speaks_a_generated_world(tmp_path: Path, monkeypatch) -> None:
+    module = discover()["tts"]
+    monkeypatch.setattr(module, "SOURCES", (tmp_path / "none", tmp_path / "neither"))
+    result = module.run(quick=True)
+    assert result["source"].startswith("generated world STS") and result["utterances"] == 40
+    assert result["in_process"]["utt_per_s_per_core"] > 0
+    assert "full_spokensts" not in result  # that estimate is about the real data only
