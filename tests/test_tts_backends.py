@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -22,6 +24,23 @@ def test_espeak_speaks_16k_int16_and_voices_differ() -> None:
     assert np.abs(male).max() > 1000
     assert not np.array_equal(male[: len(female)], female[: len(male)])
     assert backend.version.startswith("espeak-ng-")
+
+
+SPEAK_SEQUENCE = """
+import hashlib
+from vgs.tts.backend import make_backend
+backend = make_backend({"backend": "espeak"})
+for voice in ("en-us+f3", "en-us+m2", "en-us+f3"):  # f3 breathes: random noise in every sentence
+    print(hashlib.sha256(backend.synthesize("a small red ball is next to a blue box.", voice).tobytes()).hexdigest())
+"""
+
+
+def test_espeak_processes_speaking_the_same_sentences_write_the_same_audio() -> None:
+    runs = [
+        subprocess.run([sys.executable, "-c", SPEAK_SEQUENCE], capture_output=True, text=True, check=True).stdout
+        for _ in range(3)
+    ]
+    assert runs[0] == runs[1] == runs[2] and len(runs[0].split()) == 3
 
 
 @pytest.mark.parametrize("voice", ["en-us+nosuchvariant", "xx-nowhere"])

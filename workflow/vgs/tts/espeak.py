@@ -4,6 +4,11 @@ Why in-process: starting one ``espeak-ng`` process per sentence spends most of i
 the voice data again and again; calling ``libespeak-ng`` in synchronous mode with a callback that
 collects the samples synthesises the same audio about twice as fast and needs no system package.
 The library keeps global state, so one process holds one engine (:func:`EspeakBackend` reuses it).
+
+Why the seeds: some voice variants add random breath and pitch jitter, drawn from espeak-ng's own
+generator and libc's ``rand``, both seeded from the clock unless set. The engine seeds both once
+at start, so a process that speaks the same sentences in the same order writes the same bytes
+(the generator's state also carries over from one sentence to the next, so the order matters).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_DONT_EXIT = 0x8000
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
+RANDOM_SEED = 1
 _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
@@ -53,6 +59,9 @@ class _Engine:
         if self.rate <= 0:
             raise TTSFatalError(f"libespeak-ng failed to initialise with data at {self.data_path}")
         self.version = lib.espeak_Info(None).decode()
+        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+        lib.espeak_ng_SetRandSeed(RANDOM_SEED)
+        ctypes.CDLL(None).srand(RANDOM_SEED)
         self.chunks: list[np.ndarray] = []
         self._callback = _SynthCallback(self._collect)  # keep a reference: C holds a raw pointer
         lib.espeak_SetSynthCallback(self._callback)
