@@ -3,8 +3,12 @@
 Run ``snakemake --cores 2`` for the embedded world (config.yaml); see README.md for full scale.
 """
 
+# config.yaml (the embedded world) is the default only: a run given `--configfile X [Y ...]` uses
+# exactly those files, later ones overriding earlier ones key by key, plus the schema defaults.
+# Snakemake alone would merge them onto config.yaml and leak the world into every other run.
+if not workflow.overwrite_configfiles:
 
-configfile: "config.yaml"
+    configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"
