@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -321,3 +323,28 @@ def yaml_config() -> dict:
     config["corpora"] = {"c": {"format": "places", "root": "x"}}
     config["subsets"]["source"] = "c"
     return config
+
+
+# --- The rule: rejected.tsv is an output, its count is in the log and the report ------------------------
+
+
+@pytest.mark.slow
+def test_rule_writes_rejected_tsv_and_the_report_counts_it(tmp_path: Path) -> None:
+    broken = places_with_bad_wavs(tmp_path / "places")
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["corpora"]["bad"] = spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.2)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+
+    def snakemake(*args: str) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+             "--cores", "1", *args], capture_output=True, text=True, timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+
+    snakemake("results/corpora/bad/manifest.tsv")
+    listed = read_tsv(tmp_path / "results" / "corpora" / "bad" / "rejected.tsv")
+    assert sorted(listed["wav_path"]) == sorted(map(str, broken))
+    assert "40 wavs checked: 6 rejected" in (tmp_path / "results" / "logs" / "corpora" / "bad.log").read_text()
+    snakemake("results/corpora/bad/rejected.tsv", "--report", "report.html")
+    assert '"labels": {"corpus": "bad", "rejected utterances": 6}' in (tmp_path / "report.html").read_text()

@@ -29,6 +29,8 @@ rule load_corpus:
         stop_list=f"{LOGS}/corpora/{{corpus}}.rejected.tsv",
         # The MFCC stage refuses audio shorter than one FFT frame; such files are rejected here already.
         min_samples=config["features"]["mfcc"]["n_fft"],
+    script:
+        "../scripts/corpus_load.py"
 
 
 rule make_subset:
