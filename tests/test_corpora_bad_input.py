@@ -12,6 +12,7 @@ import json
 import logging
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ def load(tmp_path: Path, spec: dict, corpus: str = "c") -> tuple[Path, Path, Pat
     return paths
 
 
-def edit_json(path: Path, edit) -> None:
+def edit_json(path: Path, edit: Callable[[dict], object]) -> None:
     content = json.loads(path.read_text())
     edit(content)
     path.write_text(json.dumps(content))
@@ -54,48 +55,6 @@ def truncate(path: Path, keep_bytes: int) -> None:
 # --- Malformed metadata: one message naming file, entry and field -----------------------------
 
 
-def drop_flickr_raw(root: Path) -> tuple[Path, str]:
-    path = root / "dataset_flickr8k.json"
-    edit_json(path, lambda content: content["images"][1]["sentences"][2].pop("raw"))
-    return path, "images[1] (filename '1001_abc.jpg') sentences[2] (spoken in 1001_abc_2.wav): required field 'raw'"
-
-
-def drop_flickr_split(root: Path) -> tuple[Path, str]:
-    path = root / "dataset_flickr8k.json"
-    edit_json(path, lambda content: content["images"][2].pop("split"))
-    return path, "images[2] (filename '1002_abc.jpg'): required field 'split'"
-
-
-def drop_places_wav(root: Path) -> tuple[Path, str]:
-    path = root / "metadata" / "dev_seen_2020.json"
-    edit_json(path, lambda content: content["data"][1].pop("wav"))
-    return path, "data[1] (uttid 'UTT21'): required field 'wav'"
-
-
-def drop_places_uttid(root: Path) -> tuple[Path, str]:
-    path = root / "metadata" / "train_2020.json"
-    edit_json(path, lambda content: content["data"][3].pop("uttid"))
-    return path, "data[3]: required field 'uttid'"
-
-
-def drop_coco_uttid(root: Path) -> tuple[Path, str]:
-    path = root / "SpokenCOCO_train.json"
-    edit_json(path, lambda content: content["data"][1]["captions"][2].pop("uttid"))
-    return path, "data[1] (image 'train2014/COCO_train2014_000000000001.jpg') captions[2]: required field 'uttid'"
-
-
-def drop_coco_wav(root: Path) -> tuple[Path, str]:
-    path = root / "SpokenCOCO_val.json"
-    edit_json(path, lambda content: content["data"][0]["captions"][1].pop("wav"))
-    return path, "data[0] (image 'val2014/COCO_val2014_000000010000.jpg') captions[1] (uttid 'W10000_1'): required field 'wav'"
-
-
-def places_wav_not_text(root: Path) -> tuple[Path, str]:
-    path = root / "metadata" / "test_seen_2020.json"
-    edit_json(path, lambda content: content["data"][0].update(wav=["a.wav"]))
-    return path, "data[0] (uttid 'UTT30'): field 'wav' should be text, got \"['a.wav']\""
-
-
 CORPORA = {
     "flickr8k": lambda root: write_flickr8k(root, {"train": 3, "val": 1, "test": 1}, captions=3),
     "places": lambda root: write_places(root, PLACES_SIZES),
@@ -108,17 +67,37 @@ def spec_of(fmt: str, root: Path, **extra) -> dict:
     return {"format": fmt, "root": str(root), **SPECS[fmt], **extra}
 
 
-@pytest.mark.parametrize(("fmt", "damage"), [
-    ("flickr8k", drop_flickr_raw), ("flickr8k", drop_flickr_split), ("places", drop_places_wav),
-    ("places", drop_places_uttid), ("places", places_wav_not_text), ("spokencoco", drop_coco_uttid),
-    ("spokencoco", drop_coco_wav),
-])
-def test_malformed_entry_names_file_entry_and_field(tmp_path: Path, fmt: str, damage) -> None:
+# (format, metadata file, how it is damaged, how the message must begin after "<file>: ")
+DAMAGES = {
+    "flickr8k-raw": ("flickr8k", "dataset_flickr8k.json", lambda c: c["images"][1]["sentences"][2].pop("raw"),
+                     "images[1] (filename '1001_abc.jpg') sentences[2] (spoken in 1001_abc_2.wav): "
+                     "required field 'raw'"),
+    "flickr8k-split": ("flickr8k", "dataset_flickr8k.json", lambda c: c["images"][2].pop("split"),
+                       "images[2] (filename '1002_abc.jpg'): required field 'split'"),
+    "places-wav": ("places", "metadata/dev_seen_2020.json", lambda c: c["data"][1].pop("wav"),
+                   "data[1] (uttid 'UTT21'): required field 'wav'"),
+    "places-uttid": ("places", "metadata/train_2020.json", lambda c: c["data"][3].pop("uttid"),
+                     "data[3]: required field 'uttid'"),
+    "places-wav-type": ("places", "metadata/test_seen_2020.json", lambda c: c["data"][0].update(wav=["a.wav"]),
+                        "data[0] (uttid 'UTT30'): field 'wav' should be text, got \"['a.wav']\""),
+    "spokencoco-uttid": ("spokencoco", "SpokenCOCO_train.json", lambda c: c["data"][1]["captions"][2].pop("uttid"),
+                         "data[1] (image 'train2014/COCO_train2014_000000000001.jpg') captions[2]: "
+                         "required field 'uttid'"),
+    "spokencoco-wav": ("spokencoco", "SpokenCOCO_val.json", lambda c: c["data"][0]["captions"][1].pop("wav"),
+                       "data[0] (image 'val2014/COCO_val2014_000000010000.jpg') captions[1] (uttid 'W10000_1'): "
+                       "required field 'wav'"),
+}
+
+
+@pytest.mark.parametrize(("fmt", "name", "damage", "entry"), DAMAGES.values(), ids=DAMAGES.keys())
+def test_malformed_entry_names_file_entry_and_field(
+    tmp_path: Path, fmt: str, name: str, damage: Callable[[dict], object], entry: str
+) -> None:
     CORPORA[fmt](tmp_path)
-    path, entry = damage(tmp_path)
+    edit_json(tmp_path / name, damage)
     with pytest.raises(CorpusError) as error:
         read_corpus(spec_of(fmt, tmp_path))
-    assert str(error.value).startswith(f"{path}: {entry}")
+    assert str(error.value).startswith(f"{tmp_path / name}: {entry}")
 
 
 @pytest.mark.parametrize(("fmt", "name"), [

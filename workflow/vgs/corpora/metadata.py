@@ -27,7 +27,9 @@ def read_json(path: Path) -> Any:
             "truncated: download it again"
         ) from None
     except UnicodeDecodeError as error:
-        raise CorpusError(f"{path}: byte {error.start} is not UTF-8 text; the file is damaged: download it again") from None
+        raise CorpusError(
+            f"{path}: byte {error.start} is not UTF-8 text; the file is damaged: download it again"
+        ) from None
 
 
 def entry_label(container: str, index: int, entry: Any, id_key: str) -> str:
