@@ -44,9 +44,10 @@ def load_places(root: str, image_root: str | None = None, audio_root: str | None
     rows = []
     for split, path in files.items():
         content = read_json(path)
+        items = required(content, "data", str(path), list)
         images = _base(image_root, optional_text(content, "image_base_path", str(path)), metadata)
         audio = _base(audio_root, optional_text(content, "audio_base_path", str(path)), metadata)
-        for number, item in enumerate(required(content, "data", str(path), list)):
+        for number, item in enumerate(items):
             where = f"{path}: {entry_label('data', number, item, 'uttid')}"
             image = required(item, "image", where)
             rows.append({

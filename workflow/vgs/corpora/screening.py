@@ -16,11 +16,10 @@ from typing import Any
 import pandas as pd
 
 from vgs.corpora.audio_check import audio_problems
-from vgs.corpora.manifest import CorpusError
+from vgs.corpora.manifest import CorpusError, indented_list
 from vgs.io import PathLike, read_tsv, write_tsv
 
 REJECTED_COLUMNS = ["utt_id", "wav_path", "reason"]
-SHOWN_REJECTED = 10
 
 
 @dataclass(frozen=True)
@@ -58,11 +57,9 @@ def screen_audio(
             "download is probably incomplete; repair it, or raise max_rejected_fraction"
         )
     write_tsv(stop_list, rejected)
-    shown = "\n  ".join(f"{row.wav_path} (utterance {row.utt_id}): {row.reason}"
-                        for row in rejected.head(SHOWN_REJECTED).itertuples())
-    more = f"\n  ... and {len(rejected) - SHOWN_REJECTED} more" if len(rejected) > SHOWN_REJECTED else ""
+    shown = indented_list([f"{row.wav_path} (utterance {row.utt_id}): {row.reason}" for row in rejected.itertuples()])
     raise CorpusError(
-        f"{len(rejected)} of {len(frame)} wavs ({fraction:.2%}) of corpus {corpus} are unusable:\n  {shown}{more}\n"
+        f"{len(rejected)} of {len(frame)} wavs ({fraction:.2%}) of corpus {corpus} are unusable:\n{shown}\n"
         f"All {len(rejected)} are listed in {stop_list}; {hint}.\n{source}"
     )
 
