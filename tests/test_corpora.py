@@ -14,6 +14,8 @@ from vgs.corpora.load import load_corpus, read_corpus
 from vgs.corpora.manifest import MANIFEST_COLUMNS, CorpusError
 from vgs.io import read_tsv
 
+MIN_SAMPLES = 512  # the default MFCC frame (features.mfcc.n_fft)
+
 
 def touch_wav(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,22 +174,27 @@ def test_missing_metadata_names_file_and_source(tmp_path: Path) -> None:
 
 
 def test_missing_wavs_list_first_paths_and_total(tmp_path: Path) -> None:
-    write_flickr8k(tmp_path, {"train": 4, "val": 1, "test": 1})
-    wavs = sorted((tmp_path / "flickr_audio" / "wavs").glob("*.wav"))
+    write_flickr8k(tmp_path / "f", {"train": 4, "val": 1, "test": 1})
+    wavs = sorted((tmp_path / "f" / "flickr_audio" / "wavs").glob("*.wav"))
     for wav in wavs[:13]:
         wav.unlink()
+    stop_list = tmp_path / "logs" / "f.rejected.tsv"
     with pytest.raises(CorpusError) as error:
-        read_corpus({"format": "flickr8k", "root": str(tmp_path)})
+        load_corpus({"format": "flickr8k", "root": str(tmp_path / "f")}, "f", tmp_path / "manifest.tsv",
+                    tmp_path / "rejected.tsv", stop_list, MIN_SAMPLES)
     message = str(error.value)
-    assert message.startswith("13 Flickr8k") and "wavs missing" in message
-    assert str(wavs[0]) in message and "... and 3 more" in message
-    assert "flickraudio" in message
+    assert message.startswith("13 of 30 wavs (43.33%) of corpus f are unusable")
+    assert f"{wavs[0]} (utterance {wavs[0].stem}): file missing" in message and "... and 3 more" in message
+    assert f"All 13 are listed in {stop_list}" in message and "flickraudio" in message
+    assert len(read_tsv(stop_list)) == 13 and not (tmp_path / "manifest.tsv").exists()
 
 
 def test_load_corpus_writes_manifest(tmp_path: Path) -> None:
     write_spokencoco(tmp_path / "coco", train_images=2, val_images=2, captions=2)
-    out = tmp_path / "results" / "manifest.tsv"
-    load_corpus({"format": "spokencoco", "root": str(tmp_path / "coco"), "dev_images": 1, "test_images": 1}, out)
-    written = read_tsv(out, required=MANIFEST_COLUMNS)
+    out = tmp_path / "results"
+    load_corpus({"format": "spokencoco", "root": str(tmp_path / "coco"), "dev_images": 1, "test_images": 1}, "coco",
+                out / "manifest.tsv", out / "rejected.tsv", tmp_path / "logs" / "rejected.tsv", MIN_SAMPLES)
+    written = read_tsv(out / "manifest.tsv", required=MANIFEST_COLUMNS)
     assert len(written) == 8 and list(written.columns) == MANIFEST_COLUMNS
-    assert list(out.parent.iterdir()) == [out]
+    assert (out / "rejected.tsv").read_text() == "utt_id\twav_path\treason\n"
+    assert sorted(path.name for path in out.iterdir()) == ["manifest.tsv", "rejected.tsv"]

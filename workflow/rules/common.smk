@@ -74,6 +74,16 @@ def corpus_source(wildcards):
     return []
 
 
+def rejected_labels(wildcards, output):
+    """Report labels of a corpus's rejected.tsv, read when the report is made, so its table shows the count."""
+    from vgs.corpora.screening import count_rejected  # only --report needs it
+
+    return {
+        "corpus": wildcards.corpus,
+        "rejected utterances": count_rejected(output.rejected),
+    }
+
+
 # --- STS collections ----------------------------------------------------------------------------
 
 

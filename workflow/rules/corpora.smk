@@ -6,19 +6,29 @@ rule load_corpus:
     input:
         corpus_source,
     output:
-        f"{RESULTS}/corpora/{{corpus}}/manifest.tsv",
+        manifest=f"{RESULTS}/corpora/{{corpus}}/manifest.tsv",
+        rejected=report(
+            f"{RESULTS}/corpora/{{corpus}}/rejected.tsv",
+            caption="../report/rejected.rst",
+            category="Corpora",
+            labels=rejected_labels,
+        ),
     log:
         f"{LOGS}/corpora/{{corpus}}.log",
     benchmark:
         f"{BENCH}/corpora/{{corpus}}.tsv"
     conda:
-        "../../envs/analysis.yaml"
+        "../../envs/tts.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
     params:
         spec=lambda wildcards: config["corpora"][wildcards.corpus],
+        # Where the unusable utterances are listed when loading stops (outputs of a failed job are deleted).
+        stop_list=f"{LOGS}/corpora/{{corpus}}.rejected.tsv",
+        # The MFCC stage refuses audio shorter than one FFT frame; such files are rejected here already.
+        min_samples=config["features"]["mfcc"]["n_fft"],
     script:
         "../scripts/corpus_load.py"
 

@@ -3,4 +3,7 @@ from vgs.corpora.load import load_corpus
 from vgs.rulekit import rule_context
 
 with rule_context(snakemake):
-    load_corpus(snakemake.params.spec, snakemake.output[0])
+    load_corpus(
+        snakemake.params.spec, snakemake.wildcards.corpus, snakemake.output.manifest, snakemake.output.rejected,
+        snakemake.params.stop_list, snakemake.params.min_samples,
+    )

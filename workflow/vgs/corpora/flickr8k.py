@@ -8,19 +8,22 @@ On disk (``root``)::
     flickr_audio/wavs/<wav name>
     flickr_audio/wav2spk.txt         optional "<wav name> <speaker>"
 
+``image_root`` and ``audio_root`` in the corpus config replace ``<root>/Flicker8k_Dataset`` and
+``<root>/flickr_audio/wavs`` (the image and wav folders) when those live elsewhere.
+
 Karpathy's ``restval`` images count as training images and ``val`` becomes ``dev`` (6,000 / 1,000 /
 1,000 images).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import pandas as pd
 
 from vgs.corpora.manifest import CorpusError, finish_manifest, join_path, require_files
+from vgs.corpora.metadata import entry_label, read_json, required
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,8 @@ SOURCE = (
     "Flickr8k Audio comes from https://groups.csail.mit.edu/sls/downloads/flickraudio/ (flickr_audio/), "
     "the images from the Flickr8k release (Flicker8k_Dataset/) and dataset_flickr8k.json from "
     "Karpathy's splits (https://cs.stanford.edu/people/karpathy/deepimagesent/); put all three under "
-    "the corpus root given in config.yaml (corpora.<name>.root)."
+    "the corpus root given in config.yaml (corpora.<name>.root), or set corpora.<name>.image_root / "
+    "audio_root to the image and wav folders."
 )
 SPLIT_NAMES = {"train": "train", "restval": "train", "val": "dev", "test": "test"}
 
@@ -46,28 +50,42 @@ def _read_pairs(path: Path) -> list[list[str]]:
     return rows
 
 
-def load_flickr8k(root: str) -> pd.DataFrame:
-    """Return the common manifest of the Flickr8k Audio corpus under ``root``."""
+def _karpathy_images(karpathy: Path) -> dict[str, tuple[str, dict]]:
+    """Karpathy's images by file name, each with its entry label for error messages."""
+    images = {}
+    for number, entry in enumerate(required(read_json(karpathy), "images", str(karpathy), list)):
+        where = f"{karpathy}: {entry_label('images', number, entry, 'filename')}"
+        filename, split = required(entry, "filename", where), required(entry, "split", where)
+        if split not in SPLIT_NAMES:
+            raise CorpusError(f"{where}: unknown split {split!r}; expected one of {sorted(SPLIT_NAMES)}")
+        required(entry, "sentences", where, list)
+        images[filename] = (where, entry)
+    return images
+
+
+def load_flickr8k(root: str, image_root: str | None = None, audio_root: str | None = None) -> pd.DataFrame:
+    """Return the common manifest of the Flickr8k Audio corpus under ``root``.
+
+    ``image_root`` / ``audio_root`` replace the default image and wav folders (see :data:`SOURCE`).
+    """
     base = Path(root)
     karpathy = base / "dataset_flickr8k.json"
     wav2capt = base / "flickr_audio" / "wav2capt.txt"
     wav2spk = base / "flickr_audio" / "wav2spk.txt"
+    image_dir = image_root or base / "Flicker8k_Dataset"
+    wav_dir = audio_root or base / "flickr_audio" / "wavs"
     require_files([karpathy, wav2capt], "Flickr8k metadata files", SOURCE)
-    images = {}
-    for entry in json.loads(karpathy.read_text(encoding="utf-8"))["images"]:
-        if entry["split"] not in SPLIT_NAMES:
-            raise CorpusError(f"{karpathy}: image {entry['filename']} has unknown split {entry['split']!r}")
-        images[entry["filename"]] = entry
+    images = _karpathy_images(karpathy)
     speakers = dict(_read_pairs(wav2spk)) if wav2spk.is_file() else {}
     rows, outside = [], 0
     for number, fields in enumerate(_read_pairs(wav2capt), start=1):
-        if len(fields) != 3 or not fields[2].startswith("#"):
+        if len(fields) != 3 or not fields[2].startswith("#") or not fields[2][1:].isdigit():
             raise CorpusError(f"{wav2capt}:{number}: expected '<wav> <image> #<k>', got {' '.join(fields)!r}")
         wav, filename, index = fields[0], fields[1], int(fields[2][1:])
-        image = images.get(filename)
-        if image is None:
+        if filename not in images:
             outside += 1  # the release has 91 images outside Karpathy's 8,000
             continue
+        where, image = images[filename]
         sentences = image["sentences"]
         if index >= len(sentences):
             raise CorpusError(
@@ -76,9 +94,9 @@ def load_flickr8k(root: str) -> pd.DataFrame:
         rows.append({
             "utt_id": Path(wav).stem,
             "image_id": Path(filename).stem,
-            "image_path": join_path(base / "Flicker8k_Dataset", filename),
-            "wav_path": join_path(base / "flickr_audio" / "wavs", wav),
-            "text": sentences[index]["raw"].strip(),
+            "image_path": join_path(image_dir, filename),
+            "wav_path": join_path(wav_dir, wav),
+            "text": required(sentences[index], "raw", f"{where} sentences[{index}] (spoken in {wav})").strip(),
             "speaker": speakers.get(wav, ""),
             "split": SPLIT_NAMES[image["split"]],
         })

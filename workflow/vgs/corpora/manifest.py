@@ -16,7 +16,7 @@ from vgs.io import PathLike, write_tsv
 
 MANIFEST_COLUMNS = ["utt_id", "image_id", "image_path", "wav_path", "text", "speaker", "split"]
 SPLITS = ("train", "dev", "test")
-SHOWN_MISSING = 10
+SHOWN_IN_ERRORS = 10  # lines of an error's list of files; the rest is counted
 
 
 class CorpusError(ValueError):
@@ -28,6 +28,12 @@ def join_path(base: PathLike, relative: str) -> str:
     return os.path.normpath(os.path.join(base, relative))
 
 
+def indented_list(lines: list[str]) -> str:
+    """The first :data:`SHOWN_IN_ERRORS` lines, indented, and how many more there are."""
+    more = f"\n  ... and {len(lines) - SHOWN_IN_ERRORS} more" if len(lines) > SHOWN_IN_ERRORS else ""
+    return "  " + "\n  ".join(lines[:SHOWN_IN_ERRORS]) + more
+
+
 def require_files(paths: Iterable[PathLike], what: str, source: str) -> None:
     """Raise :class:`CorpusError` naming the first missing paths and their count.
 
@@ -36,13 +42,15 @@ def require_files(paths: Iterable[PathLike], what: str, source: str) -> None:
     """
     missing = [str(path) for path in dict.fromkeys(map(str, paths)) if not os.path.isfile(path)]
     if missing:
-        shown = "\n  ".join(missing[:SHOWN_MISSING])
-        more = f"\n  ... and {len(missing) - SHOWN_MISSING} more" if len(missing) > SHOWN_MISSING else ""
-        raise CorpusError(f"{len(missing)} {what} missing:\n  {shown}{more}\n{source}")
+        raise CorpusError(f"{len(missing)} {what} missing:\n{indented_list(missing)}\n{source}")
 
 
 def finish_manifest(rows: pd.DataFrame | list[dict[str, str]], name: str, source: str) -> pd.DataFrame:
-    """Order columns, check ids, splits and that every referenced file exists."""
+    """Order columns, check ids, splits and that every referenced image exists.
+
+    Wavs are checked apart, by :mod:`vgs.corpora.screening`, because an unusable wav may be set
+    aside where a missing image always stops.
+    """
     frame = pd.DataFrame(rows, columns=MANIFEST_COLUMNS).fillna("").astype(str)
     if frame.empty:
         raise CorpusError(f"{name}: the metadata lists no utterances\n{source}")
@@ -57,7 +65,6 @@ def finish_manifest(rows: pd.DataFrame | list[dict[str, str]], name: str, source
     if (conflicting > 1).any():
         raise CorpusError(f"{name}: image ids with several paths: {list(conflicting[conflicting > 1].index[:5])}")
     require_files(images.tolist(), f"{name} images", source)
-    require_files(frame["wav_path"], f"{name} wavs", source)
     return frame
 
 

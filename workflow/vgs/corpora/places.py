@@ -13,12 +13,12 @@ test sets are the 1,000-image ``dev_seen`` and ``test_seen`` splits.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
 from vgs.corpora.manifest import finish_manifest, join_path, require_files
+from vgs.corpora.metadata import entry_label, optional_text, read_json, required
 
 SOURCE = (
     "Places Audio Captions come from https://groups.csail.mit.edu/sls/downloads/placesaudio/ "
@@ -43,17 +43,20 @@ def load_places(root: str, image_root: str | None = None, audio_root: str | None
     require_files(files.values(), "Places metadata files", SOURCE)
     rows = []
     for split, path in files.items():
-        content = json.loads(path.read_text(encoding="utf-8"))
-        images = _base(image_root, content.get("image_base_path", ""), metadata)
-        audio = _base(audio_root, content.get("audio_base_path", ""), metadata)
-        for item in content["data"]:
+        content = read_json(path)
+        items = required(content, "data", str(path), list)
+        images = _base(image_root, optional_text(content, "image_base_path", str(path)), metadata)
+        audio = _base(audio_root, optional_text(content, "audio_base_path", str(path)), metadata)
+        for number, item in enumerate(items):
+            where = f"{path}: {entry_label('data', number, item, 'uttid')}"
+            image = required(item, "image", where)
             rows.append({
-                "utt_id": item["uttid"],
-                "image_id": PurePosixPath(item["image"]).stem,  # Places file names are unique
-                "image_path": join_path(images, item["image"]),
-                "wav_path": join_path(audio, item["wav"]),
-                "text": item.get("asr_text", "").strip(),
-                "speaker": item.get("speaker", ""),
+                "utt_id": required(item, "uttid", where),
+                "image_id": PurePosixPath(image).stem,  # Places file names are unique
+                "image_path": join_path(images, image),
+                "wav_path": join_path(audio, required(item, "wav", where)),
+                "text": optional_text(item, "asr_text", where),
+                "speaker": optional_text(item, "speaker", where),
                 "split": split,
             })
     return finish_manifest(rows, f"Places ({root})", SOURCE)

@@ -1,0 +1,329 @@
+"""Bad input in the real Flickr8k / Places / SpokenCOCO formats: one message naming file and entry,
+wavs checked when the corpus is loaded, and ``on_bad_audio: skip`` listing every dropped utterance.
+
+The bad wavs are the faults met in real downloads: empty files (the Places release has some),
+header-only files, garbage, data shorter than the header declares (an interrupted download),
+utterances shorter than one MFCC frame and missing files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import yaml
+from conftest import REPO
+from test_corpora import MIN_SAMPLES, write_flickr8k, write_places, write_spokencoco
+
+from vgs.config import ConfigError, validate_config
+from vgs.corpora.audio_check import MFCC_SAMPLE_RATE, audio_problem
+from vgs.corpora.load import load_corpus, read_corpus
+from vgs.corpora.manifest import CorpusError
+from vgs.io import read_tsv
+
+PLACES_SIZES = {"train": 20, "dev": 10, "test": 10}
+
+
+def load(tmp_path: Path, spec: dict, corpus: str = "c") -> tuple[Path, Path, Path]:
+    """Run load_corpus as the rule does; return (manifest, rejected.tsv, stop list) paths."""
+    paths = tmp_path / "results" / "manifest.tsv", tmp_path / "results" / "rejected.tsv", tmp_path / "logs" / "stop.tsv"
+    load_corpus(spec, corpus, *paths, MIN_SAMPLES)
+    return paths
+
+
+def edit_json(path: Path, edit: Callable[[dict], object]) -> None:
+    content = json.loads(path.read_text())
+    edit(content)
+    path.write_text(json.dumps(content))
+
+
+def write_seconds(path: Path, seconds: float, rate: int = 16000) -> None:
+    soundfile.write(path, np.full(round(seconds * rate), 100, np.int16), rate, subtype="PCM_16")
+
+
+def truncate(path: Path, keep_bytes: int) -> None:
+    path.write_bytes(path.read_bytes()[:keep_bytes])
+
+
+# --- Malformed metadata: one message naming file, entry and field -----------------------------
+
+
+CORPORA = {
+    "flickr8k": lambda root: write_flickr8k(root, {"train": 3, "val": 1, "test": 1}, captions=3),
+    "places": lambda root: write_places(root, PLACES_SIZES),
+    "spokencoco": lambda root: write_spokencoco(root, train_images=3, val_images=4, captions=3),
+}
+SPECS = {"flickr8k": {}, "places": {}, "spokencoco": {"dev_images": 2, "test_images": 2}}
+
+
+def spec_of(fmt: str, root: Path, **extra) -> dict:
+    return {"format": fmt, "root": str(root), **SPECS[fmt], **extra}
+
+
+# (format, metadata file, how it is damaged, how the message must begin after "<file>: ")
+DAMAGES = {
+    "flickr8k-raw": ("flickr8k", "dataset_flickr8k.json", lambda c: c["images"][1]["sentences"][2].pop("raw"),
+                     "images[1] (filename '1001_abc.jpg') sentences[2] (spoken in 1001_abc_2.wav): "
+                     "required field 'raw'"),
+    "flickr8k-split": ("flickr8k", "dataset_flickr8k.json", lambda c: c["images"][2].pop("split"),
+                       "images[2] (filename '1002_abc.jpg'): required field 'split'"),
+    "places-wav": ("places", "metadata/dev_seen_2020.json", lambda c: c["data"][1].pop("wav"),
+                   "data[1] (uttid 'UTT21'): required field 'wav'"),
+    "places-uttid": ("places", "metadata/train_2020.json", lambda c: c["data"][3].pop("uttid"),
+                     "data[3]: required field 'uttid'"),
+    "places-wav-type": ("places", "metadata/test_seen_2020.json", lambda c: c["data"][0].update(wav=["a.wav"]),
+                        "data[0] (uttid 'UTT30'): field 'wav' should be text, got \"['a.wav']\""),
+    "spokencoco-uttid": ("spokencoco", "SpokenCOCO_train.json", lambda c: c["data"][1]["captions"][2].pop("uttid"),
+                         "data[1] (image 'train2014/COCO_train2014_000000000001.jpg') captions[2]: "
+                         "required field 'uttid'"),
+    "spokencoco-wav": ("spokencoco", "SpokenCOCO_val.json", lambda c: c["data"][0]["captions"][1].pop("wav"),
+                       "data[0] (image 'val2014/COCO_val2014_000000010000.jpg') captions[1] (uttid 'W10000_1'): "
+                       "required field 'wav'"),
+}
+
+
+@pytest.mark.parametrize(("fmt", "name", "damage", "entry"), DAMAGES.values(), ids=DAMAGES.keys())
+def test_malformed_entry_names_file_entry_and_field(
+    tmp_path: Path, fmt: str, name: str, damage: Callable[[dict], object], entry: str
+) -> None:
+    CORPORA[fmt](tmp_path)
+    edit_json(tmp_path / name, damage)
+    with pytest.raises(CorpusError) as error:
+        read_corpus(spec_of(fmt, tmp_path))
+    assert str(error.value).startswith(f"{tmp_path / name}: {entry}")
+
+
+@pytest.mark.parametrize(("fmt", "name"), [
+    ("flickr8k", "dataset_flickr8k.json"), ("places", "metadata/test_seen_2020.json"),
+    ("spokencoco", "SpokenCOCO_train.json"),
+])
+def test_truncated_json_names_file_line_and_column(tmp_path: Path, fmt: str, name: str) -> None:
+    CORPORA[fmt](tmp_path)
+    path = tmp_path / name
+    text = json.dumps(json.loads(path.read_text()), indent=1)  # several lines, so the line number matters
+    path.write_text(text[: len(text) // 2])
+    lines = text[: len(text) // 2].splitlines()
+    with pytest.raises(CorpusError, match=rf"^{path}:{len(lines)}:\d+: not valid JSON \(.*\); the file is damaged"):
+        read_corpus(spec_of(fmt, tmp_path))
+
+
+# --- Wavs checked when the corpus is loaded ---------------------------------------------------
+
+
+def test_audio_problem_reasons(tmp_path: Path) -> None:
+    """Each fault gives its own reason; lengths are pinned to hand computations."""
+    write_seconds(tmp_path / "long.wav", 1.7)  # 27,200 frames of 2 bytes after a 44-byte header
+    truncate(tmp_path / "long.wav", 44 + 4000)  # 2,000 frames = 0.125 s
+    (tmp_path / "empty.wav").write_bytes(b"")
+    write_seconds(tmp_path / "header.wav", 0)
+    (tmp_path / "garbage.wav").write_bytes(b"not audio at all " * 20)
+    write_seconds(tmp_path / "short.wav", 0.01)
+    write_seconds(tmp_path / "good.wav", 0.05)
+    reasons = {path.name: audio_problem(str(path), MIN_SAMPLES) for path in tmp_path.iterdir()}
+    assert reasons == {
+        "long.wav": "truncated: the header declares 1.700 s of audio, the file holds 0.125 s",
+        "empty.wav": "empty file (0 bytes)",
+        "header.wav": "no audio frames (header only)",
+        "garbage.wav": "unreadable audio header (Format not recognised.)",
+        "short.wav": "10.0 ms of audio, shorter than one MFCC frame (32 ms)",
+        "good.wav": None,
+    }
+    assert audio_problem(str(tmp_path / "absent.wav"), MIN_SAMPLES) == "file missing"
+
+
+# Fewest frames at each rate that resample to >= 512 samples at 16 kHz: ceil(frames * 16000 / rate) >= 512.
+SHORTEST = {8000: 256, 16000: 512, 22050: 705, 44100: 1409}
+
+
+@pytest.mark.parametrize(("rate", "shortest"), SHORTEST.items())
+def test_shortest_accepted_wav_is_what_the_mfcc_reader_accepts(tmp_path: Path, rate: int, shortest: int) -> None:
+    """At other rates the length that counts is after resampling to 16 kHz, as in vgs.features.audio."""
+    audio = pytest.importorskip("vgs.features.audio")
+    assert audio.SAMPLE_RATE == MFCC_SAMPLE_RATE
+    for frames in (shortest - 1, shortest):
+        path = tmp_path / f"{frames}.wav"
+        soundfile.write(path, np.full(frames, 100, np.int16), rate, subtype="PCM_16")
+        try:
+            audio.read_audio(path, MIN_SAMPLES)
+            mfcc_reads = True
+        except audio.AudioError:
+            mfcc_reads = False
+        assert (audio_problem(str(path), MIN_SAMPLES) is None) == mfcc_reads == (frames == shortest)
+
+
+def break_wavs(wavs: list[Path]) -> dict[Path, str]:
+    """Break the first six wavs, one fault each; return the reason each must get."""
+    write_seconds(wavs[0], 1.7)
+    truncate(wavs[0], 44 + 4000)
+    wavs[1].write_bytes(b"")
+    write_seconds(wavs[2], 0)
+    wavs[3].write_bytes(b"RIFF garbage")
+    write_seconds(wavs[4], 0.005)
+    wavs[5].unlink()
+    return {
+        wavs[0]: "truncated: the header declares 1.700 s of audio, the file holds 0.125 s",
+        wavs[1]: "empty file (0 bytes)",
+        wavs[2]: "no audio frames (header only)",
+        wavs[3]: "unreadable audio header",
+        wavs[4]: "5.0 ms of audio, shorter than one MFCC frame (32 ms)",
+        wavs[5]: "file missing",
+    }
+
+
+def places_with_bad_wavs(root: Path) -> dict[Path, str]:
+    write_places(root, PLACES_SIZES)
+    wavs = sorted((root / "audio" / "wavs").rglob("*.wav"), key=lambda path: int(path.stem[3:]))
+    return break_wavs(wavs[::7])  # spread over the splits
+
+
+def test_bad_wav_stops_naming_file_and_utterance(tmp_path: Path) -> None:
+    write_spokencoco(tmp_path / "coco", train_images=2, val_images=2, captions=2)
+    wav = tmp_path / "coco" / "wavs" / "train" / "1" / "W1_1.wav"
+    write_seconds(wav, 1.7)
+    truncate(wav, 44 + 4000)
+    with pytest.raises(CorpusError) as error:
+        load(tmp_path, spec_of("spokencoco", tmp_path / "coco", dev_images=1, test_images=1), "coco")
+    assert str(error.value).startswith(
+        f"1 of 8 wavs (12.50%) of corpus coco are unusable:\n  {wav} (utterance W1_1): truncated: the header "
+        "declares 1.700 s of audio, the file holds 0.125 s\n"
+    )
+    assert "corpora.coco.on_bad_audio: skip" in str(error.value)
+
+
+def test_every_bad_wav_is_named_and_listed_when_stopping(tmp_path: Path) -> None:
+    broken = places_with_bad_wavs(tmp_path / "places")
+    with pytest.raises(CorpusError) as error:
+        load(tmp_path, spec_of("places", tmp_path / "places"), "places")
+    message = str(error.value)
+    assert message.startswith("6 of 40 wavs (15.00%) of corpus places are unusable:")
+    for wav, reason in broken.items():
+        assert f"{wav} (utterance UTT{wav.stem[3:]}): {reason}" in message
+    listed = read_tsv(tmp_path / "logs" / "stop.tsv")
+    assert sorted(listed["wav_path"]) == sorted(map(str, broken))
+    assert not (tmp_path / "results" / "manifest.tsv").exists()
+
+
+def test_skip_lists_every_bad_wav_and_logs_the_count(tmp_path: Path, caplog) -> None:
+    broken = places_with_bad_wavs(tmp_path / "places")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "stop.tsv").write_text("left by an earlier stopped attempt\n")
+    caplog.set_level(logging.INFO)
+    manifest, rejected, stop_list = load(
+        tmp_path, spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.15), "places"
+    )
+    listed = read_tsv(rejected)
+    assert list(listed.columns) == ["utt_id", "wav_path", "reason"]
+    assert len(listed) == len(broken) and set(listed["wav_path"]) == set(map(str, broken))
+    for wav, reason in broken.items():
+        row = listed.set_index("wav_path").loc[str(wav)]
+        assert row["utt_id"] == f"UTT{wav.stem[3:]}" and row["reason"].startswith(reason)
+    kept = read_tsv(manifest)
+    assert len(kept) == 34 and not set(kept["wav_path"]) & set(map(str, broken))
+    assert "40 wavs checked: 6 rejected for unusable audio" in caplog.text
+    assert not stop_list.exists()
+
+
+def test_skip_still_stops_above_the_rejected_fraction(tmp_path: Path) -> None:
+    broken = places_with_bad_wavs(tmp_path / "places")
+    spec = spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.1)
+    with pytest.raises(CorpusError) as error:
+        load(tmp_path, spec, "places")
+    message = str(error.value)
+    assert message.startswith("6 of 40 wavs (15.00%) of corpus places are unusable")
+    stop_list = tmp_path / "logs" / "stop.tsv"
+    assert f"All 6 are listed in {stop_list}" in message
+    assert "more than corpora.places.max_rejected_fraction = 0.1" in message
+    assert set(read_tsv(stop_list)["wav_path"]) == set(map(str, broken))
+    assert not (tmp_path / "results" / "manifest.tsv").exists()
+
+
+# --- Missing transcripts are counted --------------------------------------------------------------
+
+
+def test_missing_transcripts_are_counted_in_the_log(tmp_path: Path, caplog) -> None:
+    write_places(tmp_path / "places", PLACES_SIZES)  # the fixture gives even-numbered utterances no asr_text
+    caplog.set_level(logging.INFO)
+    manifest, _, _ = load(tmp_path, spec_of("places", tmp_path / "places"))
+    assert (read_tsv(manifest)["text"] == "").sum() == 20
+    assert "20 of 40 utterances have no transcript in the metadata (their text is left empty), e.g. UTT0, UTT2" in (
+        caplog.text
+    )
+
+
+# --- Root keys are honoured for every format --------------------------------------------------------
+
+
+def test_flickr8k_image_and_audio_roots(tmp_path: Path) -> None:
+    CORPORA["flickr8k"](tmp_path / "f")
+    images, wavs = tmp_path / "images", tmp_path / "audio"
+    (tmp_path / "f" / "Flicker8k_Dataset").rename(images)
+    (tmp_path / "f" / "flickr_audio" / "wavs").rename(wavs)
+    with pytest.raises(CorpusError, match="5 Flickr8k .* images missing"):
+        read_corpus(spec_of("flickr8k", tmp_path / "f"))
+    manifest, _, _ = load(tmp_path, spec_of("flickr8k", tmp_path / "f", image_root=str(images), audio_root=str(wavs)))
+    frame = read_tsv(manifest)
+    assert len(frame) == 15
+    assert all(path.startswith(f"{images}/") for path in frame["image_path"])
+    assert all(path.startswith(f"{wavs}/") for path in frame["wav_path"])
+
+
+def test_spokencoco_audio_root(tmp_path: Path) -> None:
+    CORPORA["spokencoco"](tmp_path / "coco")
+    moved = tmp_path / "audio"
+    moved.mkdir()
+    (tmp_path / "coco" / "wavs").rename(moved / "wavs")
+    with pytest.raises(CorpusError, match="(?s)^21 of 21 wavs .* file missing"):
+        load(tmp_path, spec_of("spokencoco", tmp_path / "coco"))
+    manifest, _, _ = load(tmp_path, spec_of("spokencoco", tmp_path / "coco", audio_root=str(moved)))
+    assert all(path.startswith(f"{moved}/wavs/") for path in read_tsv(manifest)["wav_path"])
+
+
+# --- The settings are schema-checked ------------------------------------------------------------------
+
+
+def test_schema_defaults_and_rejects_unknown_policy() -> None:
+    config = yaml_config()
+    filled = validate_config(config)["corpora"]["c"]
+    assert filled["on_bad_audio"] == "stop" and filled["max_rejected_fraction"] == 0.01
+    config["corpora"]["c"]["on_bad_audio"] = "ignore"
+    with pytest.raises(ConfigError, match="corpora.c.on_bad_audio"):
+        validate_config(config)
+
+
+def yaml_config() -> dict:
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["corpora"] = {"c": {"format": "places", "root": "x"}}
+    config["subsets"]["source"] = "c"
+    return config
+
+
+# --- The rule: rejected.tsv is an output, its count is in the log and the report ------------------------
+
+
+@pytest.mark.slow
+def test_rule_writes_rejected_tsv_and_the_report_counts_it(tmp_path: Path) -> None:
+    broken = places_with_bad_wavs(tmp_path / "places")
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["corpora"]["bad"] = spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.2)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+
+    def snakemake(*args: str) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+             "--cores", "1", *args], capture_output=True, text=True, timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+
+    snakemake("results/corpora/bad/manifest.tsv")
+    listed = read_tsv(tmp_path / "results" / "corpora" / "bad" / "rejected.tsv")
+    assert sorted(listed["wav_path"]) == sorted(map(str, broken))
+    assert "40 wavs checked: 6 rejected" in (tmp_path / "results" / "logs" / "corpora" / "bad.log").read_text()
+    snakemake("results/corpora/bad/rejected.tsv", "--report", "report.html")
+    assert '"labels": {"corpus": "bad", "rejected utterances": 6}' in (tmp_path / "report.html").read_text()
