@@ -127,7 +127,8 @@ def test_frame_count_equals_python_speech_features(window_ms: float, hop_ms: flo
 
 def test_inconsistent_settings_are_rejected() -> None:
     for settings, message in [(MfccSettings(n_fft=256), "shorter than"), (MfccSettings(c0="log"), "c0 must"),
-                              (MfccSettings(normalise="cmvn"), "normalise must")]:
+                              (MfccSettings(normalise="cmvn"), "normalise must"),
+                              (MfccSettings(delta_window=4), "must be odd")]:
         with pytest.raises(ValueError, match=message):
             MfccExtractor(settings)
 

@@ -130,6 +130,8 @@ class MfccExtractor:
             raise ValueError(f"features.mfcc.normalise must be one of {NORMALISATIONS}, got {settings.normalise!r}")
         if settings.c0 not in C0_CHOICES:
             raise ValueError(f"features.mfcc.c0 must be one of {C0_CHOICES}, got {settings.c0!r}")
+        if settings.delta_window % 2 == 0:
+            raise ValueError(f"features.mfcc.delta_window must be odd (2N + 1 frames), got {settings.delta_window}")
         if settings.n_fft < settings.window:
             raise ValueError(
                 f"features.mfcc.n_fft ({settings.n_fft}) is shorter than the {settings.window_ms} ms window "
@@ -137,7 +139,9 @@ class MfccExtractor:
             )
         self.settings = settings
         self.window_function = torch.hamming_window(settings.window, periodic=False, dtype=DTYPE)  # numpy.hamming
-        self.filterbank = torch.from_numpy(fft_bin_filterbank(settings.n_mels, settings.n_fft).T).to(DTYPE)
+        # psf's power spectrum is |FFT|^2 / n_fft; the 1 / n_fft is folded into the filterbank (and the
+        # energy) to save a pass over the spectrum
+        self.filterbank = torch.from_numpy(fft_bin_filterbank(settings.n_mels, settings.n_fft).T / settings.n_fft).to(DTYPE)
         # [n_mels, n_mfcc], built in float64: the DCT of the constant log floor of silent frames must
         # give exactly zero higher cepstra, as psf's does
         self.dct = torch.from_numpy(scipy.fft.dct(np.eye(settings.n_mels), norm="ortho")[:, : settings.n_mfcc]).to(DTYPE)
@@ -183,10 +187,11 @@ class MfccExtractor:
         settings = self.settings
         framed = emphasised.unfold(-1, settings.window, settings.hop) * self.window_function
         spectrum = torch.fft.rfft(framed, n=settings.n_fft)
-        power = (spectrum.real.square() + spectrum.imag.square()) / settings.n_fft  # re^2 + im^2: 2.5x faster than abs()^2
-        cepstra = _floored_log(power @ self.filterbank) @ self.dct
+        # re^2 + im^2 in place: faster than the complex abs().square()
+        squared = spectrum.real.square().addcmul_(spectrum.imag, spectrum.imag)
+        cepstra = _floored_log(squared @ self.filterbank) @ self.dct
         if settings.c0 == "energy":
-            cepstra[..., 0] = _floored_log(power.sum(-1))
+            cepstra[..., 0] = _floored_log(squared.sum(-1) / settings.n_fft)
         return cepstra.transpose(-1, -2)
 
     def _postprocess(self, static: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
