@@ -17,8 +17,9 @@ scale) would change nothing but the ``normalise: none`` features.
 
 Framing is psf's: frame ``t`` covers samples ``[t * hop, t * hop + window)`` of the pre-emphasised
 signal, zero-padded to ``n_fft`` for the FFT; there are ``1 + ceil((samples - window) / hop)`` frames, the
-last one zero-padded past the end of the utterance. Everything is vectorised in torch: utterances are
-sorted by length and processed in padded batches, so the FFT, filterbank and DCT run once per batch.
+last one zero-padded past the end of the utterance. Everything is vectorised (torch; scipy's FFT):
+utterances are sorted by length and processed in padded batches, so the FFT, filterbank and DCT run
+once per batch.
 Each utterance is pre-emphasised before padding, so the padding is exactly psf's zeros; per-utterance
 normalisation and deltas are masked / edge-replicated to match one-at-a-time results exactly.
 """
@@ -119,7 +120,8 @@ def fft_bin_filterbank(n_mels: int, n_fft: int, sample_rate: int = SAMPLE_RATE) 
     lower, centre, upper = corners[:-2, None], corners[1:-1, None], corners[2:, None]
     rising = (bins - lower) / np.maximum(centre - lower, 1)
     falling = (upper - bins) / np.maximum(upper - centre, 1)
-    return np.where((lower <= bins) & (bins < centre), rising, np.where((centre <= bins) & (bins < upper), falling, 0.0))
+    falling_part = np.where((centre <= bins) & (bins < upper), falling, 0.0)
+    return np.where((lower <= bins) & (bins < centre), rising, falling_part)
 
 
 class MfccExtractor:
@@ -141,10 +143,12 @@ class MfccExtractor:
         self.window_function = torch.hamming_window(settings.window, periodic=False, dtype=DTYPE)  # numpy.hamming
         # psf's power spectrum is |FFT|^2 / n_fft; the 1 / n_fft is folded into the filterbank (and the
         # energy) to save a pass over the spectrum
-        self.filterbank = torch.from_numpy(fft_bin_filterbank(settings.n_mels, settings.n_fft).T / settings.n_fft).to(DTYPE)
+        filterbank = fft_bin_filterbank(settings.n_mels, settings.n_fft).T / settings.n_fft
+        self.filterbank = torch.from_numpy(filterbank).to(DTYPE)  # [n_fft // 2 + 1, n_mels]
         # [n_mels, n_mfcc], built in float64: the DCT of the constant log floor of silent frames must
         # give exactly zero higher cepstra, as psf's does
-        self.dct = torch.from_numpy(scipy.fft.dct(np.eye(settings.n_mels), norm="ortho")[:, : settings.n_mfcc]).to(DTYPE)
+        dct = scipy.fft.dct(np.eye(settings.n_mels), norm="ortho")[:, : settings.n_mfcc]
+        self.dct = torch.from_numpy(dct).to(DTYPE)
 
     @property
     def dim(self) -> int:
@@ -186,7 +190,8 @@ class MfccExtractor:
         """Static MFCCs ``[B, n_mfcc, T]`` of pre-emphasised, zero-padded waveforms ``[B, samples]``."""
         settings = self.settings
         framed = emphasised.unfold(-1, settings.window, settings.hop) * self.window_function
-        spectrum = torch.fft.rfft(framed, n=settings.n_fft)
+        # scipy's pocketfft: 1.3x faster overall than torch.fft.rfft in float64 on one CPU thread
+        spectrum = torch.from_numpy(scipy.fft.rfft(framed.numpy(), n=settings.n_fft))
         # re^2 + im^2 in place: faster than the complex abs().square()
         squared = spectrum.real.square().addcmul_(spectrum.imag, spectrum.imag)
         cepstra = _floored_log(squared @ self.filterbank) @ self.dct
