@@ -12,9 +12,10 @@ from PIL import Image
 
 from vgs.corpora.load import load_corpus, read_corpus
 from vgs.corpora.manifest import MANIFEST_COLUMNS, CorpusError
+from vgs.features.frames import ms_to_samples
 from vgs.io import read_tsv
 
-MIN_SAMPLES = 512  # the default MFCC frame (features.mfcc.n_fft)
+MIN_SAMPLES = ms_to_samples(25.0)  # one default MFCC analysis window (features.mfcc.window_ms)
 
 
 def touch_wav(path: Path) -> None:

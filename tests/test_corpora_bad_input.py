@@ -132,20 +132,29 @@ def test_audio_problem_reasons(tmp_path: Path) -> None:
         "empty.wav": "empty file (0 bytes)",
         "header.wav": "no audio frames (header only)",
         "garbage.wav": "unreadable audio header (Format not recognised.)",
-        "short.wav": "10.0 ms of audio, shorter than one MFCC frame (32 ms)",
+        "short.wav": "10.0 ms of audio, shorter than one MFCC frame (25 ms)",
         "good.wav": None,
     }
     assert audio_problem(str(tmp_path / "absent.wav"), MIN_SAMPLES) == "file missing"
 
 
-# Fewest frames at each rate that resample to >= 512 samples at 16 kHz: ceil(frames * 16000 / rate) >= 512.
-SHORTEST = {8000: 256, 16000: 512, 22050: 705, 44100: 1409}
+# Fewest frames at each rate that resample to >= 400 samples (one 25 ms window) at 16 kHz:
+# ceil(frames * 16000 / rate) >= 400.
+SHORTEST = {8000: 200, 16000: 400, 22050: 550, 44100: 1100}
+
+
+def test_corpus_check_refuses_exactly_what_the_mfcc_stage_refuses() -> None:
+    """The loader's shortest usable utterance is the MFCC extractor's (one window), not the FFT size."""
+    from vgs.features.mfcc import MfccExtractor, MfccSettings
+
+    assert MfccExtractor(MfccSettings()).min_samples == MIN_SAMPLES == 400
 
 
 @pytest.mark.parametrize(("rate", "shortest"), SHORTEST.items())
 def test_shortest_accepted_wav_is_what_the_mfcc_reader_accepts(tmp_path: Path, rate: int, shortest: int) -> None:
     """At other rates the length that counts is after resampling to 16 kHz, as in vgs.features.audio."""
-    audio = pytest.importorskip("vgs.features.audio")
+    from vgs.features import audio
+
     assert audio.SAMPLE_RATE == MFCC_SAMPLE_RATE
     for frames in (shortest - 1, shortest):
         path = tmp_path / f"{frames}.wav"
@@ -172,7 +181,7 @@ def break_wavs(wavs: list[Path]) -> dict[Path, str]:
         wavs[1]: "empty file (0 bytes)",
         wavs[2]: "no audio frames (header only)",
         wavs[3]: "unreadable audio header",
-        wavs[4]: "5.0 ms of audio, shorter than one MFCC frame (32 ms)",
+        wavs[4]: "5.0 ms of audio, shorter than one MFCC frame (25 ms)",
         wavs[5]: "file missing",
     }
 

@@ -3,6 +3,7 @@
 from snakemake.exceptions import WorkflowError
 
 from vgs.config import ConfigError, validate_config
+from vgs.features.frames import ms_to_samples
 
 try:
     _validated = validate_config(config)

@@ -27,8 +27,8 @@ rule load_corpus:
         spec=lambda wildcards: config["corpora"][wildcards.corpus],
         # Where the unusable utterances are listed when loading stops (outputs of a failed job are deleted).
         stop_list=f"{LOGS}/corpora/{{corpus}}.rejected.tsv",
-        # The MFCC stage refuses audio shorter than one FFT frame; such files are rejected here already.
-        min_samples=config["features"]["mfcc"]["n_fft"],
+        # The MFCC stage refuses audio shorter than one analysis window; such files are rejected here already.
+        min_samples=ms_to_samples(config["features"]["mfcc"]["window_ms"]),
     script:
         "../scripts/corpus_load.py"
 

@@ -20,9 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import soundfile
 
+from vgs.features.frames import SAMPLE_RATE as MFCC_SAMPLE_RATE
 from vgs.io import PathLike
 
-MFCC_SAMPLE_RATE = 16_000  # vgs.features.audio.SAMPLE_RATE, which imports torch; a test keeps them equal
 STREAMED_SIZE = 0xFFFFFFFF  # data size written by streaming encoders that cannot seek back: "unknown"
 CHUNK_HEADER = struct.Struct("<4sI")
 FMT_BLOCK_ALIGN = struct.Struct("<HHIIH")  # format tag, channels, rate, byte rate, bytes per frame
@@ -59,8 +59,8 @@ def riff_data_frames(path: PathLike) -> tuple[int, int] | None:
 def audio_problem(path: str, min_samples: int) -> str | None:
     """Why ``path`` cannot give MFCC features (missing, empty, unreadable, truncated, too short), or None.
 
-    ``min_samples`` is the shortest usable utterance in samples at 16 kHz: one MFCC analysis frame
-    (``n_fft``), below which the MFCC stage refuses a file after resampling it to 16 kHz.
+    ``min_samples`` is the shortest usable utterance in samples at 16 kHz: one MFCC analysis window
+    (``features.mfcc.window_ms``), below which the MFCC stage refuses a file after resampling it to 16 kHz.
     """
     try:
         if os.path.getsize(path) == 0:

@@ -15,11 +15,10 @@ import soundfile
 import torch
 import torchaudio.functional as AF
 
+from vgs.features.frames import SAMPLE_RATE
 from vgs.io import PathLike
 
 log = logging.getLogger(__name__)
-
-SAMPLE_RATE = 16_000
 
 
 class AudioError(ValueError):
