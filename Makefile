@@ -1,6 +1,7 @@
 # Two commands a user needs (see README.md):
 #   make run    set up .venv if needed, then run the whole workflow on config.yaml
 #   make test   set up .venv if needed, then lint the workflow and run the test suite
+#   make gpu-check  on a CUDA machine: measure the GPU path (< 8 min); quick CPU mode without a GPU
 # Everything is idempotent: a second `make run` only redoes what is missing.
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ SNAKEMAKE_ARGS ?=
 # Local settings (show failed logs, rerun incomplete jobs); Snakemake only finds profiles/default by itself.
 PROFILE := --workflow-profile workflow/profiles/default
 
-.PHONY: setup run test lint format bench report rulegraph readme-figures slurm-deps
+.PHONY: setup run test lint format bench gpu-check report rulegraph readme-figures slurm-deps
 
 setup: $(STAMP)
 
@@ -49,6 +50,10 @@ slurm-deps: setup
 
 bench: setup
 	$(BIN)/python -m vgs.bench --out results/benchmarks $(BENCH_ARGS)
+
+# GPU readiness check: results/benchmarks/gpu.json + gpu.md (BENCH_ARGS=--quick for a smoke run).
+gpu-check: setup
+	$(BIN)/python -m vgs.bench --only gpu --out results/benchmarks $(BENCH_ARGS)
 
 report: setup
 	$(BIN)/snakemake $(PROFILE) --cores $(CORES) --configfile $(CONFIG) --report results/report.html

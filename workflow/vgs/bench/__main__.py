@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         path = args.out / f"{name}.json"
         write_text_atomic(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
         logging.info("wrote %s", path)
+        if hasattr(benchmarks[name], "summary"):  # optional human-readable digest beside the JSON
+            write_text_atomic(path.with_suffix(".md"), benchmarks[name].summary(record))
+            logging.info("wrote %s", path.with_suffix(".md"))
         print(json.dumps({name: result}, indent=2))
     return 0
 

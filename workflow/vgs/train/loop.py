@@ -159,7 +159,10 @@ class Trainer:
         """
         if not self.last_path.exists():
             return False
-        payload = load_checkpoint(self.last_path, self.config, map_location=str(self.runtime.device))
+        # Loaded on the CPU whatever the device: the RNG states must stay CPU byte tensors
+        # (torch.set_rng_state and torch.cuda.set_rng_state_all refuse CUDA tensors), and
+        # load_state_dict copies weights and optimizer moments onto the model's device anyway.
+        payload = load_checkpoint(self.last_path, self.config)
         if payload["data"] != self.data_key:
             log.warning("%s was made on other training data; starting over", self.last_path)
             return False
@@ -174,7 +177,8 @@ class Trainer:
             )
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
-        self.scaler.load_state_dict(payload["scaler"])
+        if payload["scaler"]:  # empty when saved without fp16 (e.g. precision auto on a CPU)
+            self.scaler.load_state_dict(payload["scaler"])
         self.state = TrainingState(**payload["state"])
         torch.set_rng_state(payload["rng"]["torch"])
         if self.runtime.device.type == "cuda" and payload["rng"]["cuda"]:
@@ -205,6 +209,33 @@ class Trainer:
             "metrics": {key: float(value) for key, value in row.items()},
         })
 
+    def batch_tensors(
+        self, train_set: CaptionSet, indices: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Padded frames, lengths and image features of a batch, on the device (the data pipeline)."""
+        frames, lengths = pad_batch(train_set.arrays(indices), self.settings.max_frames)
+        images = torch.from_numpy(train_set.image_features[train_set.image_rows[indices]])
+        return self.runtime.put(frames), self.runtime.put(lengths), self.runtime.put(images)
+
+    def train_step(self, frames: torch.Tensor, lengths: torch.Tensor, images: torch.Tensor, lr: float) -> torch.Tensor:
+        """One optimizer step at learning rate ``lr``; returns the detached loss (still on the device).
+
+        The loss stays on the device so that a step does not wait for the GPU to finish; the
+        grad scaler is a no-op except in fp16.
+        """
+        s = self.settings
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        with self.runtime.autocast():
+            captions, pictures = self.step_model(frames, lengths, images)
+        loss = batch_loss(s.loss, captions, pictures, s.margin, s.temperature)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.state.step += 1
+        return loss.detach()
+
     def train_epoch(self, train_set: CaptionSet, epoch: int, period: int) -> tuple[float, float]:
         """One pass over every caption; returns (mean train loss, last learning rate)."""
         s = self.settings
@@ -219,21 +250,8 @@ class Trainer:
             if len(indices) < 2:  # a lone caption has no negatives (only in passes of one image)
                 continue
             lr = cyclic_lr(self.state.step, s.lr_min, s.lr_max, period)
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
-            frames, lengths = pad_batch(train_set.arrays(indices), s.max_frames)
-            images = torch.from_numpy(train_set.image_features[train_set.image_rows[indices]])
-            with self.runtime.autocast():
-                captions, pictures = self.step_model(
-                    self.runtime.put(frames), self.runtime.put(lengths), self.runtime.put(images)
-                )
-            loss = batch_loss(s.loss, captions, pictures, s.margin, s.temperature)
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            self.state.step += 1
-            total += loss.detach() * len(indices)
+            loss = self.train_step(*self.batch_tensors(train_set, indices), lr)
+            total += loss * len(indices)
             counted += len(indices)
         return float(total) / max(counted, 1), lr
 

@@ -1,0 +1,140 @@
+"""`make gpu-check`: its quick mode writes every field, its budget holds, and the CUDA resume fixes.
+
+The GPU itself is not needed: the quick mode runs on the CPU (GPU-only fields say so), and the two
+resume bugs it was written to catch are reproduced on the CPU (see each test).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import vgs.train.loop as loop
+from vgs.bench import gpu
+from vgs.bench.train import ASSUMED_GPU_TFLOPS, SIZES, gpu_hours_estimate
+from vgs.model import ModelConfig
+from vgs.train.data import load_training_data
+from vgs.train.device import Runtime
+from vgs.train.synthetic import synthetic_corpus
+
+TINY = {"conv_channels": 8, "conv_kernel": 4, "conv_stride": 2, "rnn_layers": 1, "rnn_hidden": 8,
+        "attention_hidden": 8}
+
+
+def not_on_cpu(field: object) -> bool:
+    return isinstance(field, dict) and field.get("not_measured", "").startswith(gpu.NOT_ON_CPU)
+
+
+@pytest.mark.slow
+def test_quick_check_writes_every_field(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "vgs.bench", "--only", "gpu", "--quick", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "[gpu-check] resume:" in result.stdout  # elapsed time per part is printed
+    record = json.loads((tmp_path / "gpu.json").read_text())
+    r = record["results"]
+    on_cpu = r["device"] == "cpu"
+    assert set(r["budget"]["parts"]) == set(gpu.QUICK.part_budgets)
+    assert all(part["status"] == "done" for part in r["budget"]["parts"].values()), r["budget"]
+
+    assert set(r["throughput"]) == {f"{arm}-{mode}" for arm in gpu.PRECISIONS for mode in ("eager", "compiled")}
+    for name, arm in r["throughput"].items():
+        if on_cpu and name != "fp32-eager":
+            assert not_on_cpu(arm), (name, arm)
+            continue
+        for batching in ("bucketed", "random"):
+            row = arm[batching]
+            assert row["captions_per_s"] > 0 and row["achieved_tflops"] > 0 and row["losses_finite"]
+            assert not_on_cpu(row["peak_memory_gib"]) if on_cpu else row["peak_memory_gib"] > 0
+    assert r["data_pipeline"]["captions_per_s"] > 0 and "verdict" in r["bottleneck"]
+
+    c = r["correctness"]
+    assert c["batch_invariance"]["ok"] and c["batch_invariance"]["max_abs_difference"] <= gpu.EMBEDDING_TOLERANCE
+    for arm in ("bf16", "fp16"):
+        assert c["precision_loss"][arm]["ok"] and c["precision_loss"][arm]["relative_difference"] >= 0
+    for arm in ("fp32", "bf16", "fp16"):
+        resumed = c["resume"][arm]
+        assert resumed["ok"] and resumed["rng_state_restored"] and len(resumed["resumed"]) == 3
+    if on_cpu:
+        assert not_on_cpu(c["cpu_vs_cuda"]) and not_on_cpu(r["largest_batch"])
+        assert not_on_cpu(c["precision_loss"]["fp32-tf32"]) and not_on_cpu(r["gpu_hours"]["measured"])
+        assert c["resume"]["fp32"]["max_relative_difference"] == 0  # CPU resumes bit-identically
+
+    estimate = r["gpu_hours"]["estimate"]
+    assert "estimate" in estimate["kind"] and estimate["gpu_hours_total"] == gpu_hours_estimate(SIZES["paper"])[
+        "gpu_hours_total"]
+    digest = (tmp_path / "gpu.md").read_text()
+    assert "GPU hours" in digest and "resume: fp32 ok" in digest
+
+
+def test_measured_projection_scales_the_estimate_by_the_measured_rate():
+    arms = {"bf16-eager": {"bucketed": {"achieved_tflops": 2 * ASSUMED_GPU_TFLOPS}}}
+    hours = gpu.gpu_hours(SIZES["paper"], arms, "Some GPU", "none")
+    assumed = hours["estimate"]["gpu_hours_total"]
+    measured = hours["measured"]["bf16-bucketed"]
+    # Twice the achieved rate, half the hours (per-model rounding to 0.1 h aside).
+    assert measured["gpu_hours_total"] == pytest.approx(assumed / 2, abs=0.2)
+    assert measured["mode"] == "eager" and "not measured" in hours["estimate"]["kind"]
+    assert set(hours["measured"]) == {"bf16-bucketed"}  # nothing projected from arms that did not run
+
+
+def test_a_part_that_no_longer_fits_is_skipped_with_the_reason():
+    clock = gpu.Clock(total_s=1.0)
+    ran = []
+    result = clock.run("big", 5.0, ran.append)
+    assert not ran and "skipped" in result["not_measured"] and "5 s" in result["not_measured"]
+    assert clock.parts["big"]["status"].startswith("skipped")
+    clock.run("rest", 0.1, ran.append, use_rest=True)  # fits, and may use what is left of the second
+    assert ran and 0.5 < clock.parts["rest"]["budget_s"] <= 1.0
+
+
+def test_a_part_that_overruns_its_budget_is_stopped_and_keeps_its_results():
+    clock = gpu.Clock(total_s=60.0)
+
+    def slow(out: dict) -> None:
+        out["first"] = 1
+        time.sleep(5)
+        out["second"] = 2
+
+    start = time.perf_counter()
+    result = clock.run("slow", 0.3, slow)
+    assert time.perf_counter() - start < 4  # stopped, not waited out
+    assert result["first"] == 1 and "second" not in result and "stopped" in result["incomplete"]
+
+
+@pytest.fixture()
+def tiny_run(tmp_path):
+    paths = synthetic_corpus(tmp_path / "data", images={"train": 8, "dev": 4}, captions_per_image=2)
+    train_set, dev_set = load_training_data(paths["manifest"], [paths["mfcc"]], paths["images"])
+    config = ModelConfig.from_dict({**TINY, "image_dim": train_set.image_features.shape[1]})
+    settings = loop.TrainConfig(epochs=1, batch_size=8, progress=False, device="cpu")
+
+    def trainer() -> loop.Trainer:
+        return loop.Trainer(config, settings, 1, tmp_path / "run", train_set.fingerprint())
+
+    trainer().fit(train_set, dev_set)
+    return trainer
+
+
+def test_resume_on_cuda_loads_the_checkpoint_on_the_cpu(tiny_run):
+    """Bug: resume mapped the checkpoint onto the training device, so on CUDA the saved RNG states
+    became CUDA tensors and torch.set_rng_state refused them. Here the runtime claims CUDA on a CPU
+    machine: mapping onto "cuda" fails to load at all, loading on the CPU resumes."""
+    trainer = tiny_run()
+    trainer.runtime = Runtime(torch.device("cuda"), None)
+    assert trainer.resume() and trainer.state.epoch == 1
+
+
+def test_fp16_resume_from_a_checkpoint_saved_without_grad_scaling(tiny_run):
+    """Bug: precision "auto" is fp32 on a CPU (the scaler is off and saves {}) but fp16 on older GPUs;
+    GradScaler.load_state_dict raised on that empty state when such a run resumed on the GPU."""
+    trainer = tiny_run()
+    trainer.scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)  # what fp16 on the GPU builds
+    assert trainer.resume() and trainer.scaler.get_scale() == 1024.0
