@@ -50,7 +50,9 @@ def sts(shared_sts: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
                 audio[(pair_id, side, speaker)] = espeak.synthesize(pairs.loc[pair_id, f"sent_{side}"], voice)
     paused = audio[(PAUSED_PAIR, "a", "2")]
     half = len(paused) // 2
-    audio[(PAUSED_PAIR, "a", "2")] = np.concatenate([paused[:half], np.zeros(24_000, np.int16), paused[half:]])
+    audio[(PAUSED_PAIR, "a", "2")] = np.concatenate(
+        [paused[:half], np.zeros(24_000, np.int16), paused[half:]]
+    )
     return {"dir": out, "pairs": pairs.loc[CHOSEN], "audio": audio}
 
 
@@ -107,18 +109,38 @@ def hub_dataset(sts: dict[str, Any], bad: bool = False) -> Any:
     ``bad`` adds a row with a wrong text, one with an unknown pair and one with a wrong score."""
     import datasets
 
-    columns: dict[str, list[Any]] = {name: [] for name in
-                                     ("task", "subtask", "pair_id", "speaker_id", "audio_a", "audio_b",
-                                      "similarity", "sentence_a", "sentence_b")}  # fmt: skip
+    columns: dict[str, list[Any]] = {
+        name: []
+        for name in (
+            "task",
+            "subtask",
+            "pair_id",
+            "speaker_id",
+            "audio_a",
+            "audio_b",
+            "similarity",
+            "sentence_a",
+            "sentence_b",
+        )
+    }
     for pair_id in CHOSEN:
         task, subtask, key = release_key(pair_id)
         row = sts["pairs"].loc[pair_id]
         for speaker in SPEAKERS:
-            values = {"task": task, "subtask": subtask, "pair_id": int(key.rsplit("_", 1)[1]),
-                      "speaker_id": int(speaker), "similarity": float(row["gold"]),
-                      "sentence_a": row["sent_a"], "sentence_b": row["sent_b"]}  # fmt: skip
+            values = {
+                "task": task,
+                "subtask": subtask,
+                "pair_id": int(key.rsplit("_", 1)[1]),
+                "speaker_id": int(speaker),
+                "similarity": float(row["gold"]),
+                "sentence_a": row["sent_a"],
+                "sentence_b": row["sent_b"],
+            }
             for side in "ab":
-                values[f"audio_{side}"] = {"bytes": wav_bytes(*recording(sts, pair_id, side, speaker)), "path": None}
+                values[f"audio_{side}"] = {
+                    "bytes": wav_bytes(*recording(sts, pair_id, side, speaker)),
+                    "path": None,
+                }
             for name, value in values.items():
                 columns[name].append(value)
     if bad:  # row 2 is CHOSEN[1] read by speaker 1, row 4 CHOSEN[2] by speaker 1
@@ -133,16 +155,33 @@ def hub_dataset(sts: dict[str, Any], bad: bool = False) -> Any:
 
 
 def natural_config(spec: dict[str, Any]) -> dict[str, Any]:
-    return {"fraction": 0.05, "seed": 1, "source": "spokensts", "speakers": ["unused"], "max_silence_ms": 500,
-            "silence_threshold_db": -16, "spokensts": {"first_key": 0, "shorten_silences": False, **spec}}  # fmt: skip
+    return {
+        "fraction": 0.05,
+        "seed": 1,
+        "source": "spokensts",
+        "speakers": ["unused"],
+        "max_silence_ms": 500,
+        "silence_threshold_db": -16,
+        "spokensts": {"first_key": 0, "shorten_silences": False, **spec},
+    }
 
 
 def run_import(sts: dict[str, Any], spec: dict[str, Any], out: Path) -> pd.DataFrame:
     """What the sts_natural_sample and sts_natural rules do; returns the natural manifest."""
     tables, natural = sts["dir"], natural_config(spec)
-    write_natural_sample(tables / "pairs.tsv", tables / "sentences.tsv", natural, out / "sample.tsv", out / "script.tsv")
-    natural_manifest(tables / "pairs.tsv", tables / "sentences.tsv", out / "sample.tsv", natural, TTS,
-                     out / "cache", out / "wavs", out / "natural.tsv")  # fmt: skip
+    write_natural_sample(
+        tables / "pairs.tsv", tables / "sentences.tsv", natural, out / "sample.tsv", out / "script.tsv"
+    )
+    natural_manifest(
+        tables / "pairs.tsv",
+        tables / "sentences.tsv",
+        out / "sample.tsv",
+        natural,
+        TTS,
+        out / "cache",
+        out / "wavs",
+        out / "natural.tsv",
+    )
     return read_tsv(out / "natural.tsv")
 
 
@@ -190,9 +229,18 @@ def test_hub_problems_are_listed_in_one_error(sts: dict[str, Any], tmp_path: Pat
         run_import(sts, {"format": "hub", "path": str(tmp_path / "bad.parquet")}, tmp_path)
     lines = str(error.value).splitlines()
     assert "4 problem(s)" in lines[0] and len(lines) == 5
-    assert "row 2 " in lines[1] and f"'a man is playing a flute .' differs from side b of STS pair {CHOSEN[1]}" in lines[1]
-    assert "row 4 " in lines[2] and f"similarity 0.25 differs from the gold score" in lines[2] and CHOSEN[2] in lines[2]
-    assert all("row 10 " in line and "no STS pair 2012_MSRvid_100000 (unknown pair" in line for line in lines[3:])
+    assert (
+        "row 2 " in lines[1]
+        and f"'a man is playing a flute .' differs from side b of STS pair {CHOSEN[1]}" in lines[1]
+    )
+    assert (
+        "row 4 " in lines[2]
+        and f"similarity 0.25 differs from the gold score" in lines[2]
+        and CHOSEN[2] in lines[2]
+    )
+    assert all(
+        "row 10 " in line and "no STS pair 2012_MSRvid_100000 (unknown pair" in line for line in lines[3:]
+    )
     assert not (tmp_path / "sample.tsv").exists()
 
 
@@ -201,10 +249,15 @@ def test_release_problems_are_listed_in_one_error(sts: dict[str, Any], tmp_path:
     with pytest.raises(SpokenSTSError) as error:
         run_import(sts, {"format": "release", "path": str(root)}, tmp_path)
     message = str(error.value)
-    assert "7 problem(s)" in message  # a wrong text read by 2 speakers, an unknown key's 4 WAVs, a missing WAV
+    assert (
+        "7 problem(s)" in message
+    )  # a wrong text read by 2 speakers, an unknown key's 4 WAVs, a missing WAV
     assert message.count(f"differs from side b of STS pair {CHOSEN[1]}") == 2
     assert message.count("no STS pair 2012_MSRpar_100000 (unknown pair") == 4
-    assert f"pair {CHOSEN[2]}: human-speaker-2 read side a but side b has no recording (missing audio)" in message
+    assert (
+        f"pair {CHOSEN[2]}: human-speaker-2 read side a but side b has no recording (missing audio)"
+        in message
+    )
 
 
 def test_folder_with_csv(sts: dict[str, Any], tmp_path: Path) -> None:
@@ -216,7 +269,9 @@ def test_folder_with_csv(sts: dict[str, Any], tmp_path: Path) -> None:
             for speaker in SPEAKERS:
                 name = f"{pair_id}_{side}_{speaker}.wav"
                 sf.write(folder / name, *recording(sts, pair_id, side, speaker))
-                rows.append({"pair_id": pair_id, "side": side, "speaker": f"human-speaker-{speaker}", "file": name})
+                rows.append(
+                    {"pair_id": pair_id, "side": side, "speaker": f"human-speaker-{speaker}", "file": name}
+                )
     pd.DataFrame(rows).to_csv(folder / "mapping.csv", index=False)
     spec = {"format": "folder", "path": str(folder), "mapping": str(folder / "mapping.csv")}
     check_imported(sts, run_import(sts, spec, tmp_path), tmp_path)
@@ -225,8 +280,11 @@ def test_folder_with_csv(sts: dict[str, Any], tmp_path: Path) -> None:
 def test_silence_rule_can_be_applied_again(sts: dict[str, Any], tmp_path: Path) -> None:
     root = write_release(tmp_path / "release", sts)
     manifest = run_import(sts, {"format": "release", "path": str(root), "shorten_silences": True}, tmp_path)
-    row = manifest[(manifest["pair_id"] == PAUSED_PAIR) & (manifest["side"] == "a")
-                   & (manifest["voice"] == "human-speaker-2")].iloc[0]  # fmt: skip
+    row = manifest[
+        (manifest["pair_id"] == PAUSED_PAIR)
+        & (manifest["side"] == "a")
+        & (manifest["voice"] == "human-speaker-2")
+    ].iloc[0]
     paused = len(sts["audio"][(PAUSED_PAIR, "a", "2")])
     assert float(row["duration"]) * 16_000 < paused - 0.9 * 16_000  # the 1.5 s pause became at most 0.5 s
 
@@ -245,16 +303,23 @@ def test_similarity_averages_over_all_speaker_pairs(tmp_path: Path) -> None:
     write_store(tmp_path / "e.h5", vectors.items(), 8, "embedding")
     manifest = pd.DataFrame([(utt, "p", utt[-1]) for utt in vectors], columns=["utt_id", "pair_id", "side"])
     unit = {utt: v / np.linalg.norm(v) for utt, v in vectors.items()}
-    by_hand = np.mean([unit[f"human-speaker-{i}/p/a"] @ unit[f"human-speaker-{j}/p/b"]
-                       for i in range(1, 5) for j in range(1, 5)])  # fmt: skip
+    by_hand = np.mean(
+        [
+            unit[f"human-speaker-{i}/p/a"] @ unit[f"human-speaker-{j}/p/b"]
+            for i in range(1, 5)
+            for j in range(1, 5)
+        ]
+    )
     similarity = pair_similarities(["p"], manifest, ArrayStore(tmp_path / "e.h5"), "test")
     assert similarity[0] == pytest.approx(by_hand, abs=1e-6)
     assert speaker_pairs(manifest, "speaker") == "1 pairs, 4 speakers, 16 speaker pairs"
 
 
 def test_default_run_does_not_import_datasets() -> None:
-    code = ("import sys, vgs.sts.natural, vgs.sts.spokensts, vgs.tts.released, vgs.evaluate.sts_eval; "
-            "print('datasets' in sys.modules)")  # fmt: skip
+    code = (
+        "import sys, vgs.sts.natural, vgs.sts.spokensts, vgs.tts.released, vgs.evaluate.sts_eval; "
+        "print('datasets' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
@@ -271,13 +336,17 @@ def write_voices(root: Path, sts: dict[str, Any]) -> None:
         task, subtask, key = release_key(pair_id)
         for side in "ab":
             for voice in TTS["voices"].values():
-                path = root / PATTERN.format(voice=voice, task=task, subtask=subtask, key=key, side="ab".index(side))
+                path = root / PATTERN.format(
+                    voice=voice, task=task, subtask=subtask, key=key, side="ab".index(side)
+                )
                 path.parent.mkdir(parents=True, exist_ok=True)
                 samples = sts["audio"][(pair_id, side, "1")]
                 sf.write(path, np.rint(resample_poly(samples.astype(float), 3, 2)).astype(np.int16), 24_000)
 
 
-def voice_manifests(sts: dict[str, Any], tmp_path: Path, tts: dict[str, Any], backend: Any = None) -> pd.DataFrame:
+def voice_manifests(
+    sts: dict[str, Any], tmp_path: Path, tts: dict[str, Any], backend: Any = None
+) -> pd.DataFrame:
     """Synthesise the chosen pairs' sentences in voice m1 and write its manifest."""
     pairs = read_tsv(sts["dir"] / "pairs.tsv")
     pairs = pairs[pairs["pair_id"].isin(CHOSEN)]
@@ -285,9 +354,16 @@ def voice_manifests(sts: dict[str, Any], tmp_path: Path, tts: dict[str, Any], ba
     sentences = sentences[sentences["sent_id"].isin(set(pairs["sent_a_id"]) | set(pairs["sent_b_id"]))]
     write_tsv(tmp_path / "pairs.tsv", pairs)
     write_tsv(tmp_path / "sentences.tsv", sentences)
-    synthesize_sts_shard(tmp_path / "sentences.tsv", "m1", 0, tts, tmp_path / "cache", tmp_path / "shard0.tsv", backend)
-    voice_manifest(tmp_path / "pairs.tsv", tmp_path / "sentences.tsv", [tmp_path / "shard0.tsv"], "m1",
-                   tmp_path / "manifest.tsv")  # fmt: skip
+    synthesize_sts_shard(
+        tmp_path / "sentences.tsv", "m1", 0, tts, tmp_path / "cache", tmp_path / "shard0.tsv", backend
+    )
+    voice_manifest(
+        tmp_path / "pairs.tsv",
+        tmp_path / "sentences.tsv",
+        [tmp_path / "shard0.tsv"],
+        "m1",
+        tmp_path / "manifest.tsv",
+    )
     return read_tsv(tmp_path / "manifest.tsv")
 
 
@@ -306,8 +382,8 @@ def test_released_voices_replace_synthesis(sts: dict[str, Any], tmp_path: Path) 
 
 def test_missing_released_voices_are_listed(sts: dict[str, Any], tmp_path: Path) -> None:
     write_voices(tmp_path / "release", sts)
-    gone = [tmp_path / "release" / PATTERN.format(voice="wn-a", task=task, subtask=subtask, key=key, side=side)
-            for task, subtask, key in map(release_key, CHOSEN[:2]) for side in (1,)]  # fmt: skip
+    fields = [dict(zip(("task", "subtask", "key"), release_key(pair_id))) for pair_id in CHOSEN[:2]]
+    gone = [tmp_path / "release" / PATTERN.format(voice="wn-a", side=1, **field) for field in fields]
     for path in gone:
         path.unlink()
     tts = {**TTS, "backend": "released", "released": {"path": str(tmp_path / "release"), "pattern": PATTERN}}

@@ -93,7 +93,7 @@ def sts_root(wildcards):
 
 def natural_recordings(wildcards):
     """The recordings the natural sample is imported from: the CSV, or the released SpokenSTS
-    (its folder, local copy or CSV; nothing for the hub id, which is fetched when the job runs)."""
+    (its folder, local copy or CSV; nothing for a hub id, fetched when the job runs)."""
     natural = config["sts"]["natural"]
     if natural["source"] == "recordings":
         return natural["recordings"]["mapping"]

@@ -76,7 +76,9 @@ def write_sample(
     pairs_path: PathLike, fraction: float, seed: int, sample_path: PathLike, script_path: PathLike
 ) -> None:
     """Draw the seeded sample (:func:`sample_pairs`) and write it with its recording script."""
-    write_sample_tables(sample_pairs(read_tsv(pairs_path, PAIR_COLUMNS), fraction, seed), sample_path, script_path)
+    write_sample_tables(
+        sample_pairs(read_tsv(pairs_path, PAIR_COLUMNS), fraction, seed), sample_path, script_path
+    )
 
 
 def released_recordings(
@@ -100,7 +102,9 @@ def write_natural_sample(
         write_sample(pairs_path, natural["fraction"], natural["seed"], sample_path, script_path)
         return
     pairs = read_tsv(pairs_path, PAIR_COLUMNS)
-    inventory, _read = released_recordings(pairs, read_tsv(sentences_path, SENTENCE_COLUMNS), natural["spokensts"])
+    inventory, _read = released_recordings(
+        pairs, read_tsv(sentences_path, SENTENCE_COLUMNS), natural["spokensts"]
+    )
     sample = pairs[pairs["pair_id"].isin(set(inventory["pair_id"]))].reset_index(drop=True)
     write_sample_tables(sample, sample_path, script_path)
     log.info(
@@ -244,7 +248,9 @@ def import_spokensts(
     """
     spec = natural["spokensts"]
     inventory, read = released_recordings(pairs, sentences, spec)
-    silence = (natural["max_silence_ms"], natural["silence_threshold_db"]) if spec["shorten_silences"] else None
+    silence = (
+        (natural["max_silence_ms"], natural["silence_threshold_db"]) if spec["shorten_silences"] else None
+    )
     rows = []
     for row in tqdm(inventory.itertuples(), total=len(inventory), desc="import SpokenSTS", unit="wav"):
         try:

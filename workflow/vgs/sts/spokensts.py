@@ -46,8 +46,12 @@ SIDE_OF_INDEX = {"0": "a", "1": "b"}
 RELEASE_NATURAL = Path("SpokenSTS_wav") / "natural_speech"
 RELEASE_WAV = re.compile(r"(?P<key>.+)_(?P<side>[01])_human-speaker-(?P<speaker>\w+)\.wav")
 HUB_COLUMNS = ("task", "subtask", "pair_id", "speaker_id", "audio_a", "audio_b")
-HUB_TEXT_COLUMNS = (("sentence_a", "sentence_b"), ("text_a", "text_b"), ("sent_a", "sent_b"),
-                    ("sentence1", "sentence2"))  # fmt: skip
+HUB_TEXT_COLUMNS = (
+    ("sentence_a", "sentence_b"),
+    ("text_a", "text_b"),
+    ("sent_a", "sent_b"),
+    ("sentence1", "sentence2"),
+)
 GOLD_TOLERANCE = 1e-3  # STS gold files carry at most 3-4 decimals
 
 AudioReader = Callable[[str], tuple[np.ndarray, int]]
@@ -100,7 +104,9 @@ def release_inventory(root: Path, first_key: int) -> tuple[pd.DataFrame, list[st
     texts: dict[tuple[str, str], dict[str, list[str]]] = {}
     for path in json_paths:
         try:
-            texts[(path.parent.name, path.stem)] = {str(k): v for k, v in json.loads(path.read_text()).items()}
+            texts[(path.parent.name, path.stem)] = {
+                str(k): v for k, v in json.loads(path.read_text()).items()
+            }
         except (json.JSONDecodeError, AttributeError, UnicodeDecodeError) as error:
             problems.append(f"{path}: not a JSON object of key -> [sentence 1, sentence 2] ({error})")
     heard: set[tuple[str, str, str]] = set()
@@ -121,8 +127,17 @@ def release_inventory(root: Path, first_key: int) -> tuple[pd.DataFrame, list[st
             problems.append(f"{wav}: key {key!r} is not <subtask>_<number>")
             continue
         text = sentences[key][int(match["side"])] if len(sentences[key]) == 2 else ""
-        rows.append({"pair_id": pair_id, "side": side, "speaker": speaker_name(match["speaker"]),
-                     "text": text, "gold": math.nan, "where": str(wav), "ref": str(wav)})  # fmt: skip
+        rows.append(
+            {
+                "pair_id": pair_id,
+                "side": side,
+                "speaker": speaker_name(match["speaker"]),
+                "text": text,
+                "gold": math.nan,
+                "where": str(wav),
+                "ref": str(wav),
+            }
+        )
     for (task, subtask), sentences in texts.items():
         for key in sorted(set(sentences) - {k for t, s, k in heard if (t, s) == (task, subtask)}):
             problems.append(f"{root / task / subtask}.json: key {key!r} has no recording under {natural}")
@@ -144,11 +159,24 @@ def folder_inventory(folder: Path, mapping: Path) -> tuple[pd.DataFrame, list[st
     absent = [column for column in needed if column not in table.columns]
     if absent:
         raise SpokenSTSError(f"{mapping}: missing column(s) {absent}; need {needed}")
-    problems = [f"{mapping} line {line}: side {side!r} is not a or b"
-                for line, side in enumerate(table["side"], start=2) if side not in ("a", "b")]  # fmt: skip
-    rows = [{"pair_id": row.pair_id, "side": row.side, "speaker": row.speaker, "text": "", "gold": math.nan,
-             "where": f"{mapping} line {line}", "ref": str(folder / row.file)}
-            for line, row in enumerate(table.itertuples(), start=2) if row.side in ("a", "b")]  # fmt: skip
+    problems = [
+        f"{mapping} line {line}: side {side!r} is not a or b"
+        for line, side in enumerate(table["side"], start=2)
+        if side not in ("a", "b")
+    ]
+    rows = [
+        {
+            "pair_id": row.pair_id,
+            "side": row.side,
+            "speaker": row.speaker,
+            "text": "",
+            "gold": math.nan,
+            "where": f"{mapping} line {line}",
+            "ref": str(folder / row.file),
+        }
+        for line, row in enumerate(table.itertuples(), start=2)
+        if row.side in ("a", "b")
+    ]
     return _inventory(rows), problems, read_wav
 
 
@@ -188,7 +216,7 @@ def open_hub(spec: Mapping[str, Any]) -> Any:
 
 
 def decode_hub_audio(value: Mapping[str, Any], where: str) -> tuple[np.ndarray, int]:
-    """Samples of one hub audio cell: encoded (``bytes``/``path``) or decoded (``array``/``sampling_rate``)."""
+    """Samples of one hub audio cell: encoded (``bytes``, ``path``) or decoded (``array``, rate)."""
     if value.get("array") is not None:
         array = np.asarray(value["array"], dtype=np.float64)
         return array * 32767.0, int(value["sampling_rate"])
@@ -209,16 +237,28 @@ def hub_inventory(spec: Mapping[str, Any], first_key: int) -> tuple[pd.DataFrame
     meta = data.select_columns(wanted + list(text_columns or ())).to_pandas()
     rows, problems = [], []
     for index, row in enumerate(meta.itertuples(index=False)):
-        where = f"{label} row {index} ({row.task} {row.subtask} pair_id {row.pair_id} speaker {row.speaker_id})"
+        where = (
+            f"{label} row {index} ({row.task} {row.subtask} pair_id {row.pair_id} speaker {row.speaker_id})"
+        )
         pair_id = release_pair_id(str(row.task), str(row.subtask), row.pair_id, first_key)
         if pair_id is None:
             problems.append(f"{where}: pair_id is not a number")
             continue
-        for side in ("a", "b"):
-            text = getattr(row, text_columns[0 if side == "a" else 1]) if text_columns else ""
-            rows.append({"pair_id": pair_id, "side": side, "speaker": speaker_name(row.speaker_id),
-                         "text": text or "", "gold": getattr(row, "similarity", math.nan) if side == "a" else math.nan,
-                         "where": f"{where} audio_{side}", "ref": f"{index}:audio_{side}"})  # fmt: skip
+        for number, side in enumerate(("a", "b")):
+            text = getattr(row, text_columns[number]) if text_columns else ""
+            # The row's one score is checked once, with side a.
+            gold = getattr(row, "similarity", math.nan) if side == "a" else math.nan
+            rows.append(
+                {
+                    "pair_id": pair_id,
+                    "side": side,
+                    "speaker": speaker_name(row.speaker_id),
+                    "text": text or "",
+                    "gold": gold,
+                    "where": f"{where} audio_{side}",
+                    "ref": f"{index}:audio_{side}",
+                }
+            )
 
     def read(ref: str) -> tuple[np.ndarray, int]:
         index, column = ref.split(":")
@@ -250,31 +290,43 @@ def check_inventory(
     spoken = {(pair, side): text for pair, side, text in zip(sides["pair_id"], sides["side"], sides["text"])}
     for row in inventory.itertuples():
         if row.pair_id not in gold:
-            problems.append(f"{row.where}: no STS pair {row.pair_id} (unknown pair; check year, subtask, "
-                            "key and sts.natural.spokensts.first_key)")  # fmt: skip
+            problems.append(
+                f"{row.where}: no STS pair {row.pair_id} (unknown pair; check year, subtask, "
+                "key and sts.natural.spokensts.first_key)"
+            )
             continue
         if row.text and comparison_key(str(row.text)) != comparison_key(spoken[(row.pair_id, row.side)]):
-            problems.append(f"{row.where}: text {row.text!r} differs from side {row.side} of STS pair "
-                            f"{row.pair_id} {spoken[(row.pair_id, row.side)]!r}")  # fmt: skip
+            problems.append(
+                f"{row.where}: text {row.text!r} differs from side {row.side} of STS pair "
+                f"{row.pair_id} {spoken[(row.pair_id, row.side)]!r}"
+            )
         if not math.isnan(row.gold) and abs(row.gold - gold[row.pair_id]) > GOLD_TOLERANCE:
-            problems.append(f"{row.where}: similarity {row.gold:g} differs from the gold score "
-                            f"{gold[row.pair_id]:g} of STS pair {row.pair_id}")  # fmt: skip
+            problems.append(
+                f"{row.where}: similarity {row.gold:g} differs from the gold score "
+                f"{gold[row.pair_id]:g} of STS pair {row.pair_id}"
+            )
     known = inventory[inventory["pair_id"].isin(gold.keys())]
     for row in known[known.duplicated(["pair_id", "side", "speaker"], keep="first")].itertuples():
         problems.append(f"{row.where}: pair {row.pair_id} side {row.side} by {row.speaker} is listed twice")
     read = known.groupby(["pair_id", "speaker"])["side"].agg(set)
     for (pair_id, speaker), found in read[read.map(len) < 2].items():
         lacking = "b" if "a" in found else "a"
-        problems.append(f"{source}: pair {pair_id}: {speaker} read side {min(found)} but side {lacking} "
-                        "has no recording (missing audio)")  # fmt: skip
+        problems.append(
+            f"{source}: pair {pair_id}: {speaker} read side {min(found)} but side {lacking} "
+            "has no recording (missing audio)"
+        )
     speakers = set(known["speaker"])
     for pair_id, present in known.groupby("pair_id")["speaker"].agg(set).items():
         for speaker in sorted(speakers - present):
-            problems.append(f"{source}: pair {pair_id} has no recording by {speaker}, who reads other "
-                            "pairs (missing audio)")  # fmt: skip
+            problems.append(
+                f"{source}: pair {pair_id} has no recording by {speaker}, who reads other "
+                "pairs (missing audio)"
+            )
     if problems:
-        raise SpokenSTSError(f"{source}: {len(problems)} problem(s) with the SpokenSTS natural speech:\n  "
-                             + "\n  ".join(problems))  # fmt: skip
+        raise SpokenSTSError(
+            f"{source}: {len(problems)} problem(s) with the SpokenSTS natural speech:\n  "
+            + "\n  ".join(problems)
+        )
     return inventory.reset_index(drop=True)
 
 

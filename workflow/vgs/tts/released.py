@@ -7,9 +7,10 @@ through a paid Google account whose voices may have changed since 2021.
 
 A sentence is found by its words (:func:`vgs.sts.normalise.comparison_key`, so the release's
 spelling and the SentEval tokenisation agree): every sentence of the release's JSON files
-(``<path>/<STSyy>/<subtask>.json``: key -> [sentence 1, sentence 2]) points at ``<path>/<pattern>`` with that sentence's task, subtask, key and side (0/1) and the
-engine voice filled in; the first occurrence of a repeated sentence is used (a deterministic TTS
-engine reads identical text identically). Alternatively a CSV ``voice,text,file`` lists the WAVs.
+(``<path>/<STSyy>/<subtask>.json``: key -> [sentence 1, sentence 2]) points at ``<path>/<pattern>``
+with that sentence's task, subtask, key and side (0/1) and the engine voice filled in; the first
+occurrence of a repeated sentence is used (a deterministic TTS engine reads identical text
+identically). Alternatively a CSV ``voice,text,file`` lists the WAVs.
 Before any audio is written, :meth:`ReleasedBackend.missing_utterances` lists every sentence of a
 job without a WAV, so nothing is ever skipped silently.
 """
@@ -38,7 +39,9 @@ class ReleasedBackend:
         self.root = Path(path)
         self.pattern = pattern
         self.mapping = mapping
-        self.version = hashlib.sha256(f"{self.root.resolve()}\0{pattern}\0{mapping}".encode()).hexdigest()[:12]
+        self.version = hashlib.sha256(f"{self.root.resolve()}\0{pattern}\0{mapping}".encode()).hexdigest()[
+            :12
+        ]
         self._files = self._mapping_files() if mapping else self._release_files()
 
     def _release_files(self) -> dict[str, dict[str, str]]:

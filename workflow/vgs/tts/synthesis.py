@@ -96,7 +96,10 @@ def synthesize_jobs(
     engine = backend if backend is not None else make_backend(tts_config)
     missing_utterances = getattr(engine, "missing_utterances", None)  # backends reading released audio
     if missing_utterances is not None:
-        requests = [(str(text), engine_voice(str(voice), tts_config)) for text, voice in zip(unique["text"], unique["voice"])]
+        requests = [
+            (str(text), engine_voice(str(voice), tts_config))
+            for text, voice in zip(unique["text"], unique["voice"])
+        ]
         missing = missing_utterances(requests)
         if missing:
             raise TTSFatalError(
