@@ -275,6 +275,11 @@ def test_folder_with_csv(sts: dict[str, Any], tmp_path: Path) -> None:
     pd.DataFrame(rows).to_csv(folder / "mapping.csv", index=False)
     spec = {"format": "folder", "path": str(folder), "mapping": str(folder / "mapping.csv")}
     check_imported(sts, run_import(sts, spec, tmp_path), tmp_path)
+    for row in rows[:2]:
+        (folder / row["file"]).unlink()
+    with pytest.raises(SpokenSTSError, match=r"2 problem\(s\)") as error:
+        run_import(sts, spec, tmp_path / "again")
+    assert all(f"{row['file']} does not exist (missing audio)" in str(error.value) for row in rows[:2])
 
 
 def test_silence_rule_can_be_applied_again(sts: dict[str, Any], tmp_path: Path) -> None:

@@ -126,7 +126,10 @@ def release_inventory(root: Path, first_key: int) -> tuple[pd.DataFrame, list[st
         if pair_id is None:
             problems.append(f"{wav}: key {key!r} is not <subtask>_<number>")
             continue
-        text = sentences[key][int(match["side"])] if len(sentences[key]) == 2 else ""
+        if not (isinstance(sentences[key], list) and len(sentences[key]) == 2):
+            problems.append(f"{root / task / subtask}.json: key {key!r} does not hold two sentences")
+            continue
+        text = sentences[key][int(match["side"])]
         rows.append(
             {
                 "pair_id": pair_id,
@@ -163,6 +166,10 @@ def folder_inventory(folder: Path, mapping: Path) -> tuple[pd.DataFrame, list[st
         f"{mapping} line {line}: side {side!r} is not a or b"
         for line, side in enumerate(table["side"], start=2)
         if side not in ("a", "b")
+    ] + [
+        f"{mapping} line {line}: {folder / file} does not exist (missing audio)"
+        for line, file in enumerate(table["file"], start=2)
+        if not (folder / file).is_file()
     ]
     rows = [
         {
