@@ -385,6 +385,26 @@ def test_released_voices_replace_synthesis(sts: dict[str, Any], tmp_path: Path) 
         assert rate == 16_000 and abs(len(samples) - len(sts["audio"][(row.pair_id, row.side, "1")])) <= 2
 
 
+def test_released_voices_from_a_folder_and_csv(sts: dict[str, Any], tmp_path: Path) -> None:
+    write_voices(tmp_path / "release", sts)
+    rows = []
+    for pair_id in CHOSEN:
+        task, subtask, key = release_key(pair_id)
+        for side in (0, 1):
+            file = PATTERN.format(voice="wn-a", task=task, subtask=subtask, key=key, side=side)
+            rows.append(
+                {"voice": "wn-a", "text": sts["pairs"].loc[pair_id, f"sent_{'ab'[side]}"], "file": file}
+            )
+    pd.DataFrame(rows).to_csv(tmp_path / "release" / "voices.csv", index=False)
+    tts = {
+        **TTS,
+        "backend": "released",
+        "released": {"path": str(tmp_path / "release"), "mapping": "voices.csv"},
+    }
+    manifest = voice_manifests(sts, tmp_path / "out", tts)
+    assert len(manifest) == 2 * len(CHOSEN) and (manifest["voice"] == "m1").all()
+
+
 def test_missing_released_voices_are_listed(sts: dict[str, Any], tmp_path: Path) -> None:
     write_voices(tmp_path / "release", sts)
     fields = [dict(zip(("task", "subtask", "key"), release_key(pair_id))) for pair_id in CHOSEN[:2]]
