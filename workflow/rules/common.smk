@@ -103,10 +103,14 @@ def sts_root(wildcards):
 
 
 def natural_recordings(wildcards):
-    """The recordings CSV when the natural sample is imported from real recordings."""
+    """The recordings the natural sample is imported from: the CSV, or the released SpokenSTS
+    (its folder, local copy or CSV; nothing for a hub id, fetched when the job runs)."""
     natural = config["sts"]["natural"]
     if natural["source"] == "recordings":
         return natural["recordings"]["mapping"]
+    if natural["source"] == "spokensts":
+        spec = natural["spokensts"]
+        return spec.get("mapping") or spec.get("path") or []
     return []
 
 

@@ -105,6 +105,8 @@ rule sts_voice_manifest:
 rule sts_natural_sample:
     input:
         pairs=f"{STS}/{{sts_set}}/pairs.tsv",
+        sentences=f"{STS}/{{sts_set}}/sentences.tsv",
+        recordings=natural_recordings,
     output:
         sample=f"{STS}/{{sts_set}}/natural/sample.tsv",
         script=f"{STS}/{{sts_set}}/natural/recording_script.tsv",

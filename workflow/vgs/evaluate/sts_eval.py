@@ -94,6 +94,23 @@ def pair_similarities(
     return similarity
 
 
+def speaker_pairs(manifest: pd.DataFrame, noun: str) -> str:
+    """How many speakers a manifest holds and over how many speaker pairs a pair's similarity averages:
+    ``"638 pairs, 4 speakers, 16 speaker pairs"`` (a range where pairs differ).
+
+    A speaker is the first part of an ``utt_id`` (``<voice>/…``); a pair averages over every
+    reading of side a times every reading of side b.
+    """
+    if manifest.empty:
+        return f"0 pairs, 0 {noun}s"
+    speakers = manifest["utt_id"].str.split("/", n=1).str[0].nunique()
+    per_side = manifest.groupby(["pair_id", "side"]).size().unstack("side", fill_value=0)
+    combos = (per_side.get("a", 0) * per_side.get("b", 0)).astype(int)
+    low, high = int(combos.min()), int(combos.max())
+    spread = str(low) if low == high else f"{low}-{high}"
+    return f"{len(per_side)} pairs, {speakers} {noun}s, {spread} {noun} pairs"
+
+
 def read_sample(path: PathLike, pairs: pd.DataFrame) -> set[str]:
     """Pair ids of the natural-speech sample; each must be a pair of ``pairs.tsv``."""
     sample = set(read_tsv(path, required=("pair_id",))["pair_id"])
@@ -178,12 +195,14 @@ def evaluate_sts(
     sample = read_sample(sample_path, pairs)
     pair_ids = list(pairs["pair_id"])
     voices = read_manifests(voice_manifests)
+    log.info("synthetic voices: %s", speaker_pairs(voices, "voice"))
     similarity = pair_similarities(pair_ids, voices, ArrayStore(list(voice_stores)), "the voice manifests")
     if np.isnan(similarity).any():
         missing = pair_ids[int(np.flatnonzero(np.isnan(similarity))[0])]
         raise ValueError(f"pair {missing!r} of {pairs_path} lacks a spoken side in the voice manifests")
     frame = similarity_frame(pairs, similarity, sample)
     natural = read_manifests([natural_manifest])
+    log.info("natural sample (%s): %s", natural_manifest, speaker_pairs(natural, "speaker"))
     frame["natural_similarity"] = pair_similarities(
         pair_ids, natural, ArrayStore(natural_store), str(natural_manifest)
     )

@@ -29,6 +29,11 @@ SHARD_COLUMNS = ["sent_id", "wav_path", "duration"]
 MANIFEST_COLUMNS = ["utt_id", "pair_id", "side", "subtask", "year", "text", "wav_path", "duration", "voice"]
 
 
+def make_pair_id(year: str, subtask: str, line: int) -> str:
+    """The pair id of the pair on (1-based) ``line`` of a subtask's files: ``2012_MSRpar_0001``."""
+    return f"{year}_{subtask}_{int(line):04d}"
+
+
 def build_pairs(root: PathLike) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Pairs, unique normalised sentences and the normalisation changes of the collection at ``root``.
 
@@ -45,9 +50,7 @@ def build_pairs(root: PathLike) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
             first_text[normalised] = original
     pairs = pd.DataFrame(
         {
-            "pair_id": [
-                f"{y}_{s}_{line:04d}" for y, s, line in zip(raw["year"], raw["subtask"], raw["line"])
-            ],
+            "pair_id": [make_pair_id(*key) for key in zip(raw["year"], raw["subtask"], raw["line"])],
             "year": raw["year"],
             "subtask": raw["subtask"],
             "sent_a": raw["sent_a"],

@@ -1,17 +1,21 @@
-"""The natural-speech sample: a seeded 5% of the pairs, its recording script, and its audio.
+"""The natural-speech sample: its pairs, its recording script, and its audio.
 
 Why a stratified sample: the paper recorded 638 of the 12,544 STS 2012-2016 pairs, 5% of every
 subtask rounded up (24 subtasks -> 638), so no subtask is missing from the natural-speech
-results. Audio comes from real recordings (``sts.natural.source: recordings``: a folder of WAVs and
-a CSV mapping pair/side/speaker to file, checked, resampled to 16 kHz and with silences longer
-than 500 ms shortened as in the paper) or, offline, from a second synthetic speaker population
-(``source: synthetic``) whose voices appear nowhere else; those rows are labelled ``synthetic``
-in the ``voice`` and ``source`` columns so they can never pass for human speech.
+results. With the paper's released recordings (``sts.natural.source: spokensts``, read by
+:mod:`vgs.sts.spokensts`) the sample is the pairs in that data and every speaker's reading is kept;
+otherwise a seeded draw of the same size is made. Its audio then comes from the project's own
+real recordings (``source: recordings``: a folder of WAVs and a CSV mapping pair/side/speaker to
+file, checked, resampled to 16 kHz and with silences longer than 500 ms shortened as in the
+paper) or, offline, from a second synthetic speaker population (``source: synthetic``) whose
+voices appear nowhere else; those rows are labelled ``synthetic`` in the ``voice`` and ``source``
+columns so they can never pass for human speech.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import re
 import warnings
@@ -26,6 +30,7 @@ from tqdm import tqdm
 
 from vgs.io import PathLike, read_tsv, write_tsv
 from vgs.sts.build import MANIFEST_COLUMNS, PAIR_COLUMNS, SENTENCE_COLUMNS, pair_sides
+from vgs.sts.spokensts import check_inventory, read_inventory, source_label
 from vgs.tts.backend import TARGET_RATE, TTSBackend, make_backend, to_target_rate
 from vgs.tts.synthesis import cache_wav_path, synthesize_jobs, write_wav
 
@@ -35,9 +40,12 @@ with warnings.catch_warnings():  # pydub warns about ffmpeg on import; we use on
     from pydub import AudioSegment
     from pydub.silence import detect_silence
 
+log = logging.getLogger(__name__)
+
 SAMPLE_COLUMNS = ["pair_id", "year", "subtask", "gold", "sent_a_id", "sent_b_id"]
 SCRIPT_COLUMNS = ["pair_id", "side", "year", "subtask", "text", "file"]
 MAPPING_COLUMNS = ["pair_id", "side", "speaker", "file"]
+AUDIO_COLUMNS = ["pair_id", "side", "voice", "wav_path", "duration"]
 
 
 class RecordingError(ValueError):
@@ -54,17 +62,59 @@ def sample_pairs(pairs: pd.DataFrame, fraction: float, seed: int) -> pd.DataFram
     return pairs.loc[sorted(chosen)].reset_index(drop=True)
 
 
-def write_sample(
-    pairs_path: PathLike, fraction: float, seed: int, sample_path: PathLike, script_path: PathLike
-) -> None:
+def write_sample_tables(sample: pd.DataFrame, sample_path: PathLike, script_path: PathLike) -> None:
     """Write ``sample.tsv`` and the recording script (one row per sentence to read aloud)."""
-    sample = sample_pairs(read_tsv(pairs_path, PAIR_COLUMNS), fraction, seed)
     write_tsv(sample_path, sample[SAMPLE_COLUMNS])
     script = pd.concat(
         [sample.assign(side=side, text=sample[f"sent_{side}"]) for side in ("a", "b")], ignore_index=True
     ).sort_values(["pair_id", "side"], kind="stable")
     script["file"] = script["pair_id"] + "_" + script["side"] + ".wav"
     write_tsv(script_path, script[SCRIPT_COLUMNS])
+
+
+def write_sample(
+    pairs_path: PathLike, fraction: float, seed: int, sample_path: PathLike, script_path: PathLike
+) -> None:
+    """Draw the seeded sample (:func:`sample_pairs`) and write it with its recording script."""
+    write_sample_tables(
+        sample_pairs(read_tsv(pairs_path, PAIR_COLUMNS), fraction, seed), sample_path, script_path
+    )
+
+
+def released_recordings(
+    pairs: pd.DataFrame, sentences: pd.DataFrame, spec: Mapping[str, Any]
+) -> tuple[pd.DataFrame, Any]:
+    """The checked inventory of the released SpokenSTS natural speech and its audio reader."""
+    inventory, problems, read = read_inventory(spec)
+    sides = pair_sides(pairs, sentences)
+    return check_inventory(inventory, problems, pairs, sides, source_label(spec)), read
+
+
+def write_natural_sample(
+    pairs_path: PathLike,
+    sentences_path: PathLike,
+    natural: Mapping[str, Any],
+    sample_path: PathLike,
+    script_path: PathLike,
+) -> None:
+    """The natural sample: the pairs of the released recordings (``source: spokensts``), else a draw."""
+    if natural["source"] != "spokensts":
+        write_sample(pairs_path, natural["fraction"], natural["seed"], sample_path, script_path)
+        return
+    pairs = read_tsv(pairs_path, PAIR_COLUMNS)
+    inventory, _read = released_recordings(
+        pairs, read_tsv(sentences_path, SENTENCE_COLUMNS), natural["spokensts"]
+    )
+    sample = pairs[pairs["pair_id"].isin(set(inventory["pair_id"]))].reset_index(drop=True)
+    write_sample_tables(sample, sample_path, script_path)
+    log.info(
+        "natural sample from %s: %d pairs in %d subtasks, %d speakers, %d recordings",
+        source_label(natural["spokensts"]),
+        len(sample),
+        sample.groupby(["year", "subtask"]).ngroups,
+        inventory["speaker"].nunique(),
+        len(inventory),
+    )
 
 
 def shorten_silences(samples: np.ndarray, max_ms: int, threshold_db: float) -> np.ndarray:
@@ -164,11 +214,51 @@ def import_recordings(
             raise RecordingError(
                 f"{mapping_path}: line {row.csv_line}: cannot decode {path} ({error})"
             ) from None
-        audio = shorten_silences(to_target_rate(samples, rate), max_silence_ms, threshold_db)
-        target = f"{wav_root}/{_safe(row.speaker)}/{_safe(row.pair_id)}_{row.side}.wav"
-        write_wav(target, audio)
-        rows.append((row.pair_id, row.side, row.speaker, target, len(audio) / TARGET_RATE))
-    return pd.DataFrame(rows, columns=["pair_id", "side", "voice", "wav_path", "duration"])
+        silence = (max_silence_ms, threshold_db)
+        rows.append(store_recording(samples, rate, silence, wav_root, row.pair_id, row.side, row.speaker))
+    return pd.DataFrame(rows, columns=AUDIO_COLUMNS)
+
+
+def store_recording(
+    samples: np.ndarray,
+    rate: int,
+    silence: tuple[int, float] | None,
+    wav_root: PathLike,
+    pair_id: str,
+    side: str,
+    speaker: str,
+) -> tuple[str, str, str, str, float]:
+    """Write one recording as 16 kHz mono (silences shortened unless ``silence`` is ``None``);
+    return its :data:`AUDIO_COLUMNS` row."""
+    audio = to_target_rate(samples, rate)
+    if silence is not None:
+        audio = shorten_silences(audio, *silence)
+    target = f"{wav_root}/{_safe(speaker)}/{_safe(pair_id)}_{side}.wav"
+    write_wav(target, audio)
+    return pair_id, side, speaker, target, len(audio) / TARGET_RATE
+
+
+def import_spokensts(
+    pairs: pd.DataFrame, sentences: pd.DataFrame, natural: Mapping[str, Any], wav_root: PathLike
+) -> pd.DataFrame:
+    """Every speaker's recording of every released pair, converted to 16 kHz mono.
+
+    The release already shortened silences over 500 ms, so the rule is applied again only when
+    ``spokensts.shorten_silences`` asks for it (never by default).
+    """
+    spec = natural["spokensts"]
+    inventory, read = released_recordings(pairs, sentences, spec)
+    silence = (
+        (natural["max_silence_ms"], natural["silence_threshold_db"]) if spec["shorten_silences"] else None
+    )
+    rows = []
+    for row in tqdm(inventory.itertuples(), total=len(inventory), desc="import SpokenSTS", unit="wav"):
+        try:
+            samples, rate = read(row.ref)
+        except (RuntimeError, OSError) as error:
+            raise RecordingError(f"{row.where}: cannot decode the audio ({error})") from None
+        rows.append(store_recording(samples, rate, silence, wav_root, row.pair_id, row.side, row.speaker))
+    return pd.DataFrame(rows, columns=AUDIO_COLUMNS)
 
 
 def synthetic_speakers(
@@ -220,16 +310,27 @@ def natural_manifest(
 ) -> None:
     """Write ``natural/manifest.tsv``: the sample's sides spoken by recorded or synthetic speakers.
 
-    Columns are those of a voice manifest plus ``source`` (``recorded`` or ``synthetic``).
+    Columns are those of a voice manifest plus ``source`` (``recorded`` or ``synthetic``); with the
+    released SpokenSTS every speaker's reading is a row (four per side), as voices are elsewhere.
     """
     pairs = read_tsv(pairs_path, PAIR_COLUMNS)
     sample = read_tsv(sample_path, SAMPLE_COLUMNS)
     sides = pair_sides(
         pairs[pairs["pair_id"].isin(set(sample["pair_id"]))], read_tsv(sentences_path, SENTENCE_COLUMNS)
     )
-    if natural["source"] == "recordings":
-        if "recordings" not in natural:
-            raise RecordingError("sts.natural.source is 'recordings' but sts.natural.recordings is not set")
+    for needed in ("recordings", "spokensts"):
+        if natural["source"] == needed and needed not in natural:
+            raise RecordingError(f"sts.natural.source is {needed!r} but sts.natural.{needed} is not set")
+    if natural["source"] == "spokensts":
+        audio = import_spokensts(pairs, read_tsv(sentences_path, SENTENCE_COLUMNS), natural, wav_root)
+        unsampled = sorted(set(audio["pair_id"]) ^ set(sample["pair_id"]))
+        if unsampled:
+            raise RecordingError(
+                f"{sample_path}: the released recordings and the sample differ in {len(unsampled)} pair(s) "
+                f"(e.g. {unsampled[0]}); rerun the sts_natural_sample rule"
+            )
+        source = "recorded"
+    elif natural["source"] == "recordings":
         audio = import_recordings(
             sides, natural["recordings"], wav_root, natural["max_silence_ms"], natural["silence_threshold_db"]
         )
@@ -237,7 +338,7 @@ def natural_manifest(
     else:
         audio = synthetic_speakers(sides, natural, tts_config, cache_root, backend)
         source = "synthetic"
-    rows = sides.merge(audio, on=["pair_id", "side"], validate="one_to_one")
+    rows = sides.merge(audio, on=["pair_id", "side"], validate="one_to_many")
     rows["utt_id"] = rows["voice"] + "/" + rows["pair_id"] + "/" + rows["side"]
     rows["source"] = source
     write_tsv(output_path, rows[[*MANIFEST_COLUMNS, "source"]])

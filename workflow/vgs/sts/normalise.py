@@ -175,3 +175,12 @@ def normalisation_table(texts: Iterable[str]) -> tuple[dict[str, str], pd.DataFr
         if normalised != original:
             changes.append((original, normalised, ",".join(rules)))
     return mapping, pd.DataFrame(changes, columns=["original", "normalised", "rules"])
+
+
+def comparison_key(text: str) -> str:
+    """What two spellings of one sentence share: the normalised text, case-folded, letters and digits only.
+
+    Why so loose: released SpokenSTS texts may be the original or the SentEval-tokenised spelling
+    (``it's`` / ``it ' s``); only the words matter to tell which STS sentence was read.
+    """
+    return re.sub(r"[\W_]+", "", normalise(text)[0].casefold())

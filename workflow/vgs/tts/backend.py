@@ -63,4 +63,10 @@ def make_backend(tts_config: Mapping[str, Any]) -> TTSBackend:
         from vgs.tts.google import GoogleBackend
 
         return GoogleBackend(**tts_config.get("google", {}))
-    raise TTSFatalError(f"unknown tts.backend {backend!r}; use 'espeak' or 'google' (config.yaml)")
+    if backend == "released":
+        from vgs.tts.released import ReleasedBackend
+
+        return ReleasedBackend(**tts_config["released"])
+    raise TTSFatalError(
+        f"unknown tts.backend {backend!r}; use 'espeak', 'google' or 'released' (config.yaml)"
+    )

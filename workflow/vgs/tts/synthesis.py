@@ -94,6 +94,18 @@ def synthesize_jobs(
         path = clashes.idxmax()
         raise ValueError(f"synthesis jobs give different text or voice for the same wav_path {path}")
     engine = backend if backend is not None else make_backend(tts_config)
+    missing_utterances = getattr(engine, "missing_utterances", None)  # backends reading released audio
+    if missing_utterances is not None:
+        requests = [
+            (str(text), engine_voice(str(voice), tts_config))
+            for text, voice in zip(unique["text"], unique["voice"])
+        ]
+        missing = missing_utterances(requests)
+        if missing:
+            raise TTSFatalError(
+                f"{progress_desc or 'tts'}: {len(missing)} utterance(s) have no audio from {engine.name} "
+                f"{engine.version}:\n  " + "\n  ".join(missing)
+            )
     retries = int(tts_config.get("retries", 3))
     durations: dict[str, float] = {}
     made = 0
