@@ -1,6 +1,7 @@
 # Two commands a user needs (see README.md):
 #   make run    set up .venv if needed, then run the whole workflow on config.yaml
 #   make test   set up .venv if needed, then lint the workflow and run the test suite
+#   make test-fast  the everyday subset: no Snakemake subprocess, no SLURM, no real training
 # Everything is idempotent: a second `make run` only redoes what is missing.
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ SNAKEMAKE_ARGS ?=
 # Local settings (show failed logs, rerun incomplete jobs); Snakemake only finds profiles/default by itself.
 PROFILE := --workflow-profile workflow/profiles/default
 
-.PHONY: setup run test lint format bench report rulegraph readme-figures slurm-deps
+.PHONY: setup run test test-fast lint format bench report rulegraph readme-figures slurm-deps
 
 setup: $(STAMP)
 
@@ -41,6 +42,10 @@ format: setup
 
 test: lint slurm-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Tests marked slow (Snakemake subprocesses, training, real-data model runs) or slurm are left out.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not slurm" $(PYTEST_ARGS)
 
 # SLURM + MariaDB for tests/test_slurm.py: installed as root with apt-get, else the command is
 # printed and those tests skip.

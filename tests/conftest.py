@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from typing import NoReturn
 
@@ -46,3 +47,20 @@ def real_sts(root: Path = SHARED_STS) -> Path:
 def shared_sts() -> Path:
     """The real STS data: Table 1's counts and every real-data test rest on it, so CI must have it."""
     return real_sts()
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_starts_no_snakemake(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the fast tier (``-m "not slow ..."``, `make test-fast`) a test that starts Snakemake fails
+    with the fix, so the tier stays fast as tests are added."""
+    if "not slow" not in (request.config.option.markexpr or ""):
+        return
+    start = subprocess.Popen.__init__
+
+    def refuse_snakemake(process: subprocess.Popen, args: object, *rest: object, **options: object) -> None:
+        words = [args] if isinstance(args, str | os.PathLike) else list(args)  # type: ignore[call-overload]
+        if any(Path(str(word)).name.startswith("snakemake") for word in words[:3]):
+            pytest.fail(f"{request.node.nodeid} starts Snakemake ({words[:3]}): mark it @pytest.mark.slow")
+        start(process, args, *rest, **options)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse_snakemake)

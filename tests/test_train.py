@@ -143,6 +143,7 @@ def states_equal(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_identical_result(corpus, tmp_path, monkeypatch):
     trainer, train_set, dev_set = make_trainer(corpus, tmp_path / "straight")
     straight = trainer.fit(train_set, dev_set)
@@ -216,6 +217,7 @@ def test_missing_features_are_named(corpus):
         load_training_data(corpus["manifest"], [corpus["mfcc"]], corpus["images"])
 
 
+@pytest.mark.slow
 def test_train_rule_entry_writes_outputs_and_learns(tmp_path):
     data = synthetic_corpus(tmp_path / "data", images={"train": 60, "dev": 30}, captions_per_image=3)
     out = tmp_path / "model"
@@ -257,6 +259,7 @@ def test_runtime_selection_on_cpu_and_unknown_settings():
         loop.TrainConfig.from_section({"epoch": 3})
 
 
+@pytest.mark.slow
 def test_logged_lr_follows_the_cyclic_schedule_step_by_step(tmp_path):
     """17 images x 2 captions with batches of 8: each pass of 17 captions is 3 batches, so an epoch
     is 6 steps (not ceil(34 / 8) = 5) and the 4-epoch period is 24 steps. The learning rate Adam
