@@ -48,7 +48,7 @@ test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not slurm" $(PYTEST_ARGS)
 
 # SLURM + MariaDB for tests/test_slurm.py: installed as root with apt-get, else the command is
-# printed and those tests skip.
+# printed and those tests skip (fail under CI=true).
 slurm-deps: setup
 	$(BIN)/python -m vgs.cluster.local_slurm deps
 

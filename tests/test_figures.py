@@ -128,7 +128,7 @@ def _drawn(container: ErrorbarContainer) -> list[tuple[float, float, float, floa
 def _assert_point(table_row: pd.Series, y: float, low: float, high: float) -> None:
     assert (y, low, high) == pytest.approx(
         (table_row["pearson"], table_row["pearson_low"], table_row["pearson_high"]), abs=1e-12
-    ), table_row[["system", "group"]].tolist()
+    ), (table_row["system"], table_row.name)
 
 
 def _label_names(label: str, system: str, kind: str, corpus: str) -> bool:
