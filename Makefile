@@ -2,6 +2,7 @@
 #   make run    set up .venv if needed, then run the whole workflow on config.yaml
 #   make test   set up .venv if needed, then lint the workflow and run the test suite
 #   make gpu-check  on a CUDA machine: measure the GPU path (< 8 min); quick CPU mode without a GPU
+#   make test-fast  the everyday subset: no Snakemake subprocess, no SLURM, no real training
 # Everything is idempotent: a second `make run` only redoes what is missing.
 
 PYTHON ?= python3
@@ -14,7 +15,7 @@ SNAKEMAKE_ARGS ?=
 # Local settings (show failed logs, rerun incomplete jobs); Snakemake only finds profiles/default by itself.
 PROFILE := --workflow-profile workflow/profiles/default
 
-.PHONY: setup run test lint format bench gpu-check report rulegraph readme-figures slurm-deps
+.PHONY: setup run test test-fast lint format bench gpu-check report rulegraph readme-figures slurm-deps
 
 setup: $(STAMP)
 
@@ -43,8 +44,12 @@ format: setup
 test: lint slurm-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Tests marked slow (Snakemake subprocesses, training, real-data model runs) or slurm are left out.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not slurm" $(PYTEST_ARGS)
+
 # SLURM + MariaDB for tests/test_slurm.py: installed as root with apt-get, else the command is
-# printed and those tests skip.
+# printed and those tests skip (fail under CI=true).
 slurm-deps: setup
 	$(BIN)/python -m vgs.cluster.local_slurm deps
 

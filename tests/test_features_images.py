@@ -73,6 +73,7 @@ def test_efficientnet_store(tmp_path: Path) -> None:
     assert np.abs(features[0] - features[1]).max() > 1e-2  # different images, different features
 
 
+@pytest.mark.slow
 def test_ten_crops_average_the_crops(tmp_path: Path) -> None:
     """The ten-crop feature is the mean of the ten crops' features, mirror images included."""
     manifest = image_manifest(tmp_path, 1)

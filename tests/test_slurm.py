@@ -3,7 +3,7 @@
 Jobs must really pass through sbatch -> slurmctld -> slurmd and be accounted by slurmdbd: the
 tests read ``sacct``, not the plugin's own output. Needs root and Debian's slurm-wlm, slurmdbd,
 munge and mariadb-server (``make slurm-deps`` installs them); otherwise every test here skips
-with the install command.
+with the install command (and fails under CI, ``CI=true``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import skip_or_fail_in_ci
 from vgs.cluster.local_slurm import JobRecord, LocalSlurmCluster, unavailable_reason
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
     """One cluster for the module: 2 CPUs, partitions `cpu` (default) and `gpu` (one GRES GPU)."""
     reason = unavailable_reason()
     if reason:
-        pytest.skip(reason)
+        skip_or_fail_in_ci(reason)
     with LocalSlurmCluster(tmp_path_factory.mktemp("slurm"), cpus=2, gpus=1) as running:
         yield running
 

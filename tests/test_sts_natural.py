@@ -151,6 +151,27 @@ def test_short_pauses_are_kept() -> None:
     assert len(shorten_silences(audio, 500, -16)) == len(audio)
 
 
+def _pauses_ms(audio: np.ndarray) -> list[float]:
+    """Lengths of the runs of digital silence longer than 1 ms, in order."""
+    edges = np.diff(np.r_[0, (audio == 0).astype(int), 0])
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(end - start) / 16 for start, end in zip(starts, ends, strict=True) if end - start > 16]
+
+
+def test_leading_trailing_and_every_long_pause_are_shortened_to_500_ms() -> None:
+    tone = (6000 * np.sin(np.arange(6400) / 4)).astype(np.int16)  # 0.4 s at 16 kHz
+
+    def pause(ms: int) -> np.ndarray:
+        return np.zeros(16 * ms, np.int16)
+
+    audio = np.concatenate([pause(800), tone, pause(1500), tone, pause(300), tone, pause(700), tone, pause(1200)])
+    shortened = shorten_silences(audio, 500, -16)
+    assert _pauses_ms(audio) == pytest.approx([800, 1500, 300, 700, 1200], abs=0.1)
+    # pydub's detector finds a silence to within a few milliseconds of its edges.
+    assert _pauses_ms(shortened) == pytest.approx([500, 500, 300, 500, 500], abs=5)
+    assert np.array_equal(shortened[shortened != 0], audio[audio != 0])  # no speech sample lost or moved
+
+
 def test_missing_recording_rows(built: Path, tmp_path: Path) -> None:
     record(tmp_path / "rec", built, skip=3)
     with pytest.raises(RecordingError, match=r"mapping.csv: 3 sample sentence\(s\) have no recording"):

@@ -50,6 +50,7 @@ def check_counts_and_nesting(subsets: dict[int, pd.DataFrame], total: int, sourc
         assert shared == (total // large) * small  # the most two such subsets can share
 
 
+@pytest.mark.slow
 def test_paper_subsets_counts_and_nesting() -> None:
     source = synthetic_manifest(40_000, 5)
     subsets = make_subsets(source, [1, 2, 3, 4, 5], total=30_000, seed=3)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 import vgs.train.loop as loop
 from vgs.model import ModelConfig
@@ -34,6 +35,25 @@ def test_hinge_loss_matches_hand_computation():
     # pair (0,1): caption 0 vs image 1: max(0, .2-.9+.5)=0; image 1 vs caption 0: max(0, .2-.3+.5)=.4
     # pair (1,0): caption 1 vs image 0: max(0, .2-.3+.8)=.7; image 0 vs caption 1: max(0, .2-.9+.8)=.1
     assert hinge_loss(captions, images, margin=0.2).item() == pytest.approx((0.4 + 0.8) / 2)
+
+
+def test_hinge_loss_normalisation_with_four_pairs():
+    """B = 4: every hinge term worked out by hand, so the normalisation is pinned (and it is not
+    one term per row or a mean over all 16 cells including the positive pairs)."""
+    sims = torch.tensor([[0.9, 0.5, 0.1, 0.8],
+                         [0.3, 0.6, 0.7, 0.2],
+                         [0.4, 0.0, 0.5, 0.6],
+                         [0.2, 0.9, 0.3, 0.7]])  # fmt: skip
+    # Caption i against image j != i: max(0, .2 - S[i,i] + S[i,j]); non-zero terms:
+    # (0,3) .1, (1,2) .3, (2,0) .1, (2,3) .3, (3,1) .4  -> 1.2
+    # Image j against caption i != j: max(0, .2 - S[j,j] + S[i,j]); non-zero terms:
+    # image 1: (0,1) .1, (3,1) .5; image 2: (1,2) .4; image 3: (0,3) .3, (2,3) .1  -> 1.4
+    # Both directions summed, averaged over the B (B - 1) = 12 negative pairs.
+    loss = hinge_loss(torch.eye(4), sims.T.clone(), margin=0.2).item()
+    assert loss == pytest.approx((1.2 + 1.4) / 12, abs=1e-6)
+    # The same holds for any B: identical embeddings give 2 * margin per negative pair.
+    same = torch.nn.functional.normalize(torch.ones(6, 3), dim=1)
+    assert hinge_loss(same, same, margin=0.2).item() == pytest.approx(0.4, abs=1e-6)
 
 
 def test_infonce_matches_hand_computation():
@@ -123,6 +143,7 @@ def states_equal(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_identical_result(corpus, tmp_path, monkeypatch):
     trainer, train_set, dev_set = make_trainer(corpus, tmp_path / "straight")
     straight = trainer.fit(train_set, dev_set)
@@ -196,6 +217,7 @@ def test_missing_features_are_named(corpus):
         load_training_data(corpus["manifest"], [corpus["mfcc"]], corpus["images"])
 
 
+@pytest.mark.slow
 def test_train_rule_entry_writes_outputs_and_learns(tmp_path):
     data = synthetic_corpus(tmp_path / "data", images={"train": 60, "dev": 30}, captions_per_image=3)
     out = tmp_path / "model"
@@ -235,3 +257,31 @@ def test_runtime_selection_on_cpu_and_unknown_settings():
     assert select_runtime("cpu", "bf16").dtype == torch.bfloat16
     with pytest.raises(ValueError, match="unknown train setting.*'epoch'"):
         loop.TrainConfig.from_section({"epoch": 3})
+
+
+@pytest.mark.slow
+def test_logged_lr_follows_the_cyclic_schedule_step_by_step(tmp_path):
+    """17 images x 2 captions with batches of 8: each pass of 17 captions is 3 batches, so an epoch
+    is 6 steps (not ceil(34 / 8) = 5) and the 4-epoch period is 24 steps. The learning rate Adam
+    uses at every step, and the ``lr`` column of train_log.tsv (the last step of each epoch),
+    follow lr_min + (lr_max - lr_min) (1 - cos(2 pi s / 24)) / 2."""
+    data = synthetic_corpus(tmp_path / "data", images={"train": 17, "dev": 8}, captions_per_image=2)
+    settings = {**FAST, "epochs": 5, "batch_size": 8, "lr_period_epochs": 4, "threads": 1, "mem_mb": 1000}
+    used: list[float] = []
+    hook = register_optimizer_step_pre_hook(
+        lambda optimizer, args, kwargs: used.append(optimizer.param_groups[0]["lr"])
+    )
+    try:
+        out = tmp_path / "model"
+        loop.train(data["manifest"], [data["mfcc"]], data["images"], out / "best.pt", out / "train_log.tsv",
+                   out / "curve.png", out / "checkpoints", {"size": "t", "sizes": {"t": TINY}}, settings, seed=1)  # fmt: skip
+    finally:
+        hook.remove()
+    lr_min, lr_max, steps_per_epoch, period = FAST["lr_min"], FAST["lr_max"], 6, 24
+    expected = [lr_min + (lr_max - lr_min) * (1 - math.cos(2 * math.pi * (step % period) / period)) / 2
+                for step in range(5 * steps_per_epoch)]  # fmt: skip
+    assert used == pytest.approx(expected, rel=1e-12)
+    log = pd.read_csv(out / "train_log.tsv", sep="\t")
+    epoch_ends = [expected[epoch * steps_per_epoch - 1] for epoch in log["epoch"]]
+    assert log["lr"].tolist() == pytest.approx(epoch_ends, rel=1e-9)
+    assert log["lr"].iloc[3] < lr_min + 0.02 * (lr_max - lr_min)  # the end of a period is a low point

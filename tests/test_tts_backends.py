@@ -35,6 +35,7 @@ for voice in ("en-us+f3", "en-us+m2", "en-us+f3"):  # f3 breathes: random noise 
 """
 
 
+@pytest.mark.slow
 def test_espeak_processes_speaking_the_same_sentences_write_the_same_audio() -> None:
     runs = [
         subprocess.run([sys.executable, "-c", SPEAK_SEQUENCE], capture_output=True, text=True, check=True).stdout

@@ -9,6 +9,7 @@ import pytest
 from vgs.bench import discover
 
 
+@pytest.mark.slow
 def test_tts_benchmark_quick_run(shared_sts: Path) -> None:
     module = discover()["tts"]
     result = module.run(quick=True)

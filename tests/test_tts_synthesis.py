@@ -139,6 +139,7 @@ synthesize_jobs(jobs, {"backend": "espeak", "voices": {"m1": "en-us+m1"}, "retri
 """
 
 
+@pytest.mark.slow
 def test_sigkill_mid_synthesis_leaves_only_complete_wavs_and_rerun_keeps_them(tmp_path: Path) -> None:
     """A real kill (SIGKILL, no cleanup runs) of espeak-ng synthesis in another process."""
     out = tmp_path / "wavs"

