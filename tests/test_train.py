@@ -34,12 +34,14 @@ def test_hinge_loss_matches_hand_computation():
     captions, images = torch.eye(2), sims.T.clone()
     # pair (0,1): caption 0 vs image 1: max(0, .2-.9+.5)=0; image 1 vs caption 0: max(0, .2-.3+.5)=.4
     # pair (1,0): caption 1 vs image 0: max(0, .2-.3+.8)=.7; image 0 vs caption 1: max(0, .2-.9+.8)=.1
-    assert hinge_loss(captions, images, margin=0.2).item() == pytest.approx((0.4 + 0.8) / 2)
+    # Mean over all 4 cells of the cost matrix, whose diagonal is zero (the authors' normalisation).
+    assert hinge_loss(captions, images, margin=0.2).item() == pytest.approx((0.4 + 0.8) / 4)
 
 
 def test_hinge_loss_normalisation_with_four_pairs():
-    """B = 4: every hinge term worked out by hand, so the normalisation is pinned (and it is not
-    one term per row or a mean over all 16 cells including the positive pairs)."""
+    """B = 4: every hinge term worked out by hand, so the normalisation is pinned: the authors'
+    (speech2image ``batch_hinge_loss``) mean over all 16 cells of a cost matrix with a zero
+    diagonal, not a mean over the 12 negative pairs, nor one that charges the positive pairs."""
     sims = torch.tensor([[0.9, 0.5, 0.1, 0.8],
                          [0.3, 0.6, 0.7, 0.2],
                          [0.4, 0.0, 0.5, 0.6],
@@ -48,12 +50,12 @@ def test_hinge_loss_normalisation_with_four_pairs():
     # (0,3) .1, (1,2) .3, (2,0) .1, (2,3) .3, (3,1) .4  -> 1.2
     # Image j against caption i != j: max(0, .2 - S[j,j] + S[i,j]); non-zero terms:
     # image 1: (0,1) .1, (3,1) .5; image 2: (1,2) .4; image 3: (0,3) .3, (2,3) .1  -> 1.4
-    # Both directions summed, averaged over the B (B - 1) = 12 negative pairs.
+    # Both directions summed, divided by B * B = 16 (the 4 positive cells cost nothing).
     loss = hinge_loss(torch.eye(4), sims.T.clone(), margin=0.2).item()
-    assert loss == pytest.approx((1.2 + 1.4) / 12, abs=1e-6)
-    # The same holds for any B: identical embeddings give 2 * margin per negative pair.
+    assert loss == pytest.approx((1.2 + 1.4) / 16, abs=1e-6)
+    # Identical embeddings give 2 * margin per negative pair: 2 * 0.2 * B (B - 1) / B**2 at B = 6.
     same = torch.nn.functional.normalize(torch.ones(6, 3), dim=1)
-    assert hinge_loss(same, same, margin=0.2).item() == pytest.approx(0.4, abs=1e-6)
+    assert hinge_loss(same, same, margin=0.2).item() == pytest.approx(0.4 * 30 / 36, abs=1e-6)
 
 
 def test_infonce_matches_hand_computation():

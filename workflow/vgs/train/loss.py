@@ -17,15 +17,16 @@ def hinge_loss(captions: torch.Tensor, images: torch.Tensor, margin: float = 0.2
     """Symmetric in-batch hinge loss over cosine similarities (inputs are L2-normalised).
 
     For the similarity matrix ``S[i, j] = <caption_i, image_j>`` each negative pair ``i != j``
-    costs ``max(0, margin - S[i, i] + S[i, j]) + max(0, margin - S[j, j] + S[i, j])``; the loss
-    is the mean over the ``B (B - 1)`` negative pairs, so its scale does not depend on ``B``.
+    costs ``max(0, margin - S[i, i] + S[i, j]) + max(0, margin - S[j, j] + S[i, j])``. As in the
+    authors' ``batch_hinge_loss`` the cost matrix has a zero diagonal and the loss is its mean over
+    all ``B * B`` cells: the sum over the ``B (B - 1)`` negative pairs divided by ``B**2``.
     """
     sims = captions.float() @ images.float().T
     positive = sims.diagonal()
     caption_anchor = (margin - positive[:, None] + sims).clamp(min=0)
     image_anchor = (margin - positive[None, :] + sims).clamp(min=0)
     negatives = ~torch.eye(len(sims), dtype=torch.bool, device=sims.device)
-    return (caption_anchor + image_anchor)[negatives].mean()
+    return (caption_anchor + image_anchor)[negatives].sum() / sims.numel()
 
 
 def infonce_loss(captions: torch.Tensor, images: torch.Tensor, temperature: float = 0.07) -> torch.Tensor:
