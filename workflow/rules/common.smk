@@ -2,7 +2,7 @@
 
 from snakemake.exceptions import WorkflowError
 
-from vgs.config import ConfigError, validate_config
+from vgs.config import ConfigError, model_train_section, validate_config
 
 try:
     _validated = validate_config(config)
@@ -280,6 +280,32 @@ def evaluation_targets():
     return targets
 
 
+def ablation_models():
+    """Reference first, then the arms, each with its train overrides (``evaluate.ablation``)."""
+    ablation = EVAL_CONFIG.get("ablation")
+    if not ablation:
+        raise WorkflowError(
+            "the ablation table needs evaluate.ablation (see workflow/config/ablation.yaml)"
+        )
+    names = [ablation["reference"], *ablation["arms"]]
+    unknown = [name for name in names if name not in config["models"]]
+    if unknown:
+        raise WorkflowError(f"evaluate.ablation names {unknown}, which are not in models")
+    return {name: config["models"][name].get("train", {}) for name in names}
+
+
+def ablation_inputs(wildcards):
+    """Retrieval JSONs and STS similarities of every ablation model × seed (model-major)."""
+    runs = [(model, seed) for model in ablation_models() for seed in SEEDS]
+    return {
+        "retrieval": [f"{EVAL}/{m}/seed{s}/retrieval.json" for m, s in runs],
+        "similarities": [
+            f"{EVAL}/{m}/seed{s}/sts/{wildcards.sts_set}/similarities.tsv"
+            for m, s in runs
+        ],
+    }
+
+
 # --- Compute resources (scale-out section) ------------------------------------------------------
 
 
@@ -314,6 +340,11 @@ def train_checkpoint_dir(wildcards):
 def uttset_split(wildcards):
     """Corpora are encoded on their test split only; STS sets entirely."""
     return "test" if wildcards.uttset.startswith("corpus/") else None
+
+
+def model_train(wildcards):
+    """The ``train:`` settings of the wildcard's model (shared section + the model's overrides)."""
+    return model_train_section(config, wildcards.model)
 
 
 def train_gpu_resources():

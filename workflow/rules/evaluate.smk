@@ -176,6 +176,24 @@ rule table3_aic:
         "../scripts/table_aic.py"
 
 
+rule table_ablation:
+    input:
+        unpack(ablation_inputs),
+    output:
+        csv=f"{TABLES}/ablation/{{sts_set}}.csv",
+        md=f"{TABLES}/ablation/{{sts_set}}.md",
+    log:
+        f"{LOGS}/table_ablation/{{sts_set}}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        models=lambda wildcards: ablation_models(),
+        reference=lambda wildcards: EVAL_CONFIG["ablation"]["reference"],
+        seeds=SEEDS,
+    script:
+        "../scripts/table_ablation.py"
+
+
 rule figure1:
     input:
         correlations=f"{TABLES}/{{sts_set}}/sts_correlations.csv",
