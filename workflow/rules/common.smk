@@ -3,6 +3,7 @@
 from snakemake.exceptions import WorkflowError
 
 from vgs.config import ConfigError, model_train_section, validate_config
+from vgs.evaluate.labels import natural_description, natural_label
 
 try:
     _validated = validate_config(config)
@@ -177,6 +178,8 @@ EVAL = f"{RESULTS}/eval"
 TABLES = f"{RESULTS}/tables"
 FIGURES = f"{RESULTS}/figures"
 EVAL_CONFIG = config["evaluate"]
+# How tables, figures and captions name the natural-speech sample (synthetic unless human).
+NATURAL_SOURCE = config["sts"].get("natural", {}).get("source", "synthetic")
 
 _unknown_sets = sorted(
     set(EVAL_CONFIG["sts_sets"]) - set(config["sts"].get("sets", {}))
@@ -263,9 +266,11 @@ def evaluation_targets():
             for run in speech_runs() + topline_runs()
             for name in ("similarities.tsv", "correlations.tsv")
         ]
+        stems = ["sts_correlations", "table3_aic_all"]
+        stems += ["table3_aic"] if has_subset_models() else []
         targets += [
             f"{TABLES}/{sts_set}/{stem}.{ext}"
-            for stem in ("sts_correlations", "table3_aic")
+            for stem in stems
             for ext in ("csv", "md", "tex")
         ]
         targets += [
