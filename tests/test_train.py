@@ -283,3 +283,10 @@ def test_authors_initialisation(corpus, tmp_path):
     assert xavier > 1.5 / math.sqrt(in_features)  # the two bounds are distinguishable at these sizes
     assert 0.9 * xavier < projection_bound(authors) <= xavier
     assert projection_bound(default) <= 1 / math.sqrt(in_features)
+
+
+def test_best_epoch_is_chosen_among_every_fourth_and_the_last(corpus, tmp_path):
+    trainer, _, _ = make_trainer(corpus, tmp_path / "run", epochs=10)
+    assert [epoch for epoch in range(1, 11) if trainer.is_candidate(epoch)] == [4, 8, 10]
+    every, _, _ = make_trainer(corpus, tmp_path / "every", epochs=3, select_every=1)
+    assert [epoch for epoch in range(1, 4) if every.is_candidate(epoch)] == [1, 2, 3]

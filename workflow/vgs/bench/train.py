@@ -118,14 +118,16 @@ def gpu_hours_estimate(config: ModelConfig) -> dict[str, object]:
         flops = 3 * forward_flops(config, frames) * captions * EPOCHS
         per_model[name] = round(flops / (ASSUMED_GPU_TFLOPS * 1e12) / 3600, 1)
     return {
+        "kind": "estimate from FLOPs and an assumed GPU throughput, not a measurement",
         "gpu_hours_per_model": per_model,
         "gpu_hours_total": round(sum(per_model.values()), 1),
         "assumptions": {
             "training_captions": PAPER_MODELS, "mean_caption_seconds": MEAN_SECONDS,
             "default_caption_seconds": DEFAULT_SECONDS, "epochs": EPOCHS,
             "achieved_gpu_tflops_bf16": ASSUMED_GPU_TFLOPS,
-            "note": "bucketing keeps padding near 1.05x on large corpora, ignored here; the authors' "
-                    "random batches would add their padded-frame ratio on top",
+            "note": "assumes the speed options (bf16 autocast, length-bucketed batches with padding near "
+                    "1.05x); the default authors' recipe (fp32, random batches) costs more: its padded-frame "
+                    "ratio on top, and fp32 instead of bf16 (not measured on a GPU)",
         },
     }
 

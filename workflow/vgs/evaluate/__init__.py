@@ -17,7 +17,15 @@ Files written (all under ``results/``):
 ``tables/<set>/model_comparisons.{csv,md}``
     Williams' test for every pair of systems on All, Holm-adjusted.
 ``tables/<set>/table3_aic.{csv,md,tex}``
-    Table 3: OLS regression, log-likelihood, AIC (R's convention) and ΔAIC.
+    Table 3 as in the paper: the captions-per-image subset models only, OLS regression,
+    log-likelihood, AIC (R's convention) and ΔAIC relative to the best of them.
+``tables/<set>/table3_aic_all.{csv,md,tex}``
+    the same for every model and text topline, ΔAIC relative to the best of all.
+``tables/ablation/<set>.{csv,md}``
+    training options against a reference recipe over seeds (``evaluate.ablation``; vgs.evaluate.ablation).
+
+How the natural-speech sample is labelled (never "Natural speech" unless people recorded it) is
+decided in one place, vgs.evaluate.labels.
 ``figures/<set>/figure1.{png,pdf}``, ``figures/<set>/figure2.{png,pdf}``,
 ``figures/learning_curves.{png,pdf}``
 """
