@@ -295,7 +295,9 @@ def ablation_models():
     names = [ablation["reference"], *ablation["arms"]]
     unknown = [name for name in names if name not in config["models"]]
     if unknown:
-        raise WorkflowError(f"evaluate.ablation names {unknown}, which are not in models")
+        raise WorkflowError(
+            f"evaluate.ablation names {unknown}, which are not in models"
+        )
     return {name: config["models"][name].get("train", {}) for name in names}
 
 
