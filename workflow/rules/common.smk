@@ -293,12 +293,12 @@ def ablation_models():
             "the ablation table needs evaluate.ablation (see workflow/config/ablation.yaml)"
         )
     names = [ablation["reference"], *ablation["arms"]]
-    unknown = [name for name in names if name not in config["models"]]
+    unknown = [name for name in names if name not in MODELS]
     if unknown:
         raise WorkflowError(
-            f"evaluate.ablation names {unknown}, which are not in models"
+            f"evaluate.ablation names {unknown}, which are not models (or subset models)"
         )
-    return {name: config["models"][name].get("train", {}) for name in names}
+    return {name: MODELS[name].get("train", {}) for name in names}
 
 
 def ablation_inputs(wildcards):
