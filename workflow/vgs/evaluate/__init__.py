@@ -7,7 +7,7 @@ Files written (all under ``results/``):
     caption→image and image→caption R@1/5/10 and median rank on the model's corpus test set.
 ``eval/<model>/seed<s>/sts/<set>/{similarities,correlations}.tsv``
     per-pair voice-averaged cosine similarity; Pearson/Spearman with CIs per subtask, year, All,
-    Natural speech, Sample, plus SentEval-style means.
+    the natural-speech sample (see vgs.evaluate.labels), Sample, plus SentEval-style means.
 ``eval/toplines/<topline>/sts/<set>/{similarities,correlations}.tsv``
     the same for text toplines (bag of words, TF-IDF, optional MiniLM).
 ``tables/table2_retrieval.{csv,md,tex}``
