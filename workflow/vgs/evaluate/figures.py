@@ -122,8 +122,10 @@ def figure2(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: 
         )
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
     figure, axis = plt.subplots(figsize=(6.0, 4.0))
-    colours = sns.color_palette("colorblind", len(OVERALL_LEVELS))
-    for (level, label), colour, shift in zip(overall_groups(subsets), colours, (-0.06, 0.0, 0.06), strict=False):
+    colours = dict(zip(OVERALL_LEVELS, sns.color_palette("colorblind", len(OVERALL_LEVELS)), strict=True))
+    shifts = dict(zip(OVERALL_LEVELS, (-0.06, 0.0, 0.06), strict=True))
+    for level, label in overall_groups(subsets):
+        colour, shift = colours[level], shifts[level]
         rows = subsets[subsets["level"] == level].sort_values("subset_k")
         if rows.empty:
             continue
