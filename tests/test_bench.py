@@ -39,6 +39,7 @@ def test_every_benchmark_writes_a_complete_record(tmp_path):
         (run,) = train["equal_results"][strategy]
         assert 0 <= run["dev_r10"] <= 1 and run["best_dev_loss"] > 0
     assert train["gpu_estimate"]["gpu_hours_total"] > 0
+    assert train["gpu_estimate"]["kind"].startswith("estimate") and "not a measurement" in train["gpu_estimate"]["kind"]
 
 
 def test_unknown_benchmark_is_named(tmp_path, capsys):

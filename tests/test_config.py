@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from conftest import REPO
-from vgs.config import ConfigError, load_config, validate_config
+from vgs.config import ConfigError, load_config, model_train_section, validate_config
 
-CONFIGS = [REPO / "config.yaml", *sorted((REPO / "workflow" / "config").glob("*.yaml"))]
+ABLATION = REPO / "workflow" / "config" / "ablation.yaml"  # an overlay on config.yaml, not a config alone
+CONFIGS = [REPO / "config.yaml", *sorted(set((REPO / "workflow" / "config").glob("*.yaml")) - {ABLATION})]
 
 
 @pytest.fixture()
@@ -73,3 +74,39 @@ def test_snakemake_stops_with_the_key_on_invalid_config(tmp_path):
     )
     assert result.returncode != 0
     assert "config error at seeds" in result.stdout + result.stderr
+
+
+def layered(*paths) -> dict:
+    """Config files merged key by key, later ones overriding earlier ones (as Snakemake does)."""
+    from snakemake.utils import update_config
+
+    merged: dict = {}
+    for path in paths:
+        update_config(merged, yaml.safe_load(path.read_text()))
+    return merged
+
+
+def test_per_model_train_overrides_reach_that_models_settings_only():
+    config = validate_config(layered(REPO / "config.yaml", ABLATION))
+    assert model_train_section(config, "k5-bucketed")["bucket"] is True
+    assert model_train_section(config, "k5-bf16")["precision"] == "bf16"
+    reference = model_train_section(config, "world-coco-k5")  # the world's subset model: shared section
+    assert (reference["bucket"], reference["precision"], reference["epochs"]) == (False, "fp32", 24)
+    assert model_train_section(config, "coco") == config["train"]  # no overrides: the shared section
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"precision": "fp8"}, r"^config error at models\.coco\.train\.precision: 'fp8' is not one of"),
+    ({"bukcet": True}, r"^config error at models\.coco\.train\.bukcet: unknown key"),
+    ({"threads": 4}, r"^config error at models\.coco\.train\.threads: a rule setting"),
+])
+def test_bad_per_model_train_override_is_named(default, override, message):
+    default["models"]["coco"]["train"] = override
+    with pytest.raises(ConfigError, match=message):
+        validate_config(default)
+
+
+def test_train_rules_take_the_models_own_settings():
+    """Every rule that trains or encodes passes the per-model section, never the shared one."""
+    rules = (REPO / "workflow" / "rules" / "train.smk").read_text()
+    assert rules.count("train=model_train,") == 3 and 'config["train"],' not in rules

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from vgs.evaluate.sts_eval import evaluate_sts, read_pairs
-from vgs.evaluate.tables import aic_table, comparisons_table, sts_tables
+from vgs.evaluate.tables import aic_table_all, comparisons_table, sts_tables, table3_aic
 from vgs.evaluate.text_toplines import bag_of_words_similarity, evaluate_topline, minilm_similarity, tokenize
 from vgs.io import read_tsv, write_tsv
 from vgs.store import write_store
@@ -218,7 +218,7 @@ def test_tables_from_runs(tmp_path: Path, world) -> None:
     ]
     assert exact_vs_random["significant"].item()
 
-    aic = aic_table(
+    aic = aic_table_all(
         runs, similarities, {"csv": tables / "aic.csv", "md": tables / "aic.md", "tex": tables / "aic.tex"}
     )
     assert aic.iloc[0]["system"] == "exact"
@@ -260,3 +260,27 @@ def test_voice_average_is_the_mean_cosine_over_all_voice_pairs(tmp_path: Path, w
     similarities = read_tsv(out / "similarities.tsv")
     assert similarities["pair_id"].tolist() == pairs["pair_id"].tolist()
     assert similarities["similarity"].astype(float).to_numpy() == pytest.approx(brute_force, abs=1e-6)
+
+
+def test_table3_has_exactly_the_subset_models_with_delta_aic_to_their_best(tmp_path: Path, world) -> None:
+    """As the paper's Table 3: k-captions subset models only; the better full model and the text
+    topline are left out, and ΔAIC is taken to the best subset model, not to the best of all."""
+    runs, similarities = [], []
+    for kind, seed, k in (("exact", 0, None), ("random", 0, 1), ("random", 1, 5), ("random", 2, 3)):
+        run_model(tmp_path, world, kind, seed)
+        runs.append({"system": f"{kind}-k{k}" if k else kind, "kind": "speech", "corpus": "c", "subset_k": k,
+                     "seed": seed})  # fmt: skip
+        similarities.append(tmp_path / f"eval-{kind}-{seed}" / "similarities.tsv")
+    evaluate_topline("bow", world["pairs"], world["sample"], tmp_path / "bow" / "s.tsv", tmp_path / "bow" / "c.tsv")
+    runs.append({"system": "bow", "kind": "text topline", "corpus": "text", "subset_k": None, "seed": None})
+    similarities.append(tmp_path / "bow" / "s.tsv")
+    paths = {fmt: tmp_path / f"t3.{fmt}" for fmt in ("csv", "md", "tex")}
+
+    table = table3_aic(runs, similarities, paths)
+    assert table["subset_k"].tolist() == [5, 3, 1]  # the paper's order, k = 5 ... 1
+    assert table["delta_aic"].tolist() == pytest.approx((table["aic"] - table["aic"].min()).tolist())
+    assert table["delta_aic"].min() == 0.0
+    shown = paths["md"].read_text()
+    assert "random-k1" in shown and "exact" not in shown and "bow" not in shown
+    every = aic_table_all(runs, similarities, {"csv": tmp_path / "all.csv"})
+    assert every.iloc[0]["system"] == "exact" and len(every) == 5  # the wider table keeps everything

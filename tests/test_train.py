@@ -110,11 +110,11 @@ def test_bucketing_cuts_padding_and_varies_between_epochs():
     def padded(batches):
         return sum(len(b) * lengths[b].max() for b in batches) / lengths.sum()
 
-    bucketed = epoch_batches(image_ids, lengths, 32, np.random.default_rng(1))
-    random = epoch_batches(image_ids, lengths, 32, np.random.default_rng(1), bucket=False)
+    bucketed = epoch_batches(image_ids, lengths, 32, np.random.default_rng(1), bucket=True)
+    random = epoch_batches(image_ids, lengths, 32, np.random.default_rng(1))
     assert padded(bucketed) < 1.3 < 1.8 < padded(random)  # ~1.23 vs ~2.08 padded frames per frame
-    again = epoch_batches(image_ids, lengths, 32, np.random.default_rng(1))
-    other = epoch_batches(image_ids, lengths, 32, np.random.default_rng(2))
+    again = epoch_batches(image_ids, lengths, 32, np.random.default_rng(1), bucket=True)
+    other = epoch_batches(image_ids, lengths, 32, np.random.default_rng(2), bucket=True)
     assert all(np.array_equal(a, b) for a, b in zip(bucketed, again, strict=True))
     assert Counter(map(frozenset, bucketed)) != Counter(map(frozenset, other))
 
@@ -229,7 +229,8 @@ def test_train_rule_entry_writes_outputs_and_learns(tmp_path):
     log = pd.read_csv(out / "train_log.tsv", sep="\t")
     assert list(log.columns) == loop.LOG_COLUMNS and log["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
     best = load_checkpoint(out / "best.pt")
-    assert best["epoch"] == int(log.loc[log["dev_loss"].idxmin(), "epoch"])
+    candidates = log[log["epoch"].isin([4, 6])]  # select_every 4 (the authors' default) and the last epoch
+    assert best["epoch"] == int(candidates.loc[candidates["dev_loss"].idxmin(), "epoch"])
     assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
     # chance with 30 dev images: R@1 = 1/30, R@10 = 1/3
     assert log["dev_r1"].max() > 3 / 30 and log["dev_r10"].max() > 2 / 3
@@ -287,3 +288,57 @@ def test_logged_lr_follows_the_cyclic_schedule_step_by_step(tmp_path):
     epoch_ends = [expected[epoch * steps_per_epoch - 1] for epoch in log["epoch"]]
     assert log["lr"].tolist() == pytest.approx(epoch_ends, rel=1e-9)
     assert log["lr"].iloc[3] < lr_min + 0.02 * (lr_max - lr_min)  # the end of a period is a low point
+
+
+# --- the authors' recipe is the default -----------------------------------------------------------
+
+
+def test_defaults_are_the_authors_recipe():
+    from conftest import REPO
+
+    from vgs.config import load_config
+
+    paper = loop.TrainConfig.from_section(load_config(REPO / "workflow" / "config" / "paper.yaml")["train"])
+    for settings in (loop.TrainConfig(), paper):
+        assert (settings.bucket, settings.precision, settings.init) == (False, "fp32", "authors")
+        assert (settings.lr_min, settings.select_every, settings.dev_batch_size) == (1e-6, 4, 100)
+
+
+def test_fp32_on_cuda_unless_autocast_is_asked_for(monkeypatch):
+    from vgs.train.device import select_runtime
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert select_runtime("auto").device.type == "cuda"
+    assert select_runtime("auto").dtype is None
+    assert select_runtime("auto", loop.TrainConfig().precision).dtype is None
+    assert select_runtime("auto", "auto").dtype == torch.bfloat16  # the opt-in speed option
+
+
+def test_authors_initialisation(corpus, tmp_path):
+    """Orthogonal first attention layer and Xavier-uniform image projection, as the authors' code."""
+    authors, _, _ = make_trainer(corpus, tmp_path / "a", init="authors")
+    default, _, _ = make_trainer(corpus, tmp_path / "b", init="pytorch")
+
+    def attention_gram(trainer):
+        weight = trainer.model.caption_encoder.pool.score[0].weight.detach()
+        return weight @ weight.T
+
+    def projection_bound(trainer):
+        return float(trainer.model.image_encoder.project.weight.detach().abs().max())
+
+    eye = torch.eye(TINY["attention_hidden"])
+    assert torch.allclose(attention_gram(authors), eye, atol=1e-5)
+    assert not torch.allclose(attention_gram(default), eye, atol=1e-2)
+    out_features, in_features = authors.model.image_encoder.project.weight.shape
+    xavier = math.sqrt(6 / (in_features + out_features))
+    assert xavier > 1.5 / math.sqrt(in_features)  # the two bounds are distinguishable at these sizes
+    assert 0.9 * xavier < projection_bound(authors) <= xavier
+    assert projection_bound(default) <= 1 / math.sqrt(in_features)
+
+
+def test_best_epoch_is_chosen_among_every_fourth_and_the_last(corpus, tmp_path):
+    trainer, _, _ = make_trainer(corpus, tmp_path / "run", epochs=10)
+    assert [epoch for epoch in range(1, 11) if trainer.is_candidate(epoch)] == [4, 8, 10]
+    every, _, _ = make_trainer(corpus, tmp_path / "every", epochs=3, select_every=1)
+    assert [epoch for epoch in range(1, 4) if every.is_candidate(epoch)] == [1, 2, 3]

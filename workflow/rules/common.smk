@@ -2,7 +2,8 @@
 
 from snakemake.exceptions import WorkflowError
 
-from vgs.config import ConfigError, validate_config
+from vgs.config import ConfigError, model_train_section, validate_config
+from vgs.evaluate.labels import natural_description, natural_label
 from vgs.features.frames import ms_to_samples
 
 try:
@@ -192,6 +193,8 @@ EVAL = f"{RESULTS}/eval"
 TABLES = f"{RESULTS}/tables"
 FIGURES = f"{RESULTS}/figures"
 EVAL_CONFIG = config["evaluate"]
+# How tables, figures and captions name the natural-speech sample (synthetic unless human).
+NATURAL_SOURCE = config["sts"].get("natural", {}).get("source", "synthetic")
 
 _unknown_sets = sorted(
     set(EVAL_CONFIG["sts_sets"]) - set(config["sts"].get("sets", {}))
@@ -278,9 +281,11 @@ def evaluation_targets():
             for run in speech_runs() + topline_runs()
             for name in ("similarities.tsv", "correlations.tsv")
         ]
+        stems = ["sts_correlations", "table3_aic_all"]
+        stems += ["table3_aic"] if has_subset_models() else []
         targets += [
             f"{TABLES}/{sts_set}/{stem}.{ext}"
-            for stem in ("sts_correlations", "table3_aic")
+            for stem in stems
             for ext in ("csv", "md", "tex")
         ]
         targets += [
@@ -293,6 +298,34 @@ def evaluation_targets():
             for ext in ("png", "pdf")
         ]
     return targets
+
+
+def ablation_models():
+    """Reference first, then the arms, each with its train overrides (``evaluate.ablation``)."""
+    ablation = EVAL_CONFIG.get("ablation")
+    if not ablation:
+        raise WorkflowError(
+            "the ablation table needs evaluate.ablation (see workflow/config/ablation.yaml)"
+        )
+    names = [ablation["reference"], *ablation["arms"]]
+    unknown = [name for name in names if name not in MODELS]
+    if unknown:
+        raise WorkflowError(
+            f"evaluate.ablation names {unknown}, which are not models (or subset models)"
+        )
+    return {name: MODELS[name].get("train", {}) for name in names}
+
+
+def ablation_inputs(wildcards):
+    """Retrieval JSONs and STS similarities of every ablation model × seed (model-major)."""
+    runs = [(model, seed) for model in ablation_models() for seed in SEEDS]
+    return {
+        "retrieval": [f"{EVAL}/{m}/seed{s}/retrieval.json" for m, s in runs],
+        "similarities": [
+            f"{EVAL}/{m}/seed{s}/sts/{wildcards.sts_set}/similarities.tsv"
+            for m, s in runs
+        ],
+    }
 
 
 # --- Compute resources (scale-out section) ------------------------------------------------------
@@ -329,6 +362,11 @@ def train_checkpoint_dir(wildcards):
 def uttset_split(wildcards):
     """Corpora are encoded on their test split only; STS sets entirely."""
     return "test" if wildcards.uttset.startswith("corpus/") else None
+
+
+def model_train(wildcards):
+    """The ``train:`` settings of the wildcard's model (shared section + the model's overrides)."""
+    return model_train_section(config, wildcards.model)
 
 
 def train_gpu_resources():

@@ -56,6 +56,7 @@ rule eval_sts:
         runtime=15,
     params:
         level=EVAL_CONFIG["ci_level"],
+        natural_source=NATURAL_SOURCE,
     script:
         "../scripts/eval_sts.py"
 
@@ -127,6 +128,9 @@ rule table_sts_correlations:
     params:
         runs=speech_runs() + topline_runs(),
         level=EVAL_CONFIG["ci_level"],
+        natural_source=NATURAL_SOURCE,
+        natural=natural_label(NATURAL_SOURCE),
+        natural_description=natural_description(NATURAL_SOURCE),
     script:
         "../scripts/table_sts_correlations.py"
 
@@ -172,8 +176,50 @@ rule table3_aic:
         "../../envs/analysis.yaml"
     params:
         runs=speech_runs() + topline_runs(),
+        table="table3_aic",
     script:
         "../scripts/table_aic.py"
+
+
+rule table3_aic_all:
+    input:
+        sts_run_files("similarities.tsv"),
+    output:
+        csv=report(
+            f"{TABLES}/{{sts_set}}/table3_aic_all.csv",
+            caption="../report/table3_all.rst",
+            category="Tables",
+            subcategory="{sts_set}",
+        ),
+        md=f"{TABLES}/{{sts_set}}/table3_aic_all.md",
+        tex=f"{TABLES}/{{sts_set}}/table3_aic_all.tex",
+    log:
+        f"{LOGS}/table3_aic_all/{{sts_set}}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        runs=speech_runs() + topline_runs(),
+        table="aic_table_all",
+    script:
+        "../scripts/table_aic.py"
+
+
+rule table_ablation:
+    input:
+        unpack(ablation_inputs),
+    output:
+        csv=f"{TABLES}/ablation/{{sts_set}}.csv",
+        md=f"{TABLES}/ablation/{{sts_set}}.md",
+    log:
+        f"{LOGS}/table_ablation/{{sts_set}}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        models=lambda wildcards: ablation_models(),
+        reference=lambda wildcards: EVAL_CONFIG["ablation"]["reference"],
+        seeds=SEEDS,
+    script:
+        "../scripts/table_ablation.py"
 
 
 rule figure1:
@@ -193,6 +239,8 @@ rule figure1:
         "../../envs/analysis.yaml"
     params:
         measure="pearson",
+        natural=natural_label(NATURAL_SOURCE),
+        natural_description=natural_description(NATURAL_SOURCE),
     script:
         "../scripts/figure1.py"
 
@@ -214,6 +262,8 @@ rule figure2:
         "../../envs/analysis.yaml"
     params:
         measure="pearson",
+        natural=natural_label(NATURAL_SOURCE),
+        natural_description=natural_description(NATURAL_SOURCE),
     script:
         "../scripts/figure2.py"
 

@@ -24,7 +24,7 @@ rule train:
     params:
         checkpoints=train_checkpoint_dir,
         model=config["model"],
-        train=config["train"],
+        train=model_train,
     script:
         "../scripts/train_model.py"
 
@@ -51,7 +51,7 @@ rule encode_utterances:
         runtime=30,
     params:
         split=uttset_split,
-        train=config["train"],
+        train=model_train,
     script:
         "../scripts/encode_utterances.py"
 
@@ -74,6 +74,6 @@ rule encode_images:
         mem_mb=2000,
         runtime=10,
     params:
-        train=config["train"],
+        train=model_train,
     script:
         "../scripts/encode_images.py"

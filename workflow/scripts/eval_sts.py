@@ -13,4 +13,5 @@ with rule_context(snakemake):
         snakemake.output.similarities,
         snakemake.output.correlations,
         level=snakemake.params.level,
+        natural_source=snakemake.params.natural_source,
     )

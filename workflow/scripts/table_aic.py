@@ -1,6 +1,7 @@
 import sys; sys.path.insert(0, f"{snakemake.scriptdir}/..")  # noqa: E702 - vgs for conda envs
-from vgs.evaluate.tables import aic_table
+from vgs.evaluate import tables
 from vgs.rulekit import rule_context
 
 with rule_context(snakemake):
-    aic_table(snakemake.params.runs, snakemake.input, dict(snakemake.output.items()))
+    table = getattr(tables, snakemake.params.table)  # table3_aic (subset models) or aic_table_all
+    table(snakemake.params.runs, snakemake.input, dict(snakemake.output.items()))

@@ -4,5 +4,6 @@ from vgs.rulekit import rule_context
 
 with rule_context(snakemake):
     sts_tables(
-        snakemake.params.runs, snakemake.input, dict(snakemake.output.items()), level=snakemake.params.level
+        snakemake.params.runs, snakemake.input, dict(snakemake.output.items()), level=snakemake.params.level,
+        natural_source=snakemake.params.natural_source,
     )

@@ -22,6 +22,8 @@ from referencing.jsonschema import DRAFT202012
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 MAIN_SCHEMA = "config.schema.yaml"
+#: Keys of ``train:`` that size the Snakemake rules (requests), not the training itself.
+TRAIN_RULE_KEYS = ("gpus", "threads", "runtime", "mem_mb")
 
 
 class ConfigError(ValueError):
@@ -98,7 +100,30 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"config error at {_key_path(best)}: {_message(best)}")
     filled = copy.deepcopy(dict(config))
     _fill_defaults(filled, schema, registry)
+    for model in filled.get("models", {}):
+        model_train_section(filled, model, registry)
     return filled
+
+
+def model_train_section(config: Mapping[str, Any], model: str, registry: Registry | None = None) -> dict[str, Any]:
+    """The ``train:`` section for ``model``: the shared one with the model's ``train`` overrides.
+
+    Why checked here and not by the schema: a ``$ref`` to train.schema.yaml would fill in every
+    default and so override the shared section with defaults. Raises :class:`ConfigError` naming
+    ``models.<model>.train.<key>`` for an invalid or rule-level key.
+    """
+    overrides = config.get("models", {}).get(model, {}).get("train", {})
+    where = f"models.{model}.train"
+    rule_level = sorted(set(overrides) & set(TRAIN_RULE_KEYS))
+    if rule_level:
+        raise ConfigError(f"config error at {where}.{rule_level[0]}: a rule setting, set it in train: for every model")
+    merged = {**config["train"], **overrides}
+    train_schema = (registry or _registry()).resolver().lookup("train.schema.yaml").contents
+    validator_cls = jsonschema.validators.validator_for(train_schema)
+    error = jsonschema.exceptions.best_match(validator_cls(train_schema).iter_errors(merged))
+    if error is not None:
+        raise ConfigError(f"config error at {where}.{_key_path(error)}: {_message(error)}")
+    return merged
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

@@ -10,12 +10,19 @@ Two encoders map an image and a spoken caption into one space where matching pai
 
 Why the BiLSTM is built from unidirectional layers: utterances are right-padded to the longest in
 their batch, and a stock bidirectional ``nn.LSTM`` would start its backward direction on the
-padding, so an utterance's embedding would depend on which utterances share its batch (the authors'
-code has this defect). ``pack_padded_sequence`` fixes it but was measured 6.5x slower on CPU.
-Instead the backward direction reads each sequence's *valid frames reversed in place* (padding
-stays at the end), so both directions see exactly the utterance's own frames; attention pooling
-masks the padded positions. The embedding is therefore independent of the batch up to
-floating-point rounding of batched matrix products.
+padding. The authors avoid that with ``pack_padded_sequence``, which was measured 6.5x slower on
+CPU. Instead the backward direction reads each sequence's *valid frames reversed in place*
+(padding stays at the end), so both directions see exactly the utterance's own frames, as with
+packing.
+
+Attention pooling masks the padded positions. This departs from the authors' code, whose pooling
+runs over the zero states that ``pad_packed_sequence`` puts at padded positions: there each padded
+step takes a share of the softmax, so their embedding depends on how long the other utterances of
+its batch are. Masking makes the embedding independent of the batch up to floating-point
+rounding of batched matrix products (listed under "Departures from the paper" in the README).
+
+Initialisation: :func:`initialise_like_authors` reproduces the authors' (Xavier-uniform image
+projection, orthogonal first attention layer); everything else keeps PyTorch's defaults, as theirs.
 """
 
 from __future__ import annotations
@@ -147,6 +154,14 @@ class ImageEncoder(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.project(features).float(), dim=-1)
+
+
+def initialise_like_authors(model: VGSModel) -> None:
+    """The authors' initialisation: Xavier-uniform weights of the image projection and orthogonal
+    weights of the attention MLP's first layer (their code re-initialises that layer twice and
+    leaves the second one at PyTorch's default, and so does this)."""
+    nn.init.xavier_uniform_(model.image_encoder.project.weight)
+    nn.init.orthogonal_(model.caption_encoder.pool.score[0].weight)
 
 
 class VGSModel(nn.Module):

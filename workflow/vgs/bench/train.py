@@ -124,14 +124,16 @@ def gpu_hours_estimate(
         flops = 3 * forward_flops(config, frames) * captions * EPOCHS
         per_model[name] = round(flops / (tflops * 1e12) / 3600, 1)
     return {
+        "kind": f"estimate from FLOPs and a GPU throughput that is {basis}",
         "gpu_hours_per_model": per_model,
         "gpu_hours_total": round(sum(per_model.values()), 1),
         "assumptions": {
             "training_captions": PAPER_MODELS, "mean_caption_seconds": MEAN_SECONDS,
             "default_caption_seconds": DEFAULT_SECONDS, "epochs": EPOCHS,
             "achieved_gpu_tflops": round(tflops, 2), "tflops_basis": basis,
-            "note": "bucketing keeps padding near 1.05x on large corpora, ignored here; the authors' "
-                    "random batches would add their padded-frame ratio on top",
+            "note": "the speed options (bf16 autocast, length-bucketed batches with padding near 1.05x) "
+                    "unless measured otherwise; the default authors' recipe (fp32, random batches) adds "
+                    "its padded-frame ratio on top",
         },
     }
 

@@ -7,7 +7,7 @@ Files written (all under ``results/``):
     caption→image and image→caption R@1/5/10 and median rank on the model's corpus test set.
 ``eval/<model>/seed<s>/sts/<set>/{similarities,correlations}.tsv``
     per-pair voice-averaged cosine similarity; Pearson/Spearman with CIs per subtask, year, All,
-    Natural speech, Sample, plus SentEval-style means.
+    the natural-speech sample (see vgs.evaluate.labels), Sample, plus SentEval-style means.
 ``eval/toplines/<topline>/sts/<set>/{similarities,correlations}.tsv``
     the same for text toplines (bag of words, TF-IDF, optional MiniLM).
 ``tables/table2_retrieval.{csv,md,tex}``
@@ -17,7 +17,15 @@ Files written (all under ``results/``):
 ``tables/<set>/model_comparisons.{csv,md}``
     Williams' test for every pair of systems on All, Holm-adjusted.
 ``tables/<set>/table3_aic.{csv,md,tex}``
-    Table 3: OLS regression, log-likelihood, AIC (R's convention) and ΔAIC.
+    Table 3 as in the paper: the captions-per-image subset models only, OLS regression,
+    log-likelihood, AIC (R's convention) and ΔAIC relative to the best of them.
+``tables/<set>/table3_aic_all.{csv,md,tex}``
+    the same for every model and text topline, ΔAIC relative to the best of all.
+``tables/ablation/<set>.{csv,md}``
+    training options against a reference recipe over seeds (``evaluate.ablation``; vgs.evaluate.ablation).
+
+How the natural-speech sample is labelled (never "Natural speech" unless people recorded it) is
+decided in one place, vgs.evaluate.labels.
 ``figures/<set>/figure1.{png,pdf}``, ``figures/<set>/figure2.{png,pdf}``,
 ``figures/learning_curves.{png,pdf}``
 """

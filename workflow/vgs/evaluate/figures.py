@@ -23,7 +23,9 @@ import seaborn as sns  # noqa: E402
 from vgs.evaluate.tables import TEXT_TOPLINE, system_label  # noqa: E402
 from vgs.io import PathLike, atomic_path, read_tsv  # noqa: E402
 
-OVERALL = [("all", "All"), ("natural", "Natural speech"), ("sample", "Sample")]
+#: Levels shown after the subtasks, in this order; their labels come from the data (the
+#: natural-speech group is named by vgs.evaluate.labels, "synthetic stand-in" unless human).
+OVERALL_LEVELS = ("all", "natural", "sample")
 TOPLINE_COLOURS = ["0.35", "0.6", "0.8"]
 TOPLINE_MARKERS = ["s", "D", "^"]
 SPEECH_MARKERS = ["o", "v", "P", "X", "*", "h"]
@@ -46,12 +48,17 @@ def _read_correlations(path: PathLike) -> pd.DataFrame:
     return frame
 
 
+def overall_groups(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """(level, group label) of All, the natural-speech sample and Sample, where present."""
+    labels = dict(zip(frame["level"], frame["group"], strict=True))
+    return [(level, str(labels[level])) for level in OVERALL_LEVELS if level in labels]
+
+
 def _figure1_groups(frame: pd.DataFrame) -> list[tuple[str, str]]:
-    """(level, group) on the x axis: subtasks in year order, then All / Natural speech / Sample."""
+    """(level, group) on the x axis: subtasks in year order, then All / natural sample / Sample."""
     subtasks = frame.loc[frame["level"] == "subtask", ["year", "group"]].drop_duplicates()
     ordered = [("subtask", group) for group in subtasks.sort_values(["year", "group"])["group"]]
-    present = set(zip(frame["level"], frame["group"], strict=True))
-    return ordered + [item for item in OVERALL if item in present]
+    return ordered + overall_groups(frame)
 
 
 def figure1(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: str = "pearson") -> plt.Figure:
@@ -109,18 +116,20 @@ def figure1(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: 
 
 
 def figure2(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: str = "pearson") -> plt.Figure:
-    """Correlation (All, Natural speech, Sample) with 95% CIs against captions per image, from the
-    subset models; text toplines on All as grey reference lines."""
+    """Correlation (All, the natural-speech sample, Sample) with 95% CIs against captions per image,
+    from the subset models; text toplines on All as grey reference lines."""
     frame = _read_correlations(correlations_csv)
-    subsets = frame[frame["subset_k"].notna() & frame["level"].isin([level for level, _ in OVERALL])]
+    subsets = frame[frame["subset_k"].notna() & frame["level"].isin(OVERALL_LEVELS)]
     if subsets.empty:
         raise ValueError(
             f"{correlations_csv}: no captions-per-image subset models; configure `subsets` in the config"
         )
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
     figure, axis = plt.subplots(figsize=(6.0, 4.0))
-    colours = sns.color_palette("colorblind", len(OVERALL))
-    for (level, label), colour, shift in zip(OVERALL, colours, (-0.06, 0.0, 0.06), strict=True):
+    colours = dict(zip(OVERALL_LEVELS, sns.color_palette("colorblind", len(OVERALL_LEVELS)), strict=True))
+    shifts = dict(zip(OVERALL_LEVELS, (-0.06, 0.0, 0.06), strict=True))
+    for level, label in overall_groups(subsets):
+        colour, shift = colours[level], shifts[level]
         rows = subsets[subsets["level"] == level].sort_values("subset_k")
         if rows.empty:
             continue

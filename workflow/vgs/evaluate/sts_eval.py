@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from vgs.evaluate.labels import natural_label
 from vgs.evaluate.stats import correlate
 from vgs.io import PathLike, read_tsv, write_tsv
 from vgs.store import ArrayStore
@@ -120,11 +121,12 @@ def read_sample(path: PathLike, pairs: pd.DataFrame) -> set[str]:
     return sample
 
 
-def correlation_rows(frame: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+def correlation_rows(frame: pd.DataFrame, level: float = 0.95, natural_source: str = "synthetic") -> pd.DataFrame:
     """Correlations of ``similarity`` (and ``natural_similarity``) with ``gold`` by group.
 
     ``frame`` has the columns of ``similarities.tsv``. Rows with a NaN similarity are left out
-    of a group (and counted out of its ``n``).
+    of a group (and counted out of its ``n``). The natural-speech group is named by
+    :func:`~vgs.evaluate.labels.natural_label` of ``natural_source`` (``sts.natural.source``).
     """
     rows: list[dict[str, object]] = []
 
@@ -140,7 +142,7 @@ def correlation_rows(frame: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     add("all", "All", "", frame)
     in_sample = frame[frame["in_sample"].astype(bool)]
     if "natural_similarity" in frame and in_sample["natural_similarity"].notna().any():
-        add("natural", "Natural speech", "", in_sample, column="natural_similarity")
+        add("natural", natural_label(natural_source), "", in_sample, column="natural_similarity")
     if not in_sample.empty:
         add("sample", "Sample", "", in_sample)
     table = pd.DataFrame(rows, columns=list(CORRELATION_COLUMNS))
@@ -189,6 +191,7 @@ def evaluate_sts(
     out_similarities: PathLike,
     out_correlations: PathLike,
     level: float = 0.95,
+    natural_source: str = "synthetic",
 ) -> pd.DataFrame:
     """Evaluate one model (one seed) on one SpokenSTS set; write similarities and correlations."""
     pairs = read_pairs(pairs_path)
@@ -209,7 +212,7 @@ def evaluate_sts(
     lacking = frame["in_sample"].astype(bool) & frame["natural_similarity"].isna()
     if lacking.any():
         log.warning("%d sample pair(s) have no natural recording of both sides", int(lacking.sum()))
-    table = correlation_rows(frame, level)
+    table = correlation_rows(frame, level, natural_source)
     write_tsv(out_similarities, frame)
     write_tsv(out_correlations, table)
     log.info("STS All: pearson %.3f (n=%d)", *table.loc[table["level"] == "all", ["pearson", "n"]].iloc[0])

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
+from vgs.evaluate.labels import natural_description, natural_label
 from vgs.evaluate.retrieval import RECALL_AT, read_retrieval
 from vgs.evaluate.stats import compare_dependent, mean_correlation, regression_aic
 from vgs.io import PathLike, atomic_path, read_tsv, write_text_atomic
@@ -152,15 +153,18 @@ def sts_tables(
     correlation_paths: Sequence[PathLike],
     paths: Mapping[str, PathLike],
     level: float = 0.95,
+    natural_source: str = "synthetic",
 ) -> pd.DataFrame:
     """Per-seed CSV (``by_seed``), seed-aggregated CSV (``csv``) and a readable Pearson table
-    (``md``, ``tex``). Figures read the aggregated CSV."""
+    (``md``, ``tex``). Figures read the aggregated CSV. ``natural_source`` (``sts.natural.source``)
+    decides how the caption names the natural-speech sample."""
     long = sts_long(runs, correlation_paths)
     write_table(long, {"csv": paths["by_seed"]})
     aggregated = aggregate_seeds(long, level)
     write_table(aggregated, {"csv": paths["csv"]})
     caption = ("Pearson r [95% CI, Fisher z] between model similarity and human scores, by subtask, year, "
-               "All, Natural speech and Sample; senteval_mean / senteval_wmean are SentEval-style plain and "
+               f"All, {natural_label(natural_source)} ({natural_description(natural_source)}) and Sample (the "
+               "same pairs in the six voices); senteval_mean / senteval_wmean are SentEval-style plain and "
                "size-weighted means over subtasks. Text toplines are marked.")  # fmt: skip
     write_table(
         _correlation_matrix(aggregated), {f: p for f, p in paths.items() if f in ("md", "tex")}, caption
@@ -249,25 +253,52 @@ def comparisons_table(
     return frame
 
 
-def aic_table(
-    runs: Sequence[Run], similarity_paths: Sequence[PathLike], paths: Mapping[str, PathLike]
-) -> pd.DataFrame:
-    """Table 3: OLS of human scores on each system's similarity; AIC (R convention), ΔAIC, LL."""
+def _aic_frame(runs: Sequence[Run], similarity_paths: Sequence[PathLike]) -> pd.DataFrame:
+    """One row per run: OLS of the human scores on the run's similarity (All), before ΔAIC."""
     gold, loaded = load_similarities(runs, similarity_paths)
     several_seeds = len({run.get("seed") for run in runs if run.get("seed") is not None}) > 1
-    rows = [
-        {
-            "model": _run_label(run, several_seeds),
-            **_run_columns(run),
-            **regression_aic(gold.to_numpy(), sim).as_dict(),
-        }
+    return pd.DataFrame([
+        {"model": _run_label(run, several_seeds), **_run_columns(run), **regression_aic(gold.to_numpy(), sim).as_dict()}
         for run, sim in loaded
-    ]
-    frame = pd.DataFrame(rows).sort_values("aic", kind="stable")
+    ])  # fmt: skip
+
+
+def _write_aic(frame: pd.DataFrame, paths: Mapping[str, PathLike], caption: str) -> pd.DataFrame:
+    """Add ΔAIC to the best (lowest) row of ``frame``; CSV in full, Markdown / LaTeX shortened."""
+    frame = frame.copy()
     frame.insert(frame.columns.get_loc("aic") + 1, "delta_aic", frame["aic"] - frame["aic"].min())
     shown = frame[["model", "corpus", "n", "log_likelihood", "aic", "delta_aic", "slope", "r_squared"]]
-    caption = ("Table 3: OLS regression of human scores on model similarity (All). AIC = -2 LL + 2*3 "
-               "(intercept, slope, residual variance: R's convention, as in the paper); lower is better.")  # fmt: skip
     write_table(frame, {f: p for f, p in paths.items() if f == "csv"})
     write_table(shown, {f: p for f, p in paths.items() if f != "csv"}, caption)
     return frame
+
+
+AIC_CONVENTION = ("AIC = -2 LL + 2*3 (intercept, slope, residual variance: R's convention, as in the paper); lower "
+                  "is better. LL and AIC are over the n pairs shown, so they compare models in ranking and sign, "
+                  "not in size with the paper's.")  # fmt: skip
+
+
+def table3_aic(
+    runs: Sequence[Run], similarity_paths: Sequence[PathLike], paths: Mapping[str, PathLike]
+) -> pd.DataFrame:
+    """Table 3 as in the paper: only the captions-per-image subset models (k = 5 … 1), ΔAIC relative
+    to the best of them. Other runs among ``runs`` are left out (see :func:`aic_table_all`)."""
+    chosen = [i for i, run in enumerate(runs) if run.get("kind") == SPEECH and run.get("subset_k") is not None]
+    if not chosen:
+        raise ValueError("Table 3 compares captions-per-image subset models, and none is configured (`subsets`)")
+    frame = _aic_frame([runs[i] for i in chosen], [similarity_paths[i] for i in chosen])
+    frame = frame.sort_values(["subset_k", "seed"], ascending=[False, True], kind="stable")
+    caption = ("Table 3: OLS regression of human scores on the similarity of the models trained on k captions per "
+               "image (same number of training captions), All pairs; ΔAIC relative to the best of these models. "
+               + AIC_CONVENTION)  # fmt: skip
+    return _write_aic(frame, paths, caption)
+
+
+def aic_table_all(
+    runs: Sequence[Run], similarity_paths: Sequence[PathLike], paths: Mapping[str, PathLike]
+) -> pd.DataFrame:
+    """Every model and text topline (beyond the paper's Table 3), ordered by AIC, ΔAIC to the best."""
+    frame = _aic_frame(runs, similarity_paths).sort_values("aic", kind="stable")
+    caption = ("OLS regression of human scores on each system's similarity (All), every trained model and text "
+               "topline; ΔAIC relative to the best of all. " + AIC_CONVENTION)  # fmt: skip
+    return _write_aic(frame, paths, caption)

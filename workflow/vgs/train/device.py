@@ -1,8 +1,11 @@
 """Where and in which precision the model runs: CPU everywhere, CUDA with autocast when present.
 
-Why bf16 by default on CUDA: it keeps fp32's exponent range, so the hinge loss needs no gradient
-scaling; fp16 (older GPUs) gets a ``GradScaler``. On CPU everything stays fp32, which also keeps
-resumed runs bit-identical to uninterrupted ones.
+Why fp32 by default: the authors train and encode in fp32, and autocast changes results (measured
+in the README, "Speed options and their effect on results"). bf16 / fp16 autocast are speed options
+that a configuration must ask for: ``bf16`` keeps fp32's exponent range, so the hinge loss needs no
+gradient scaling; ``fp16`` (older GPUs) gets a ``GradScaler``; ``auto`` picks bf16 on CUDA where
+supported, else fp16, and fp32 on CPU. fp32 also keeps resumed CPU runs bit-identical to
+uninterrupted ones.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ class Runtime:
         return tensor.pin_memory().to(self.device, non_blocking=True)
 
 
-def select_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
-    """``device``: auto|cpu|cuda; ``precision``: auto|fp32|bf16|fp16 (auto: bf16/fp16 on CUDA)."""
+def select_runtime(device: str = "auto", precision: str = "fp32") -> Runtime:
+    """``device``: auto|cpu|cuda; ``precision``: fp32|bf16|fp16|auto (auto: bf16/fp16 on CUDA, opt-in)."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():

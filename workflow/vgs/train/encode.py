@@ -79,7 +79,7 @@ def encode_utterances(
     batch_size: int = 64,
     max_frames: int = 1024,
     device: str = "auto",
-    precision: str = "auto",
+    precision: str = "fp32",
 ) -> int:
     """Encode the (de-duplicated) utterances of ``manifest`` into an embedding store."""
     runtime = select_runtime(device, precision)

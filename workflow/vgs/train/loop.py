@@ -1,4 +1,4 @@
-"""The training loop: epochs of bucketed batches, dev evaluation, checkpoints, resume.
+"""The training loop: epochs of batches, dev evaluation, checkpoints, resume.
 
 Why it is built the way it is:
 
@@ -7,11 +7,13 @@ Why it is built the way it is:
   model, optimizer, grad scaler, step and torch's RNG — all saved after every epoch in
   ``checkpoints/last.pt``. A killed run restarts after its last complete epoch and, on CPU, ends
   bit-identical to an uninterrupted run.
-* **Best epoch by dev loss** (the paper's rule): its weights are kept in ``checkpoints/best.pt``
-  and become the rule's ``best.pt``.
+* **Best epoch by dev loss** (the paper's rule), among the epochs the authors evaluated: the end of
+  every ``select_every``-th epoch (4: the end of each learning-rate cycle) and the last epoch. Its
+  weights are kept in ``checkpoints/best.pt`` and become the rule's ``best.pt``.
 * **Dev evaluation from embeddings.** The caption encoder is batch-invariant, so dev captions
-  are encoded once per epoch; the dev loss (over fixed dev batches) and caption -> image recall
-  are both computed from those embeddings.
+  are encoded once per epoch; the dev loss (over fixed random dev batches of ``dev_batch_size``,
+  like the authors' validation batches of 100) and caption -> image recall are both computed from
+  those embeddings.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from vgs.config import TRAIN_RULE_KEYS
 from vgs.io import PathLike, atomic_path, write_tsv
-from vgs.model import ModelConfig, VGSModel, model_config
+from vgs.model import ModelConfig, VGSModel, initialise_like_authors, model_config
 from vgs.train.batching import epoch_batches, pad_batch
 from vgs.train.checkpoint import CheckpointMismatch, load_checkpoint, save_checkpoint
 from vgs.train.data import CaptionSet, load_training_data
@@ -43,8 +46,6 @@ from vgs.train.schedule import cyclic_lr
 log = logging.getLogger(__name__)
 
 LOG_COLUMNS = ["epoch", "train_loss", "dev_loss", "dev_r1", "dev_r5", "dev_r10", "lr", "seconds"]
-# Keys of the ``train:`` config section that concern the Snakemake rule, not the loop.
-RULE_KEYS = ("gpus", "threads", "runtime", "mem_mb")
 # Settings that may change between a killed run and its resumption without changing the result
 # (on CPU): more epochs continue the same trajectory; the device only changes rounding.
 RESUMABLE_CHANGES = ("epochs", "device", "compile", "eval_batch_size", "progress")
@@ -58,17 +59,20 @@ class TrainConfig:
     epochs: int = 32
     batch_size: int = 32
     lr_max: float = 2e-4
-    lr_min: float = 2e-6
+    lr_min: float = 1e-6
     lr_period_epochs: float = 4.0
     loss: str = "hinge"
     margin: float = 0.2
     temperature: float = 0.07
     max_frames: int = 1024
-    bucket: bool = True
+    bucket: bool = False
     length_jitter: float = 0.05
+    select_every: int = 4
+    dev_batch_size: int = 100
+    init: str = "authors"
     eval_batch_size: int = 64
     device: str = "auto"
-    precision: str = "auto"
+    precision: str = "fp32"
     compile: bool = False
     progress: bool = True
 
@@ -76,7 +80,7 @@ class TrainConfig:
     def from_section(cls, section: Mapping[str, Any]) -> TrainConfig:
         """From the ``train:`` config section (rule-only keys such as ``threads`` are ignored)."""
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(section) - known - set(RULE_KEYS))
+        unknown = sorted(set(section) - known - set(TRAIN_RULE_KEYS))
         if unknown:
             raise ValueError(f"unknown train setting(s) {unknown}; known: {sorted(known)}")
         return cls(**{key: value for key, value in section.items() if key in known})
@@ -113,7 +117,7 @@ def evaluate(
     )
     images = embed_images(model, dev_set.image_features, settings.eval_batch_size, runtime)
     batches = epoch_batches(
-        dev_set.image_ids, dev_set.lengths, settings.batch_size, np.random.default_rng([seed, DEV_SEED]), jitter=0.0
+        dev_set.image_ids, dev_set.lengths, settings.dev_batch_size, np.random.default_rng([seed, DEV_SEED])
     )
     targets = torch.from_numpy(dev_set.image_rows)
     losses = [
@@ -137,7 +141,10 @@ class Trainer:
         self.dir = Path(checkpoint_dir)
         self.runtime = select_runtime(settings.device, settings.precision)
         torch.manual_seed(seed)
-        self.model = VGSModel(config).to(self.runtime.device)
+        model = VGSModel(config)
+        if settings.init == "authors":
+            initialise_like_authors(model)
+        self.model = model.to(self.runtime.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.lr_min)
         self.scaler = torch.amp.GradScaler(self.runtime.device.type, enabled=self.runtime.dtype == torch.float16)
         self.state = TrainingState()
@@ -255,6 +262,10 @@ class Trainer:
             counted += len(indices)
         return float(total) / max(counted, 1), lr
 
+    def is_candidate(self, epoch: int) -> bool:
+        """Whether ``epoch`` may become the best epoch: every ``select_every``-th and the last."""
+        return epoch % self.settings.select_every == 0 or epoch == self.settings.epochs
+
     def fit(self, train_set: CaptionSet, dev_set: CaptionSet) -> TrainingState:
         """Train up to ``settings.epochs`` epochs (resuming if possible); return the final state."""
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -269,7 +280,7 @@ class Trainer:
             log.info("epoch %s", " ".join(f"{k}={v:.4g}" for k, v in row.items()))
             self.state.log.append(row)
             self.state.epoch = epoch
-            if row["dev_loss"] < self.state.best_dev_loss:
+            if self.is_candidate(epoch) and row["dev_loss"] < self.state.best_dev_loss:
                 self.state.best_epoch, self.state.best_dev_loss = epoch, row["dev_loss"]
                 self.save_best(row)
             self.save()
