@@ -91,6 +91,11 @@ def sts_root(wildcards):
     return config["sts"]["sets"][wildcards.sts_set]["root"]
 
 
+def sts_subtasks(wildcards):
+    """The ``<year>/<subtask>`` labels an STS collection is restricted to, or None for all."""
+    return config["sts"]["sets"][wildcards.sts_set].get("subtasks")
+
+
 def natural_recordings(wildcards):
     """The recordings CSV when the natural sample is imported from real recordings."""
     natural = config["sts"]["natural"]
