@@ -77,7 +77,7 @@ def assert_world_plan(plan: Plan) -> None:
 
 
 def assert_redraws_figure1(plan: Plan) -> None:
-    assert set(plan.values("figure1", "sts_set")) == {"world"}
+    assert plan.values("figure1", "sts_set") == {"world"}
     assert "figure2" not in plan.counts() and "table2_retrieval" not in plan.counts()
 
 
