@@ -96,3 +96,15 @@ def test_missing_gold_file_and_empty_root(tmp_path: Path) -> None:
     (directory / "STS.input.t.txt").write_text("a\tb\n")
     with pytest.raises(STSFormatError, match="gold file STS.gs.t.txt is missing"):
         load_sts(tmp_path)
+
+
+def test_subtasks_restrict_the_collection_to_the_named_ones(shared_sts: Path) -> None:
+    named = [("2012", "SMTnews"), ("2016", "question-question")]
+    pairs = load_sts(shared_sts, subtasks=[f"{year}/{subtask}" for year, subtask in named])
+    assert pairs.groupby(["year", "subtask"]).size().to_dict() == {key: PAPER_TABLE_1[key] for key in named}
+
+
+def test_unknown_subtask_is_named_with_the_available_ones(tmp_path: Path) -> None:
+    write_subtask(tmp_path, "STS16-en-test", "headlines", "a\tb\n", "1\n")
+    with pytest.raises(STSFormatError, match=r"no subtask 2016/headline \(sts.sets.*available: 2016/headlines"):
+        load_sts(tmp_path, subtasks=["2016/headline"])

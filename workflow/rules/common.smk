@@ -103,6 +103,11 @@ def sts_root(wildcards):
     return config["sts"]["sets"][wildcards.sts_set]["root"]
 
 
+def sts_subtasks(wildcards):
+    """The ``<year>/<subtask>`` labels an STS collection is restricted to, or None for all."""
+    return config["sts"]["sets"][wildcards.sts_set].get("subtasks")
+
+
 def natural_recordings(wildcards):
     """The recordings the natural sample is imported from: the CSV, or the released SpokenSTS
     (its folder, local copy or CSV; nothing for a hub id, fetched when the job runs)."""

@@ -54,6 +54,7 @@ rule sts_ingest:
         runtime=10,
     params:
         root=sts_root,
+        subtasks=sts_subtasks,
     script:
         "../scripts/sts_ingest.py"
 

@@ -4,5 +4,9 @@ from vgs.sts.build import ingest_sts
 
 with rule_context(snakemake):
     ingest_sts(
-        snakemake.params.root, snakemake.output.pairs, snakemake.output.sentences, snakemake.output.changes
+        snakemake.params.root,
+        snakemake.output.pairs,
+        snakemake.output.sentences,
+        snakemake.output.changes,
+        subtasks=snakemake.params.subtasks,
     )

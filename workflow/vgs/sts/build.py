@@ -34,12 +34,15 @@ def make_pair_id(year: str, subtask: str, line: int) -> str:
     return f"{year}_{subtask}_{int(line):04d}"
 
 
-def build_pairs(root: PathLike) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def build_pairs(
+    root: PathLike, subtasks: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Pairs, unique normalised sentences and the normalisation changes of the collection at ``root``.
 
-    ``sentences.text`` is the first original spelling of each normalised sentence.
+    ``sentences.text`` is the first original spelling of each normalised sentence; ``subtasks``
+    restricts the collection (see :func:`vgs.sts.senteval.load_sts`).
     """
-    raw = load_sts(root)
+    raw = load_sts(root, subtasks)
     mapping, changes = normalisation_table(list(raw["sent_a"]) + list(raw["sent_b"]))
     sentence_ids: dict[str, str] = {}
     first_text: dict[str, str] = {}
@@ -68,10 +71,14 @@ def build_pairs(root: PathLike) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
 
 
 def ingest_sts(
-    root: PathLike, pairs_path: PathLike, sentences_path: PathLike, changes_path: PathLike
+    root: PathLike,
+    pairs_path: PathLike,
+    sentences_path: PathLike,
+    changes_path: PathLike,
+    subtasks: Sequence[str] | None = None,
 ) -> None:
     """Write ``pairs.tsv``, ``sentences.tsv`` and ``normalisation_changes.tsv`` for one collection."""
-    pairs, sentences, changes = build_pairs(root)
+    pairs, sentences, changes = build_pairs(root, subtasks)
     write_tsv(pairs_path, pairs)
     write_tsv(sentences_path, sentences)
     write_tsv(changes_path, changes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -95,9 +96,24 @@ def load_subtask(input_path: Path, gold_path: Path, year: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)
 
 
-def load_sts(root: PathLike) -> pd.DataFrame:
+def _keep_subtasks(pairs: pd.DataFrame, subtasks: Sequence[str], root: Path) -> pd.DataFrame:
+    """The pairs of the named ``<year>/<subtask>`` labels; unknown names stop the build."""
+    labels = pairs["year"] + "/" + pairs["subtask"]
+    unknown = sorted(set(subtasks) - set(labels))
+    if unknown:
+        raise STSFormatError(
+            f"{root}: no subtask {', '.join(unknown)} (sts.sets.<name>.subtasks); available: "
+            f"{', '.join(sorted(set(labels)))}"
+        )
+    return pairs[labels.isin(set(subtasks))].reset_index(drop=True)
+
+
+def load_sts(root: PathLike, subtasks: Sequence[str] | None = None) -> pd.DataFrame:
     """All scored pairs under ``root`` (every ``*-en-test`` folder), ordered by year and subtask.
 
+    ``subtasks`` (``"<year>/<subtask>"`` labels such as ``"2016/headlines"``) keeps only those,
+    so a rehearsal can run the real text at a fraction of its size; a name that matches nothing
+    stops with the available names rather than silently shrinking the benchmark further.
     Columns: year, subtask, line, sent_a, sent_b, gold.
     """
     root = Path(root)
@@ -117,6 +133,8 @@ def load_sts(root: PathLike) -> pd.DataFrame:
             gold_path = folder / input_path.name.replace("STS.input.", "STS.gs.", 1)
             frames.append(load_subtask(input_path, gold_path, year))
     pairs = pd.concat(frames, ignore_index=True)
+    if subtasks is not None:
+        pairs = _keep_subtasks(pairs, subtasks, root)
     duplicated = pairs.duplicated(["year", "subtask", "line"])
     if duplicated.any():
         first = pairs[duplicated].iloc[0]

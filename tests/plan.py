@@ -1,0 +1,44 @@
+"""The jobs a Snakemake dry run plans, parsed from its output, so tests assert what a command would run."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from checkout import run_shell
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The jobs a Snakemake dry run lists: rule name, wildcards and resources of each."""
+
+    jobs: tuple[tuple[str, dict[str, str], dict[str, str]], ...]
+
+    @classmethod
+    def parse(cls, output: str) -> Plan:
+        jobs: list[tuple[str, dict[str, str], dict[str, str]]] = []
+        for line in output.splitlines():
+            rule = re.fullmatch(r"(?:local)?rule (\w+):", line.strip())
+            if rule:
+                jobs.append((rule.group(1), {}, {}))
+            field = re.fullmatch(r"\s+(wildcards|resources): (.*)", line)
+            if field and jobs:
+                pairs = dict(item.split("=", 1) for item in field.group(2).split(", "))
+                jobs[-1][1 if field.group(1) == "wildcards" else 2].update(pairs)
+        assert jobs, f"no jobs in the dry run's output:\n{output[-2000:]}"
+        return cls(tuple(jobs))
+
+    def counts(self) -> Counter[str]:
+        return Counter(rule for rule, _, _ in self.jobs)
+
+    def values(self, rule: str, wildcard: str) -> set[str]:
+        return {wildcards[wildcard] for name, wildcards, _ in self.jobs if name == rule}
+
+
+def dry_run(script: str, checkout: Path, timeout: float = 300) -> Plan:
+    """The plan of a dry-run shell ``script`` run in ``checkout`` (see :func:`checkout.run_shell`)."""
+    result = run_shell(script, checkout, timeout=timeout)
+    assert result.returncode == 0, f"`{script}` failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    return Plan.parse(result.stdout + result.stderr)

@@ -1,0 +1,242 @@
+"""Every command in README.md's fenced bash blocks runs here, as written, and plans what the README says.
+
+Why: the README is how a researcher reproduces the paper; a command that no longer runs (a renamed
+target, a target read as a config file after ``--configfile``, a configuration that leaks the
+generated world into the paper run) is a broken reproduction. Each command is matched to a
+registered way of running it: as written, or as a dry run of itself (``-n``; ``make`` targets
+through ``SNAKEMAKE_ARGS=-n``) where running it would take hours, a GPU or a cluster. A README
+command nobody registered fails the test, so new documentation cannot go untested.
+Commands run in a scratch copy of the repository (a fresh clone's files), never in the developer's
+results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from checkout import REPO, fresh_checkout, make_would_reinstall, run_shell
+from plan import Plan, dry_run
+from readme import Command, readme_commands, readme_text
+
+# The paper's conditions, written out independently of paper.yaml (Merkx et al. 2021, Table 2).
+PAPER_MODELS = {"flickr8k", "places", "spokencoco", *(f"spokencoco-k{k}" for k in range(1, 6))}
+PAPER_VOICES = {"m1", "m2", "m3", "f1", "f2", "f3"}
+PAPER_SUBSETS = {"1", "2", "3", "4", "5"}
+DRY_RUN_TIMEOUT = 300
+
+
+def readme_job_count() -> int:
+    """The paper's job count as the README states it."""
+    match = re.search(r"plans the paper's ([\d,]+) jobs", readme_text())
+    assert match, "README.md no longer says \"plans the paper's <N> jobs\"; keep the count in the README"
+    return int(match.group(1).replace(",", ""))
+
+
+def assert_paper_plan(plan: Plan) -> None:
+    """The paper run: the README's job count, eight models, six voices, five subsets, no world."""
+    counts = plan.counts()
+    assert sum(counts.values()) == readme_job_count(), counts
+    assert not [rule for rule in counts if rule.startswith("world_")]
+    assert plan.values("train", "model") == PAPER_MODELS
+    assert plan.values("sts_voice_manifest", "voice") == PAPER_VOICES
+    assert plan.values("make_subset", "k") == PAPER_SUBSETS
+    assert plan.values("sts_ingest", "sts_set") == {"real"}
+    # paper.yaml asks for a GPU for every training job (resources.gpu: true).
+    assert {resources.get("gpu") for rule, _, resources in plan.jobs if rule == "train"} == {"1"}
+
+
+def assert_rehearsal_plan(plan: Plan) -> None:
+    """paper.yaml + rehearsal.yaml: the paper's conditions at miniature size, on CPUs."""
+    counts = plan.counts()
+    assert not [rule for rule in counts if rule.startswith("world_")]
+    assert plan.values("train", "model") == PAPER_MODELS
+    assert plan.values("sts_voice_manifest", "voice") == PAPER_VOICES
+    assert "sts_download" not in counts  # the real STS text is linked in, not fetched
+    assert {resources.get("gpu") for rule, _, resources in plan.jobs if rule == "train"} == {None}
+
+
+def world_models() -> set[str]:
+    """Models config.yaml trains: its models plus one per captions-per-image subset."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    subsets = config["subsets"]
+    return set(config["models"]) | {f"{subsets['source']}-k{k}" for k in subsets["k"]}
+
+
+def assert_world_plan(plan: Plan) -> None:
+    """The embedded default (config.yaml): the generated world, every stage, nothing of the paper's."""
+    counts = plan.counts()
+    assert {"world_generate", "world_speak", "world_sts", "figure1", "figure2", "table2_retrieval"} <= set(counts)
+    assert plan.values("train", "model") == world_models()
+    assert plan.values("sts_ingest", "sts_set") == {"world"}
+
+
+def assert_redraws_figure1(plan: Plan) -> None:
+    assert plan.values("figure1", "sts_set") == {"world"}
+    assert "figure2" not in plan.counts() and "table2_retrieval" not in plan.counts()
+
+
+def assert_table2_only(plan: Plan) -> None:
+    counts = plan.counts()
+    assert counts["table2_retrieval"] == 1
+    assert not {"eval_sts", "figure1", "figure2", "table3_aic"} & set(counts)
+
+
+# --- my.yaml for "another configuration": config.yaml with one model and one subset ---------------
+
+MY_MODELS = {"flickr", "world-coco-k2"}
+
+
+def write_my_config(checkout: Path) -> None:
+    """A user's configuration: config.yaml cut down to the flickr model and the k = 2 subset."""
+    config = yaml.safe_load((checkout / "config.yaml").read_text())
+    config["models"] = {"flickr": config["models"]["flickr"]}
+    config["subsets"]["k"] = [2]
+    (checkout / "my.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def assert_my_config_plan(plan: Plan) -> None:
+    """Exactly my.yaml: merged onto config.yaml, the places/coco models and other subsets would leak in."""
+    assert plan.values("train", "model") == MY_MODELS
+
+
+# --- How each README command runs here ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Way:
+    """How a README command is run here and what its outcome must show."""
+
+    run: Callable[[str], str | None]  # the command as written -> the shell line to run (None: don't)
+    check: Callable[[Plan], None] | None = None  # assertions on the planned jobs
+    prepare: Callable[[Path], None] | None = None  # files the command needs in the checkout
+    reason: str = ""  # why the command is not run as written
+
+
+def as_written(command: str) -> str:
+    return command
+
+
+def snakemake_dry_run(command: str) -> str:
+    return command if re.search(r"(^|\s)-n(\s|$)", command) else f"{command} -n"
+
+
+def make_dry_run(command: str) -> str:
+    return f"{command} SNAKEMAKE_ARGS=-n"
+
+
+def pip_dry_run(command: str) -> str:
+    """pip's own dry run, offline: every requirement must already be satisfiable from this environment."""
+    return command.replace("pip install", "pip install --dry-run --no-index --no-build-isolation", 1)
+
+
+def target_exists(command: str) -> str:
+    """``make -n <target>``: the target exists; its run is covered where ``Way.reason`` says."""
+    return command.replace("make ", "make -n ", 1)
+
+
+WAYS: list[tuple[str, Way]] = [
+    (r"source \.venv/bin/activate", Way(as_written)),
+    (r'P="--workflow-profile workflow/profiles/default"', Way(as_written)),
+    (r"make run", Way(make_dry_run, assert_world_plan, reason="dry run: the whole world takes ~12 min")),
+    (r"make test", Way(target_exists, reason="CI runs it: .ci/run is `make test`")),
+    (r"snakemake \$P", Way(snakemake_dry_run, assert_world_plan, reason="dry run of the whole world")),
+    (r"snakemake \$P -n", Way(as_written, assert_world_plan)),
+    (r"snakemake \$P results/figures/world/figure1\.pdf --forcerun figure1",
+     Way(snakemake_dry_run, assert_redraws_figure1, reason="dry run: needs the world's models")),
+    (r"snakemake \$P results/tables/table2_retrieval\.md",
+     Way(snakemake_dry_run, assert_table2_only, reason="dry run: needs the world's models")),
+    (r"snakemake \$P --configfile my\.yaml",
+     Way(snakemake_dry_run, assert_my_config_plan, write_my_config, reason="dry run of a user's my.yaml")),
+    (r"make report", Way(target_exists, reason="needs a finished run; tests/test_workflow_e2e.py builds "
+                                               "the report of a finished world with the same snakemake --report")),
+    (r"make bench", Way(target_exists, reason="tests/test_bench.py runs every benchmark (python -m vgs.bench "
+                                              "--quick, the command make bench runs)")),
+    (r"snakemake -n --configfile workflow/config/paper\.yaml", Way(as_written, assert_paper_plan)),
+    (r"make run CONFIG=workflow/config/paper\.yaml",
+     Way(make_dry_run, assert_paper_plan, reason="dry run: the paper needs the corpora and ~56 GPU-hours")),
+    (r'make run CONFIG="workflow/config/paper\.yaml workflow/config/rehearsal\.yaml"',
+     Way(make_dry_run, assert_rehearsal_plan, reason="dry run here; tests/test_rehearsal.py runs it as "
+                                                     "written on miniature corpora")),
+    (r"pip install -e \. -r requirements\.txt", Way(pip_dry_run, reason="pip's offline dry run: installs nothing")),
+    (r"snakemake --profile workflow/profiles/slurm --configfile workflow/config/paper\.yaml",
+     Way(snakemake_dry_run, assert_paper_plan, reason="dry run: needs a GPU cluster")),
+]
+
+
+def way_of(command: Command) -> Way:
+    ways = [way for pattern, way in WAYS if re.fullmatch(pattern, command.text)]
+    assert ways, (
+        f"README.md line {command.line}: {command.text!r} is not registered in tests/test_readme_commands.py "
+        "(WAYS): register how it runs here and what it must plan"
+    )
+    return ways[0]
+
+
+def block_context(command: Command, commands: list[Command]) -> list[str]:
+    """Lines before ``command`` in its block that set up the shell (activation, variables)."""
+    return [other.text for other in commands
+            if other.block == command.block and other.line < command.line
+            and re.match(r"source |[A-Z_]+=", other.text)]
+
+
+COMMANDS = readme_commands()
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return fresh_checkout(tmp_path_factory.mktemp("readme-checkout"))
+
+
+def test_readme_has_commands_and_every_one_is_registered() -> None:
+    assert len(COMMANDS) >= 10
+    unregistered = [f"line {c.line}: {c.text}" for c in COMMANDS
+                    if not any(re.fullmatch(pattern, c.text) for pattern, _ in WAYS)]
+    assert not unregistered, (
+        "README commands without a registered way to run them in tests/test_readme_commands.py (WAYS): "
+        + "; ".join(unregistered)
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[f"L{c.line}" for c in COMMANDS])
+def test_readme_command_runs_and_plans_what_it_says(command: Command, checkout: Path) -> None:
+    way = way_of(command)
+    line = way.run(command.text)
+    if command.text.startswith("make ") and make_would_reinstall(checkout):
+        pytest.skip(f"`{command.text}` would reinstall .venv here (stamp older than requirements); run make setup")
+    if way.prepare:
+        way.prepare(checkout)
+    script = "\n".join([*block_context(command, COMMANDS), line])
+    result = run_shell(script, checkout, timeout=DRY_RUN_TIMEOUT)
+    assert result.returncode == 0, (
+        f"README.md line {command.line} ran as `{line}` ({way.reason or 'as written'}) and failed:\n"
+        f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    )
+    if way.check:
+        way.check(Plan.parse(result.stdout + result.stderr))
+
+
+def test_activation_puts_the_venv_first(checkout: Path) -> None:
+    """``source .venv/bin/activate`` then ``snakemake`` runs the environment's Snakemake."""
+    result = run_shell("source .venv/bin/activate\ncommand -v snakemake", checkout, timeout=60)
+    assert Path(result.stdout.strip()).resolve() == (checkout / ".venv" / "bin" / "snakemake").resolve()
+
+
+def test_ci_runs_make_test() -> None:
+    """The README's ``make test`` is run by CI itself (.ci/run), which is why it is not rerun here."""
+    lines = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
+    assert "make test" in lines
+
+
+def test_world_plan_and_make_run_plan_are_the_same(checkout: Path) -> None:
+    """README: `snakemake $P` is "same as make run"."""
+    if make_would_reinstall(checkout):
+        pytest.skip("make would reinstall .venv here (stamp older than requirements); run make setup")
+    by_make = dry_run("make run SNAKEMAKE_ARGS=-n", checkout)
+    by_snakemake = dry_run("snakemake --workflow-profile workflow/profiles/default -n", checkout)
+    assert by_make.counts() == by_snakemake.counts()

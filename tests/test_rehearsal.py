@@ -1,0 +1,80 @@
+"""Full-scale rehearsal: the README's paper command, with rehearsal.yaml layered on, on real layouts.
+
+Why: the paper run is the path a researcher takes and the one no CI machine can afford; this runs
+the same command, rules and loaders end to end with only sizes shrunk (workflow/config/rehearsal.yaml),
+on miniature corpora written in the exact on-disk layouts of the real downloads
+(``corpus_layouts``) and the real STS 2012-2016 text, and checks that it ends in the paper's
+tables and figures without touching anything of the generated world.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from checkout import fresh_checkout, make_would_reinstall, run_shell
+from corpus_layouts import write_flickr8k, write_places, write_spokencoco
+from readme import readme_command
+
+# Image counts per split, as few as the paper's conditions allow (ten ResNet-152 crops per image are
+# most of the rehearsal's time): SpokenCOCO needs 60 training images for the 60-caption k = 1
+# subset and 2 + 2 val images for dev and test (rehearsal.yaml).
+FLICKR_IMAGES = {"train": 5, "dev": 2, "test": 2}
+PLACES_IMAGES = {"train": 8, "dev": 2, "test": 2}
+COCO_IMAGES = {"train": 60, "dev": 2, "test": 2}
+PAPER_MODELS = {"flickr8k", "places", "spokencoco", *(f"spokencoco-k{k}" for k in range(1, 6))}
+VOICES = {"m1", "m2", "m3", "f1", "f2", "f3"}
+
+
+@pytest.fixture(scope="module")
+def rehearsal(tmp_path_factory: pytest.TempPathFactory, shared_sts: Path) -> Path:
+    """A scratch checkout with miniature corpora in resources/, after the README's rehearsal command."""
+    checkout = fresh_checkout(tmp_path_factory.mktemp("rehearsal"))
+    if make_would_reinstall(checkout):
+        pytest.skip("make would reinstall .venv (its stamp is older than requirements.txt/pyproject.toml); "
+                    "run `make setup` first")
+    resources = checkout / "resources"
+    variants = (write_flickr8k(resources / "flickr8k", FLICKR_IMAGES)
+                + write_places(resources / "places", resources / "places205", PLACES_IMAGES)
+                + write_spokencoco(resources / "spokencoco", COCO_IMAGES))
+    assert {(16_000, 1), (8_000, 1), (44_100, 1), (16_000, 2)} <= set(variants)
+    (resources / "sts").symlink_to(shared_sts, target_is_directory=True)
+    command = readme_command("rehearsal.yaml").text
+    result = run_shell(command, checkout, timeout=3600)
+    assert result.returncode == 0, f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    return checkout
+
+
+@pytest.mark.slow
+def test_rehearsal_ends_in_the_papers_tables_and_figures(rehearsal: Path) -> None:
+    results = rehearsal / "results"
+    table2 = pd.read_csv(results / "tables" / "table2_retrieval.csv")
+    assert PAPER_MODELS <= set(table2.astype(str).to_numpy().ravel())
+    for path in ("tables/real/table3_aic.csv", "tables/real/sts_correlations.csv",
+                 "figures/real/figure1.png", "figures/real/figure2.png"):
+        assert (results / path).stat().st_size > 0, path
+    assert {path.name for path in (results / "models").iterdir()} == PAPER_MODELS
+    # Nothing of the generated world: no world rule ran, no world STS set was evaluated.
+    assert not (rehearsal / "resources" / "world").exists()
+    assert {path.name for path in (results / "sts").iterdir()} == {"real"}
+
+
+@pytest.mark.slow
+def test_rehearsal_read_every_miniature_through_the_real_loaders(rehearsal: Path) -> None:
+    results = rehearsal / "results"
+
+    def images_per_split(corpus: str) -> dict[str, int]:
+        manifest = pd.read_csv(results / "corpora" / corpus / "manifest.tsv", sep="\t")
+        return manifest.groupby("split")["image_id"].nunique().to_dict()
+
+    assert images_per_split("flickr8k") == FLICKR_IMAGES
+    assert images_per_split("places") == PLACES_IMAGES
+    assert images_per_split("spokencoco") == COCO_IMAGES
+    places = pd.read_csv(results / "corpora" / "places" / "manifest.tsv", sep="\t")
+    assert places["image_path"].str.startswith("resources/places205/").all()
+    # The real STS text, restricted to the two subtasks rehearsal.yaml names, in six espeak voices.
+    pairs = pd.read_csv(results / "sts" / "real" / "pairs.tsv", sep="\t")
+    assert set(pairs["year"].astype(str) + "/" + pairs["subtask"]) == {"2012/SMTnews", "2016/question-question"}
+    assert {path.name for path in (results / "sts" / "real" / "speech").iterdir()} == VOICES
