@@ -3,7 +3,9 @@
 Why a table of jobs rather than a job per utterance: SpokenSTS alone is ~150k utterances, far too
 many Snakemake jobs, so a rule hands a whole shard to :func:`synthesize_jobs`. Each WAV is written
 atomically and a WAV that is already present and readable is kept, so a killed run resumes where
-it stopped and never leaves a truncated file. Paths from :func:`cache_wav_path` key the audio by
+it stopped and never leaves a truncated file; an engine with state that carries over between
+sentences (espeak-ng) is reset at fixed rows, so the resumed WAVs are the bytes an uninterrupted run
+writes. Paths from :func:`cache_wav_path` key the audio by
 (text, voice, backend, engine version), so identical sentences are synthesised once and a change
 of engine never reuses stale audio.
 """
