@@ -14,7 +14,8 @@ no API call resets them), so the audio of a sentence depends on the sentences sp
 :meth:`EspeakBackend.reset` reloads the library, which returns every static to its initial
 value; :func:`vgs.tts.synthesis.synthesize_jobs` resets every :data:`SENTENCES_PER_RESET`
 sentences, so a shard resumed after a kill writes the same bytes as an uninterrupted one. A reset
-costs about as much as two sentences, hence a block of sentences rather than every sentence.
+costs about 8 ms, more than a short sentence, hence a block of sentences rather than every one
+(about 4% of synthesis time in blocks of 32).
 """
 
 from __future__ import annotations
