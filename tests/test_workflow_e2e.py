@@ -123,18 +123,22 @@ def test_a_second_run_from_scratch_gives_the_same_numbers(tiny_world, tmp_path):
 RUN = ["--workflow-profile", str(REPO / "workflow" / "profiles" / "default"), "--cores", "2"]
 
 
-def start_run(workdir: Path) -> subprocess.Popen[str]:
-    """`make run`'s Snakemake in its own session, so a kill can take it and its jobs together."""
-    return subprocess.Popen([*SNAKEMAKE, "--directory", str(workdir), *RUN], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+def start_run(workdir: Path, output: Path) -> subprocess.Popen[str]:
+    """`make run`'s Snakemake in its own session, so a kill can take it and its jobs together.
+
+    Its output goes to a file: a pipe nobody reads while the test waits would fill and block it.
+    """
+    with output.open("w") as sink:
+        return subprocess.Popen([*SNAKEMAKE, "--directory", str(workdir), *RUN], stdout=sink,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
-def wait_for(condition, process: subprocess.Popen[str], what: str, timeout: float = 1200) -> None:
+def wait_for(condition, process: subprocess.Popen[str], output: Path, what: str, timeout: float = 1200) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise AssertionError(f"run ended or timed out before {what}:\n{process.communicate()[0][-4000:]}")
+            raise AssertionError(f"run ended or timed out before {what}:\n{output.read_text()[-4000:]}")
         time.sleep(0.1)
 
 
@@ -177,17 +181,18 @@ def test_runs_killed_during_training_recover_to_the_same_tables(tiny_world, tmp_
     train_log = results / "logs" / "train" / "places" / "seed1.log"
     train_log.unlink()
 
-    run = start_run(work)
-    wait_for((model_dir / "checkpoints" / "last.pt").exists, run, "epoch 1 was saved")
+    output = tmp_path / "snakemake.out"
+    run = start_run(work, output)
+    wait_for((model_dir / "checkpoints" / "last.pt").exists, run, output, "epoch 1 was saved")
     for job in job_processes(run.pid, "train_model.py"):  # the script, and a shell running it if any
         os.kill(job, signal.SIGKILL)
-    output = run.communicate(timeout=600)[0]
-    assert run.returncode != 0
+    assert run.wait(timeout=600) != 0
+    output = output.read_text()
     assert "Error in rule train" in output and "results/logs/train/places/seed1.log" in output, output[-4000:]
     assert_nothing_partial(results, model_dir)
 
-    run = start_run(work)
-    wait_for(lambda: train_log.exists() and "resumed" in train_log.read_text(), run, "training resumed")
+    run = start_run(work, tmp_path / "snakemake-2.out")
+    wait_for(lambda: "resumed" in train_log.read_text(), run, tmp_path / "snakemake-2.out", "training resumed")
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
     assert_nothing_partial(results, model_dir)
@@ -197,7 +202,7 @@ def test_runs_killed_during_training_recover_to_the_same_tables(tiny_world, tmp_
     assert unlock.returncode == 0, unlock.stderr[-4000:]
     rerun = snakemake(work, *RUN)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
-    assert "resumed" in train_log.read_text()
+    assert train_log.read_text().count("resumed") == 2, "the recovery run resumes after epoch 1 too"
     tables = sorted(p.relative_to(tiny_world) for p in (tiny_world / "results" / "tables").rglob("*.csv"))
     assert tables
     for table in tables:
