@@ -177,7 +177,8 @@ def test_runs_killed_during_training_recover_to_the_same_tables(tiny_world, tmp_
     shutil.copytree(tiny_world, work, symlinks=True)  # copy2 keeps mtimes: nothing else is redone
     results = work / "results"
     model_dir = results / "models" / "places" / "seed1"
-    shutil.rmtree(model_dir)
+    for stage in ("models", "embeddings", "eval"):  # Snakemake remakes a missing file only if it is needed
+        shutil.rmtree(results / stage / "places")
     train_log = results / "logs" / "train" / "places" / "seed1.log"
     train_log.unlink()
 
@@ -192,7 +193,9 @@ def test_runs_killed_during_training_recover_to_the_same_tables(tiny_world, tmp_
     assert_nothing_partial(results, model_dir)
 
     run = start_run(work, tmp_path / "snakemake-2.out")
-    wait_for(lambda: "resumed" in train_log.read_text(), run, tmp_path / "snakemake-2.out", "training resumed")
+    # Snakemake removes a job's old log before it starts the job again.
+    resumed = lambda: train_log.exists() and "resumed" in train_log.read_text()  # noqa: E731
+    wait_for(resumed, run, tmp_path / "snakemake-2.out", "training resumed")
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
     assert_nothing_partial(results, model_dir)
@@ -202,7 +205,7 @@ def test_runs_killed_during_training_recover_to_the_same_tables(tiny_world, tmp_
     assert unlock.returncode == 0, unlock.stderr[-4000:]
     rerun = snakemake(work, *RUN)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
-    assert train_log.read_text().count("resumed") == 2, "the recovery run resumes after epoch 1 too"
+    assert "resumed" in train_log.read_text(), "the recovery run resumes after epoch 1 too"
     tables = sorted(p.relative_to(tiny_world) for p in (tiny_world / "results" / "tables").rglob("*.csv"))
     assert tables
     for table in tables:
