@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import signal
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +16,7 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 import vgs.train.loop as loop
+from vgs.io import PARTIAL_GLOB
 from vgs.model import ModelConfig
 from vgs.train.batching import epoch_batches, pad_batch
 from vgs.train.checkpoint import CheckpointMismatch, load_checkpoint, load_model
@@ -176,6 +181,59 @@ def test_killed_run_resumes_to_the_identical_result(corpus, tmp_path, monkeypatc
     best_a = load_checkpoint(tmp_path / "straight" / "best.pt")["model"]
     best_b = load_checkpoint(tmp_path / "resumed" / "best.pt")["model"]
     assert states_equal(best_a, best_b)
+
+
+KILLED_WHILE_SAVING = """
+import io, os, signal, sys
+from pathlib import Path
+import torch
+sys.path.insert(0, sys.argv[1])
+from test_train import make_trainer
+data, directory = Path(sys.argv[2]), Path(sys.argv[3])
+real_save = torch.save
+
+def save_half_then_die(payload, target, *args, **kwargs):
+    \"\"\"The epoch-2 training state: write half its bytes where asked, then SIGKILL (no cleanup runs).\"\"\"
+    if payload.get("state", {}).get("epoch") == 2:
+        buffer = io.BytesIO()
+        real_save(payload, buffer, *args, **kwargs)
+        with open(target, "wb") as out:
+            out.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+            out.flush()
+            os.fsync(out.fileno())
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_save(payload, target, *args, **kwargs)
+
+torch.save = save_half_then_die
+corpus = {"manifest": data / "manifest.tsv", "mfcc": data / "mfcc.h5", "images": data / "images.h5"}
+trainer, train_set, dev_set = make_trainer(corpus, directory)
+trainer.fit(train_set, dev_set)
+"""
+
+
+def test_sigkill_while_a_checkpoint_is_written_resumes_from_the_last_complete_one(corpus, tmp_path):
+    """The real save path (Trainer.save -> save_checkpoint) killed half-way through writing last.pt.
+
+    The kill must leave the previous epoch's checkpoint loadable; resuming must then give the
+    uninterrupted result and remove the half-written temporary file.
+    """
+    trainer, train_set, dev_set = make_trainer(corpus, tmp_path / "straight")
+    straight = trainer.fit(train_set, dev_set)
+
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_SAVING, str(Path(__file__).parent), str(corpus["manifest"].parent),
+         str(tmp_path / "resumed")], capture_output=True, text=True, timeout=600,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert load_checkpoint(tmp_path / "resumed" / "last.pt")["state"]["epoch"] == 1  # never the torn one
+    assert list((tmp_path / "resumed").glob(PARTIAL_GLOB)), "the kill should land inside the write"
+
+    resumed_trainer, _, _ = make_trainer(corpus, tmp_path / "resumed")
+    resumed = resumed_trainer.fit(train_set, dev_set)
+    drop = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]  # noqa: E731
+    assert drop(resumed.log) == drop(straight.log)
+    assert states_equal(resumed_trainer.model.state_dict(), trainer.model.state_dict())
+    assert not list((tmp_path / "resumed").glob(PARTIAL_GLOB)), "the torn temporary file must not stay"
 
 
 def test_checkpoint_of_another_model_fails_clearly(corpus, tmp_path):

@@ -13,6 +13,7 @@ import pytest
 import soundfile as sf
 
 from vgs.tts.backend import TTSFatalError, to_target_rate
+from vgs.tts.espeak import SENTENCES_PER_RESET
 from vgs.tts.synthesis import cache_wav_path, synthesize_jobs
 
 CONFIG = {"backend": "fake", "voices": {"m1": "engine-m1"}, "shards": 1, "retries": 2}
@@ -134,26 +135,32 @@ import pandas as pd
 from vgs.tts.synthesis import synthesize_jobs
 root = sys.argv[1]
 texts = [f"sentence number {i} is spoken by a synthetic voice" for i in range(400)]
-jobs = pd.DataFrame({"text": texts, "voice": "m1", "wav_path": [f"{root}/{i}.wav" for i in range(400)]})
-synthesize_jobs(jobs, {"backend": "espeak", "voices": {"m1": "en-us+m1"}, "retries": 0})
+voices = ["m1", "f2"] * 200  # m1 has pitch flutter, f2 breath noise and echo: engine state that carries over
+jobs = pd.DataFrame({"text": texts, "voice": voices, "wav_path": [f"{root}/{i}.wav" for i in range(400)]})
+synthesize_jobs(jobs, {"backend": "espeak", "voices": {"m1": "en-us+m1", "f2": "en-us+f2"}, "retries": 0})
 """
 
 
 @pytest.mark.slow
-def test_sigkill_mid_synthesis_leaves_only_complete_wavs_and_rerun_keeps_them(tmp_path: Path) -> None:
-    """A real kill (SIGKILL, no cleanup runs) of espeak-ng synthesis in another process."""
-    out = tmp_path / "wavs"
+def test_sigkill_mid_synthesis_resumes_to_the_bytes_of_an_uninterrupted_run(tmp_path: Path) -> None:
+    """A real kill (SIGKILL, no cleanup runs) of espeak-ng synthesis in another process, mid-block.
+
+    The resumed shard must keep the finished WAVs and write the same bytes as a run never killed,
+    which fails if the engine's state (pitch flutter, noise, echo) carries over between sentences.
+    """
+    out, reference = tmp_path / "wavs", tmp_path / "reference"
     out.mkdir()
     process = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(out)])
     try:
         deadline = time.monotonic() + 120
-        while len(list(out.glob("*.wav"))) < 30 and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while len(list(out.glob("*.wav"))) < 40 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
         process.kill()
         process.wait()
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.wav")}
-    assert 30 <= len(before) < 400, "the kill must land mid-shard"
+    assert 40 <= len(before) < 400, "the kill must land mid-shard"
+    assert len(before) % SENTENCES_PER_RESET, "the kill must land inside a block between engine resets"
     for name in before:  # every WAV that exists is complete and readable
         info = sf.info(out / name)
         assert info.samplerate == 16000 and info.frames > 0.5 * 16000, name
@@ -162,3 +169,6 @@ def test_sigkill_mid_synthesis_leaves_only_complete_wavs_and_rerun_keeps_them(tm
     after = {p.name: p.stat().st_mtime_ns for p in out.glob("*.wav")}
     assert len(after) == 400
     assert all(after[name] == mtime for name, mtime in before.items())  # finished audio was kept
+    subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(reference)], check=True, timeout=300)
+    differing = [name for name in after if (out / name).read_bytes() != (reference / name).read_bytes()]
+    assert not differing, f"{len(differing)} WAVs differ from an uninterrupted run, e.g. {differing[:3]}"

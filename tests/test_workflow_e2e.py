@@ -9,8 +9,12 @@ derived from the shipped ``config.yaml`` (only sizes shrink), so it cannot drift
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +23,7 @@ import yaml
 
 from conftest import REPO
 from vgs.evaluate.labels import SYNTHETIC_STAND_IN
+from vgs.io import PARTIAL_GLOB
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 STAGE_RULES = {
@@ -117,3 +122,96 @@ def test_a_second_run_from_scratch_gives_the_same_numbers(tiny_world, tmp_path):
     assert tables
     for table in tables:
         assert (again / table).read_bytes() == (tiny_world / table).read_bytes(), table
+
+
+# The command `make run` gives Snakemake (profile: rerun incomplete jobs, print failed logs).
+RUN = ["--workflow-profile", str(REPO / "workflow" / "profiles" / "default"), "--cores", "2"]
+
+
+def start_run(workdir: Path, output: Path) -> subprocess.Popen[str]:
+    """`make run`'s Snakemake in its own session, so a kill can take it and its jobs together.
+
+    Its output goes to a file: a pipe nobody reads while the test waits would fill and block it.
+    """
+    with output.open("w") as sink:
+        return subprocess.Popen([*SNAKEMAKE, "--directory", str(workdir), *RUN], stdout=sink,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def wait_for(condition, process: subprocess.Popen[str], output: Path, what: str, timeout: float = 1200) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"run ended or timed out before {what}:\n{output.read_text()[-4000:]}")
+        time.sleep(0.1)
+
+
+def job_processes(session: int, script: str) -> list[int]:
+    """Ids of the processes in ``session`` whose command line runs the rule script ``script``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.getsid(int(entry.name)) == session and \
+                    script in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(entry.name))
+        except (ProcessLookupError, FileNotFoundError, PermissionError):
+            continue
+    assert found, f"no process runs {script} in session {session}"
+    return found
+
+
+def assert_nothing_partial(results: Path, model_dir: Path) -> None:
+    """No half-written temporary file, and none of the killed training job's outputs."""
+    assert not list(results.rglob(PARTIAL_GLOB)), list(results.rglob(PARTIAL_GLOB))
+    assert not [name for name in ("best.pt", "train_log.tsv", "learning_curve.png") if (model_dir / name).exists()]
+
+
+@pytest.mark.slow
+def test_runs_killed_during_training_recover_to_the_same_tables(tiny_world, tmp_path):
+    """Kills where users make them, on a copy of the tiny world with one model to train again.
+
+    1. The training job alone is SIGKILLed (the OOM killer, a node failure): Snakemake's error
+       names the job's log. 2. The same command resumes training after its last epoch, and
+       Snakemake itself is SIGKILLed with its job (power loss, a killed terminal), so it keeps its
+       lock. 3. The README's recovery: `snakemake --unlock`, then the same command. After each
+       kill nothing partial is left under results/, and the final tables equal the uninterrupted
+       run's byte for byte.
+    """
+    work = tmp_path / "killed"
+    shutil.copytree(tiny_world, work, symlinks=True)  # copy2 keeps mtimes: nothing else is redone
+    results = work / "results"
+    model_dir = results / "models" / "places" / "seed1"
+    for stage in ("models", "embeddings", "eval"):  # Snakemake remakes a missing file only if it is needed
+        shutil.rmtree(results / stage / "places")
+    train_log = results / "logs" / "train" / "places" / "seed1.log"
+    train_log.unlink()
+
+    output = tmp_path / "snakemake.out"
+    run = start_run(work, output)
+    wait_for((model_dir / "checkpoints" / "last.pt").exists, run, output, "epoch 1 was saved")
+    for job in job_processes(run.pid, "train_model.py"):  # the script, and a shell running it if any
+        os.kill(job, signal.SIGKILL)
+    assert run.wait(timeout=600) != 0
+    output = output.read_text()
+    assert "Error in rule train" in output and "results/logs/train/places/seed1.log" in output, output[-4000:]
+    assert_nothing_partial(results, model_dir)
+
+    run = start_run(work, tmp_path / "snakemake-2.out")
+    # Snakemake removes a job's old log before it starts the job again.
+    resumed = lambda: train_log.exists() and "resumed" in train_log.read_text()  # noqa: E731
+    wait_for(resumed, run, tmp_path / "snakemake-2.out", "training resumed")
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    assert_nothing_partial(results, model_dir)
+    assert any((work / ".snakemake" / "locks").iterdir()), "a SIGKILLed Snakemake keeps its lock"
+
+    unlock = snakemake(work, "--unlock", timeout=300)
+    assert unlock.returncode == 0, unlock.stderr[-4000:]
+    rerun = snakemake(work, *RUN)
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    assert "resumed" in train_log.read_text(), "the recovery run resumes after epoch 1 too"
+    tables = sorted(p.relative_to(tiny_world) for p in (tiny_world / "results" / "tables").rglob("*.csv"))
+    assert tables
+    for table in tables:
+        assert (work / table).read_bytes() == (tiny_world / table).read_bytes(), table

@@ -19,6 +19,14 @@ LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/logs/benchmarks"
 
 
+onstart:
+    # Temporary files of writers killed mid-write (SIGKILL, power loss); no job runs yet.
+    from vgs.io import remove_partial_files
+
+    for partial in remove_partial_files(RESULTS):
+        print(f"removed {partial}, left by a job killed while writing it")
+
+
 wildcard_constraints:
     corpus=r"[A-Za-z0-9_.-]+",
     model=r"[A-Za-z0-9_.-]+",

@@ -49,6 +49,22 @@ def atomic_path(path: PathLike, suffix: str | None = None) -> Iterator[Path]:
         raise
 
 
+PARTIAL_GLOB = ".*.part"  # the temporary files of :func:`atomic_path`
+
+
+def remove_partial_files(root: PathLike) -> list[Path]:
+    """Delete the temporary files that writers killed mid-write (SIGKILL, power loss) left under ``root``.
+
+    Why: a kill gives :func:`atomic_path` no chance to clean up, and nothing would ever read or
+    remove its half-written temporary file. Call this only while no writer is active under
+    ``root`` (at the start of a run, or on a directory that one job owns).
+    """
+    removed = sorted(Path(root).rglob(PARTIAL_GLOB)) if Path(root).is_dir() else []
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
+
+
 def write_text_atomic(path: PathLike, text: str) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_path(path) as tmp:

@@ -33,7 +33,7 @@ import torch
 from tqdm import tqdm
 
 from vgs.config import TRAIN_RULE_KEYS
-from vgs.io import PathLike, atomic_path, write_tsv
+from vgs.io import PathLike, atomic_path, remove_partial_files, write_tsv
 from vgs.model import ModelConfig, VGSModel, initialise_like_authors, model_config
 from vgs.train.batching import epoch_batches, pad_batch
 from vgs.train.checkpoint import CheckpointMismatch, load_checkpoint, save_checkpoint
@@ -269,6 +269,8 @@ class Trainer:
     def fit(self, train_set: CaptionSet, dev_set: CaptionSet) -> TrainingState:
         """Train up to ``settings.epochs`` epochs (resuming if possible); return the final state."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        for partial in remove_partial_files(self.dir):  # a save killed mid-write; last.pt is intact
+            log.warning("removed %s, left by a run killed while saving a checkpoint", partial)
         self.resume()
         period = max(1, round(self.settings.lr_period_epochs * steps_per_epoch(train_set, self.settings.batch_size)))
         for epoch in range(self.state.epoch + 1, self.settings.epochs + 1):

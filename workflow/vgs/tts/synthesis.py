@@ -3,7 +3,9 @@
 Why a table of jobs rather than a job per utterance: SpokenSTS alone is ~150k utterances, far too
 many Snakemake jobs, so a rule hands a whole shard to :func:`synthesize_jobs`. Each WAV is written
 atomically and a WAV that is already present and readable is kept, so a killed run resumes where
-it stopped and never leaves a truncated file. Paths from :func:`cache_wav_path` key the audio by
+it stopped and never leaves a truncated file; an engine with state that carries over between
+sentences (espeak-ng) is reset at fixed rows, so the resumed WAVs are the bytes an uninterrupted run
+writes. Paths from :func:`cache_wav_path` key the audio by
 (text, voice, backend, engine version), so identical sentences are synthesised once and a change
 of engine never reuses stale audio.
 """
@@ -107,23 +109,30 @@ def synthesize_jobs(
                 f"{engine.version}:\n  " + "\n  ".join(missing)
             )
     retries = int(tts_config.get("retries", 3))
+    # An engine whose state carries over between sentences is reset at fixed row boundaries, and
+    # a block with any WAV missing is spoken again from its start (finished WAVs are kept, not
+    # rewritten), so each WAV's bytes depend only on the job table, never on where a run was killed.
+    block = int(getattr(engine, "sentences_per_reset", 1))
+    rows = list(unique.itertuples(index=False))
     durations: dict[str, float] = {}
     made = 0
-    for row in tqdm(
-        unique.itertuples(index=False),
-        total=len(unique),
-        desc=progress_desc or "tts",
-        unit="utt",
-        mininterval=2.0,
-    ):
-        duration = wav_duration(row.wav_path)
-        if duration is None:
+    bar = tqdm(total=len(rows), desc=progress_desc or "tts", unit="utt", mininterval=2.0)
+    for start in range(0, len(rows), block):
+        block_rows = rows[start : start + block]
+        existing = {row.wav_path: wav_duration(row.wav_path) for row in block_rows}
+        durations.update(existing)
+        missing = [row for row in block_rows if existing[row.wav_path] is None]
+        if missing and block > 1:
+            engine.reset()  # type: ignore[attr-defined] - engines with sentences_per_reset have it
+        for row in block_rows if missing and block > 1 else missing:
             voice = engine_voice(str(row.voice), tts_config)
             audio = synthesize_with_retries(engine, str(row.text), voice, retries, str(row.wav_path))
-            write_wav(row.wav_path, audio)
-            duration = len(audio) / TARGET_RATE
-            made += 1
-        durations[row.wav_path] = duration
+            if existing[row.wav_path] is None:
+                write_wav(row.wav_path, audio)
+                durations[row.wav_path] = len(audio) / TARGET_RATE
+                made += 1
+        bar.update(len(block_rows))
+    bar.close()
     log.info(
         "%s: synthesised %d, reused %d existing wavs (%s %s)",
         progress_desc or "tts",
