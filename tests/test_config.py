@@ -12,8 +12,10 @@ import yaml
 from conftest import REPO
 from vgs.config import ConfigError, load_config, model_train_section, validate_config
 
-ABLATION = REPO / "workflow" / "config" / "ablation.yaml"  # an overlay on config.yaml, not a config alone
-CONFIGS = [REPO / "config.yaml", *sorted(set((REPO / "workflow" / "config").glob("*.yaml")) - {ABLATION})]
+SHIPPED = REPO / "workflow" / "config"
+# Overlays are layered on a base by a second --configfile; they are not configurations alone.
+OVERLAYS = {SHIPPED / "ablation.yaml": REPO / "config.yaml", SHIPPED / "rehearsal.yaml": SHIPPED / "paper.yaml"}
+CONFIGS = [REPO / "config.yaml", *sorted(set(SHIPPED.glob("*.yaml")) - set(OVERLAYS))]
 
 
 @pytest.fixture()
@@ -24,6 +26,12 @@ def default() -> dict:
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_shipped_configs_are_valid(path):
     assert load_config(path)["seeds"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda p: p.name)
+def test_shipped_overlays_are_valid_on_their_base(overlay):
+    """Layered as `--configfile base overlay` layers them: Snakemake's key-by-key update."""
+    assert validate_config(layered(OVERLAYS[overlay], overlay))["seeds"]
 
 
 def test_unknown_top_level_key_is_named(default):
@@ -87,7 +95,7 @@ def layered(*paths) -> dict:
 
 
 def test_per_model_train_overrides_reach_that_models_settings_only():
-    config = validate_config(layered(REPO / "config.yaml", ABLATION))
+    config = validate_config(layered(REPO / "config.yaml", SHIPPED / "ablation.yaml"))
     assert model_train_section(config, "k5-bucketed")["bucket"] is True
     assert model_train_section(config, "k5-bf16")["precision"] == "bf16"
     reference = model_train_section(config, "world-coco-k5")  # the world's subset model: shared section

@@ -87,6 +87,13 @@ def assert_table2_only(plan: Plan) -> None:
     assert not {"eval_sts", "figure1", "figure2", "table3_aic"} & set(counts)
 
 
+def assert_ablation_plan(plan: Plan) -> None:
+    """The world's k = 5 subset model and its two speed-option arms, three seeds each, and the table."""
+    assert plan.counts()["table_ablation"] == 1
+    trained = {(wildcards["model"], wildcards["seed"]) for rule, wildcards, _ in plan.jobs if rule == "train"}
+    assert trained == {(model, seed) for model in ("world-coco-k5", "k5-bucketed", "k5-bf16") for seed in "123"}
+
+
 # --- my.yaml for "another configuration": config.yaml with one model and one subset ---------------
 
 MY_MODELS = {"flickr", "world-coco-k2"}
@@ -157,6 +164,13 @@ WAYS: list[tuple[str, Way]] = [
                                                "the report of a finished world with the same snakemake --report")),
     (r"make bench", Way(target_exists, reason="tests/test_bench.py runs every benchmark (python -m vgs.bench "
                                               "--quick, the command make bench runs)")),
+    (r"make test-fast", Way(target_exists, reason="the not-slow part of the suite that CI runs in full "
+                                                  "(make test)")),
+    (r"make gpu-check", Way(target_exists, reason="tests/test_gpu_check.py runs its quick CPU mode "
+                                                  "(python -m vgs.bench --only gpu --quick)")),
+    (r"snakemake results/tables/ablation/world\.md --workflow-profile workflow/profiles/default "
+     r"--configfile config\.yaml workflow/config/ablation\.yaml",
+     Way(snakemake_dry_run, assert_ablation_plan, reason="dry run: nine training runs, bf16 ones slow on CPUs")),
     (r"snakemake -n --configfile workflow/config/paper\.yaml", Way(as_written, assert_paper_plan)),
     (r"make run CONFIG=workflow/config/paper\.yaml",
      Way(make_dry_run, assert_paper_plan, reason="dry run: the paper needs the corpora and ~56 GPU-hours")),
