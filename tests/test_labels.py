@@ -90,7 +90,8 @@ CAPTIONS = sorted((REPO / "workflow" / "report").glob("*.rst"))
 @pytest.mark.parametrize("caption", CAPTIONS, ids=lambda path: path.name)
 def test_captions_call_a_synthetic_sample_synthetic(caption):
     params = SimpleNamespace(natural=natural_label("synthetic"), natural_description=natural_description("synthetic"))
-    snakemake = SimpleNamespace(params=params, config={"evaluate": {"ci_level": 0.95}}, wildcards={})
+    config = {"evaluate": {"ci_level": 0.95}, "corpora": {"c": {"on_bad_audio": "skip", "max_rejected_fraction": 0.01}}}
+    snakemake = SimpleNamespace(params=params, config=config, wildcards={"corpus": "c"})
     text = jinja2.Template(caption.read_text()).render(snakemake=snakemake)
     assert "natural speech" not in text.lower().replace("not natural speech", "")
     if "natural" in caption.read_text().lower():
