@@ -13,6 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.container import ErrorbarContainer
 
 from vgs.evaluate.figures import figure1, figure2, learning_curves
+from vgs.evaluate.labels import natural_label
 from vgs.evaluate.sts_eval import correlation_rows
 from vgs.evaluate.tables import sts_tables
 from vgs.io import write_tsv
@@ -141,7 +142,7 @@ def test_figure1_draws_the_table(tmp_path: Path, correlations_csv: Path) -> None
     table = pd.read_csv(correlations_csv)
     whole = table[table["subset_k"].isna()]
     subtasks = whole[whole["level"] == "subtask"].sort_values(["year", "group"])["group"].unique().tolist()
-    expected_ticks = subtasks + ["All", "Natural speech", "Sample"]
+    expected_ticks = subtasks + ["All", natural_label("synthetic"), "Sample"]
     (axis,) = figure.axes
     ticks = [label.get_text() for label in axis.get_xticklabels()]
     assert ticks == expected_ticks
@@ -168,7 +169,7 @@ def test_figure2_draws_the_table(tmp_path: Path, correlations_csv: Path) -> None
     figure = figure2(correlations_csv, [tmp_path / "figure2.png"])
     table = pd.read_csv(correlations_csv)
     subsets = table[table["subset_k"].notna()]
-    levels = {"All": "all", "Natural speech": "natural", "Sample": "sample"}
+    levels = {"All": "all", natural_label("synthetic"): "natural", "Sample": "sample"}
     (axis,) = figure.axes
     ks = sorted(subsets["subset_k"].unique())
     assert [label.get_text() for label in axis.get_xticklabels()] == [str(int(k)) for k in ks]

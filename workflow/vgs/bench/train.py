@@ -124,7 +124,7 @@ def gpu_hours_estimate(
         flops = 3 * forward_flops(config, frames) * captions * EPOCHS
         per_model[name] = round(flops / (tflops * 1e12) / 3600, 1)
     return {
-        "kind": f"estimate from FLOPs and a GPU throughput that is {basis}",
+        "kind": f"estimate from FLOPs, not a measurement of training; GPU throughput {basis}",
         "gpu_hours_per_model": per_model,
         "gpu_hours_total": round(sum(per_model.values()), 1),
         "assumptions": {
