@@ -3,6 +3,7 @@
 #   make test   set up .venv if needed, then lint the workflow and run the test suite
 #   make gpu-check  on a CUDA machine: measure the GPU path (< 8 min); quick CPU mode without a GPU
 #   make test-fast  the everyday subset: no Snakemake subprocess, no SLURM, no real training
+#   make study  the size x captions-per-image study on the world (workflow/config/study.yaml)
 # Everything is idempotent: a second `make run` only redoes what is missing.
 
 PYTHON ?= python3
@@ -12,10 +13,13 @@ STAMP := $(VENV)/.installed
 CORES ?= 2
 CONFIG ?= config.yaml
 SNAKEMAKE_ARGS ?=
+# Targets of `make run` (default: everything the configuration defines); they go before
+# --configfile, where Snakemake would read them as more config files.
+TARGETS ?=
 # Local settings (show failed logs, rerun incomplete jobs); Snakemake only finds profiles/default by itself.
 PROFILE := --workflow-profile workflow/profiles/default
 
-.PHONY: setup run test test-fast lint format bench gpu-check report rulegraph readme-figures slurm-deps
+.PHONY: setup run study test test-fast lint format bench gpu-check report rulegraph readme-figures slurm-deps
 
 setup: $(STAMP)
 
@@ -29,10 +33,14 @@ $(STAMP): requirements.txt pyproject.toml
 
 run: setup
 	@start=$$(date +%s); \
-	$(BIN)/snakemake $(PROFILE) --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS) && \
+	$(BIN)/snakemake $(TARGETS) $(PROFILE) --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS) && \
 	end=$$(date +%s) && \
 	echo "Workflow finished in $$((end - start)) s wall time on $(CORES) cores." && \
 	echo "Tables:  results/tables/    Figures: results/figures/    Logs: results/logs/"
+
+# The study's 48 models and its tables and figure only (the world's other models are not trained).
+study:
+	@$(MAKE) --no-print-directory run TARGETS=study CONFIG="config.yaml workflow/config/study.yaml"
 
 lint: setup
 	$(BIN)/snakemake --lint --configfile $(CONFIG)

@@ -25,3 +25,9 @@ rule all:
     default_target: True
     input:
         final_targets(),
+
+
+# The size x captions-per-image study (`make study`; workflow/config/study.yaml).
+rule study:
+    input:
+        lambda wildcards: study_targets(),

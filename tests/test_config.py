@@ -14,7 +14,8 @@ from vgs.config import ConfigError, load_config, model_train_section, validate_c
 
 SHIPPED = REPO / "workflow" / "config"
 # Overlays are layered on a base by a second --configfile; they are not configurations alone.
-OVERLAYS = {SHIPPED / "ablation.yaml": REPO / "config.yaml", SHIPPED / "rehearsal.yaml": SHIPPED / "paper.yaml"}
+OVERLAYS = {SHIPPED / "ablation.yaml": REPO / "config.yaml", SHIPPED / "study.yaml": REPO / "config.yaml",
+            SHIPPED / "rehearsal.yaml": SHIPPED / "paper.yaml"}
 CONFIGS = [REPO / "config.yaml", *sorted(set(SHIPPED.glob("*.yaml")) - set(OVERLAYS))]
 
 
@@ -117,4 +118,4 @@ def test_bad_per_model_train_override_is_named(default, override, message):
 def test_train_rules_take_the_models_own_settings():
     """Every rule that trains or encodes passes the per-model section, never the shared one."""
     rules = (REPO / "workflow" / "rules" / "train.smk").read_text()
-    assert rules.count("train=model_train,") == 3 and 'config["train"],' not in rules
+    assert rules.count("train=model_train,") == 4 and 'config["train"],' not in rules

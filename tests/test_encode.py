@@ -10,7 +10,7 @@ import torch
 from vgs.model import ModelConfig, VGSModel
 from vgs.store import ArrayStore
 from vgs.train.checkpoint import save_checkpoint
-from vgs.train.encode import encode_images, encode_utterances
+from vgs.train.encode import encode_images, encode_utterance_sets, encode_utterances
 from vgs.train.synthetic import synthetic_corpus
 
 CONFIG = ModelConfig(image_dim=16, conv_channels=8, conv_kernel=6, conv_stride=2, rnn_layers=1, rnn_hidden=8,
@@ -51,6 +51,26 @@ def test_encode_deduplicates_utterances(trained, tmp_path):
     sts_like.to_csv(tmp_path / "sts.tsv", sep="\t", index=False)
     count = encode_utterances(tmp_path / "sts.tsv", [data["mfcc"]], checkpoint, tmp_path / "sts.h5", device="cpu")
     assert count == len(manifest) == len(ArrayStore(tmp_path / "sts.h5"))
+
+
+def test_several_sets_in_one_job_equal_one_job_each(trained, tmp_path):
+    """encode_sts encodes an STS set's seven utterance sets with one model load: each store must be
+    what encoding that set alone writes, in its own output (not the previous set's rows)."""
+    data, _, checkpoint = trained
+    manifest = pd.read_csv(data["manifest"], sep="\t")
+    parts = {"a": manifest[manifest["split"] == "train"], "b": manifest[manifest["split"] == "test"]}
+    sets = []
+    for name, rows in parts.items():
+        rows.to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
+        encode_utterances(tmp_path / f"{name}.tsv", [data["mfcc"]], checkpoint, tmp_path / f"alone-{name}.h5",
+                          device="cpu")
+        sets.append((tmp_path / f"{name}.tsv", [data["mfcc"]], tmp_path / f"together-{name}.h5"))
+    assert encode_utterance_sets(sets, checkpoint, device="cpu") == [len(parts["a"]), len(parts["b"])]
+    for name in parts:
+        alone, together = ArrayStore(tmp_path / f"alone-{name}.h5"), ArrayStore(tmp_path / f"together-{name}.h5")
+        assert list(together) == list(alone) == list(dict.fromkeys(parts[name]["utt_id"]))
+        for utt in alone:
+            np.testing.assert_array_equal(together[utt], alone[utt])
 
 
 def test_missing_mfcc_is_named(trained, tmp_path):

@@ -87,11 +87,28 @@ def assert_table2_only(plan: Plan) -> None:
     assert not {"eval_sts", "figure1", "figure2", "table3_aic"} & set(counts)
 
 
+def trained_runs(plan: Plan) -> set[tuple[str, str]]:
+    return {(wildcards["model"], wildcards["seed"]) for rule, wildcards, _ in plan.jobs if rule == "train"}
+
+
 def assert_ablation_plan(plan: Plan) -> None:
-    """The world's k = 5 subset model and its two speed-option arms, three seeds each, and the table."""
+    """The world's k = 5 subset recipe and its two speed-option arms, three seeds each, and the table."""
     assert plan.counts()["table_ablation"] == 1
-    trained = {(wildcards["model"], wildcards["seed"]) for rule, wildcards, _ in plan.jobs if rule == "train"}
-    assert trained == {(model, seed) for model in ("world-coco-k5", "k5-bucketed", "k5-bf16") for seed in "123"}
+    assert trained_runs(plan) == {(model, seed) for model in ("k5-reference", "k5-bucketed", "k5-bf16")
+                                  for seed in "123"}  # fmt: skip
+
+
+def assert_study_plan(plan: Plan) -> None:
+    """The issue's grid (>= 3 sizes spanning 8x, k in {1, 2, 5, 10}, >= 3 seeds) and the paper-style
+    subset models it is compared with; none of the world's other models."""
+    study = yaml.safe_load((REPO / "workflow" / "config" / "study.yaml").read_text())["study"]
+    totals, ks, seeds = study["totals"], study["k"], study["seeds"]
+    assert len(totals) >= 3 and max(totals) >= 8 * min(totals) and set(ks) == {1, 2, 5, 10} and len(seeds) >= 3
+    cells = {(f"world-coco-n{t}-k{k}", str(s)) for t in totals for k in ks for s in seeds}
+    paper_style = {(model, "1") for model in world_models() if model.startswith("world-coco-k")}
+    assert trained_runs(plan) == cells | paper_style
+    counts = plan.counts()
+    assert counts["study_tables"] == 1 and counts["study_figure"] == 1 and "table2_retrieval" not in counts
 
 
 # --- my.yaml for "another configuration": config.yaml with one model and one subset ---------------
@@ -171,6 +188,8 @@ WAYS: list[tuple[str, Way]] = [
     (r"snakemake results/tables/ablation/world\.md --workflow-profile workflow/profiles/default "
      r"--configfile config\.yaml workflow/config/ablation\.yaml",
      Way(snakemake_dry_run, assert_ablation_plan, reason="dry run: nine training runs, bf16 ones slow on CPUs")),
+    (r"make study", Way(make_dry_run, assert_study_plan, reason="dry run: ~30 min; tests/test_workflow_e2e.py "
+                                                           "runs the study's rules on a tiny world, twice")),
     (r"snakemake -n --configfile workflow/config/paper\.yaml", Way(as_written, assert_paper_plan)),
     (r"make run CONFIG=workflow/config/paper\.yaml",
      Way(make_dry_run, assert_paper_plan, reason="dry run: the paper needs the corpora and ~56 GPU-hours")),

@@ -89,10 +89,24 @@ def test_seeded_and_order_independent() -> None:
 
 def test_errors_name_the_config_key() -> None:
     source = synthetic_manifest(200, 3)
-    with pytest.raises(SubsetError, match="subsets.total = 100 is not divisible by k = 3"):
+    with pytest.raises(SubsetError, match="subsets.total: 100 is not divisible by k = 3"):
         make_subsets(source, [1, 3], total=100, seed=0)
     with pytest.raises(SubsetError, match="k = 4 needs 25 training images with at least 4 captions; the corpus has 0 "):
         make_subsets(source, [1, 4], total=100, seed=0)
+    with pytest.raises(SubsetError, match=r"lower study.totals or drop this k"):
+        make_subsets(source, [3], total=900, seed=0, total_key="study.totals")
+
+
+def test_study_sizes_nest_at_every_k() -> None:
+    """The study's cells share one ranking: at each k a smaller total is the first rows of a larger
+    one, so growing the data only adds images (and at a fixed total, only k changes)."""
+    source = synthetic_manifest(120, 10)
+    ks = [1, 2, 5, 10]
+    by_total = {total: make_subsets(source, ks, total=total, seed=3) for total in (20, 40, 80)}
+    for k in ks:
+        small, middle, large = (by_total[t][k].query("split == 'train'")["utt_id"].tolist() for t in (20, 40, 80))
+        assert (len(small), len(middle), len(large)) == (20, 40, 80)
+        assert large[:40] == middle and middle[:20] == small
 
 
 def test_make_subset_writes_the_same_rows_as_make_subsets(tmp_path: Path) -> None:
@@ -103,5 +117,5 @@ def test_make_subset_writes_the_same_rows_as_make_subsets(tmp_path: Path) -> Non
     written = read_tsv(out, required=MANIFEST_COLUMNS)
     expected = make_subsets(source, [1, 2, 10], total=60, seed=4)[2]
     assert written["utt_id"].tolist() == expected["utt_id"].tolist()
-    with pytest.raises(SubsetError, match=r"k = 3 is not in subsets.k = \[1, 2, 10\]"):
+    with pytest.raises(SubsetError, match=r"k = 3 is not among the configured k \[1, 2, 10\]"):
         make_subset(tmp_path / "corpus.tsv", out, k=3, ks=[1, 2, 10], total=60, seed=4)

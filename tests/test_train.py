@@ -320,6 +320,20 @@ def test_runtime_selection_on_cpu_and_unknown_settings():
         loop.TrainConfig.from_section({"epoch": 3})
 
 
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_reduced_precision_trains_on_cpu_with_the_lstm_in_that_precision(corpus, tmp_path, precision):
+    """The speed-option ablation's bf16 arm runs on CPUs without bf16 instructions too, and there
+    it is a real reduced-precision arm: the convolution's reduced-precision output feeds the LSTMs,
+    which oneDNN then runs in that dtype (an fp32 input under CPU autocast would make oneDNN fail)."""
+    trainer, train_set, _ = make_trainer(corpus, tmp_path, precision=precision, device="cpu")
+    encoder = trainer.model.caption_encoder
+    dtypes: list[torch.dtype] = []
+    encoder.conv.register_forward_hook(lambda module, args, output: dtypes.append(output.dtype))
+    encoder.rnn.forward_layers[0].register_forward_hook(lambda module, args, output: dtypes.append(output[0].dtype))
+    loss = trainer.train_step(*trainer.batch_tensors(train_set, np.arange(8)), 1e-3)
+    assert torch.isfinite(loss) and dtypes == [trainer.runtime.dtype] * 2
+
+
 @pytest.mark.slow
 def test_logged_lr_follows_the_cyclic_schedule_step_by_step(tmp_path):
     """17 images x 2 captions with batches of 8: each pass of 17 captions is 3 batches, so an epoch

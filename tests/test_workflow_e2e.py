@@ -29,7 +29,7 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snake
 STAGE_RULES = {
     "world_generate", "world_speak", "world_sts", "sts_ingest", "sts_synthesize", "sts_voice_manifest",
     "sts_natural_sample", "sts_natural", "load_corpus", "make_subset", "mfcc", "image_features", "train",
-    "encode_utterances", "encode_images", "eval_retrieval", "eval_sts", "eval_text_topline",
+    "encode_utterances", "encode_sts", "encode_images", "eval_retrieval", "eval_sts", "eval_text_topline",
     "table2_retrieval", "table_sts_correlations", "table_model_comparisons", "table3_aic", "figure1",
     "figure2", "figure_learning_curves",
 }
@@ -49,6 +49,8 @@ def tiny_config() -> dict:
     config["subsets"].update(total=24, k=[1, 2])
     config["sts"]["natural"]["fraction"] = 0.25
     config["train"]["epochs"] = 2
+    # The size x captions-per-image study in miniature: 3 sizes x 2 k x 2 seeds.
+    config["study"] = {"source": "world-coco", "totals": [6, 12, 24], "k": [1, 2], "seeds": [1, 2]}
     return config
 
 
@@ -100,6 +102,15 @@ def test_whole_dag_runs_on_a_tiny_world_and_a_rerun_has_nothing_to_do(tiny_world
     assert {SYNTHETIC_STAND_IN, "All"} <= set(correlations["group"])
     assert "Natural speech" not in set(correlations["group"])
     assert (results / "tables" / "world" / "table3_aic_all.md").stat().st_size > 0
+    # The study is in the default targets when configured, with every cell x seed, and only in its
+    # own tables (Table 2 above holds the paper-style models only).
+    study = pd.read_csv(results / "tables" / "study" / "world" / "by_seed.csv")
+    assert sorted(zip(study["total"], study["k"], study["seed"], strict=True)) == [
+        (t, k, s) for t in (6, 12, 24) for k in (1, 2) for s in (1, 2)]
+    assert study["pearson"].between(-1, 1).all() and (study["images"] == study["total"] // study["k"]).all()
+    regression = pd.read_csv(results / "tables" / "study" / "world" / "regression.csv")
+    assert {"log2(total captions)", "log2(captions per image)", "log2(total) × log2(k)"} <= set(regression["term"])
+    assert (results / "figures" / "study" / "world" / "study.png").read_bytes()[:4] == b"\x89PNG"
     retrieval = json.loads((results / "eval" / "coco" / "seed1" / "retrieval.json").read_text())
     assert retrieval["test_images"] == 6 and retrieval["test_captions"] == 30
     # Every rule wrote its log; a second run finds nothing to do (nothing is redone).

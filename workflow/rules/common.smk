@@ -2,7 +2,7 @@
 
 from snakemake.exceptions import WorkflowError
 
-from vgs.config import ConfigError, model_train_section, validate_config
+from vgs.config import ConfigError, train_section, validate_config
 from vgs.evaluate.labels import natural_description, natural_label
 from vgs.features.frames import ms_to_samples
 
@@ -47,13 +47,57 @@ def subset_models():
     if not subsets:
         return {}
     return {
-        f"{subsets['source']}-k{k}": {"corpus": subsets["source"], "subset_k": k}
+        f"{subsets['source']}-k{k}": {
+            "corpus": subsets["source"],
+            "subset_k": k,
+            "subset_total": subsets["total"],
+        }
         for k in subsets["k"]
     }
 
 
-MODELS = {**config["models"], **subset_models()}
+def study_models():
+    """The study's models, one per total x k cell, named ``<source>-n<total>-k<k>`` (see study.schema.yaml)."""
+    study = config.get("study")
+    if not study:
+        return {}
+    return {
+        f"{study['source']}-n{total}-k{k}": {
+            "corpus": study["source"],
+            "subset_k": k,
+            "subset_total": total,
+            "train": study["train"],
+            "seeds": study["seeds"],
+            "study": True,
+        }
+        for total in study["totals"]
+        for k in study["k"]
+    }
+
+
+def configured_models():
+    """The ``models:`` entries; one with ``subset_k`` trains on the subset of ``subsets.total`` captions."""
+    models = {}
+    for name, spec in config["models"].items():
+        if spec.get("subset_k"):
+            if not config.get("subsets"):
+                raise WorkflowError(
+                    f"models.{name}.subset_k needs a subsets: section (its total)"
+                )
+            spec = {**spec, "subset_total": config["subsets"]["total"]}
+        models[name] = spec
+    return models
+
+
+# Models of the paper's tables and figures (configured + subset models); every trainable model.
+TABLE_MODELS = {**configured_models(), **subset_models()}
+MODELS = {**TABLE_MODELS, **study_models()}
 SEEDS = config["seeds"]
+
+
+def model_seeds(model):
+    """The seeds ``model`` is trained with: its own list, else the top-level ``seeds``."""
+    return MODELS[model].get("seeds", SEEDS)
 
 
 def model_corpus(model):
@@ -62,11 +106,38 @@ def model_corpus(model):
 
 
 def train_manifest(wildcards):
-    """Manifest a model trains on: its corpus, or the k-captions subset of that corpus."""
+    """Manifest a model trains on: its corpus, or a subset of ``subset_total`` captions, k per image."""
     spec = MODELS[wildcards.model]
     if spec.get("subset_k"):
-        return f"{RESULTS}/subsets/{spec['corpus']}/k{spec['subset_k']}/manifest.tsv"
+        return f"{RESULTS}/subsets/{spec['corpus']}/n{spec['subset_total']}/k{spec['subset_k']}/manifest.tsv"
     return f"{RESULTS}/corpora/{spec['corpus']}/manifest.tsv"
+
+
+def subset_ranking(wildcards):
+    """The ranking every subset of a corpus shares: the k values of `subsets` and `study` drawing
+    from it (the largest fixes the ranking) and their seed, so all of that corpus's subsets nest.
+    """
+    sections = [
+        config[name]
+        for name in ("subsets", "study")
+        if config.get(name) and config[name]["source"] == wildcards.corpus
+    ]
+    seeds = {section["seed"] for section in sections}
+    if len(seeds) > 1:
+        raise WorkflowError(
+            f"subsets.seed and study.seed differ for corpus {wildcards.corpus!r}; give them one value "
+            "so that the study's subsets nest with the paper's"
+        )
+    subsets = config.get("subsets") or {}
+    paper_total = subsets.get("source") == wildcards.corpus and subsets["total"] == int(
+        wildcards.total
+    )
+    return {
+        "ks": sorted({k for section in sections for k in section["k"]}),
+        "seed": seeds.pop() if seeds else 0,
+        # The config key to change when this subset cannot be drawn (named in the error).
+        "total_key": "subsets.total" if paper_total else "study.totals",
+    }
 
 
 # --- Corpora -------------------------------------------------------------------------------------
@@ -163,18 +234,21 @@ def sts_voices():
     return list(config["tts"]["voices"])
 
 
+# Utterance sets of every STS collection: the six voices plus the natural-speech sample.
+STS_UTTSET_NAMES = [*config["tts"]["voices"], "natural"]
+
+
 def sts_uttsets(sts_set):
-    """Utterance sets of one STS collection: the six voices plus the natural-speech sample."""
-    return [f"sts/{sts_set}/{voice}" for voice in sts_voices()] + [
-        f"sts/{sts_set}/natural"
-    ]
+    """Utterance sets of one STS collection, ``sts/<set>/<voice or natural>``."""
+    return [f"sts/{sts_set}/{name}" for name in STS_UTTSET_NAMES]
 
 
 def final_targets():
     """Everything `snakemake` builds by default: every per-model evaluation, table and figure
-    (listed by ``evaluation_targets`` in the evaluation section at the end of this file).
+    (listed by ``evaluation_targets`` in the evaluation section at the end of this file), and the
+    study's tables and figure when ``study`` is configured.
     """
-    return evaluation_targets()
+    return evaluation_targets() + (study_targets() if config.get("study") else [])
 
 
 # --- The generated world (world stage; see world.smk) ---------------------------------------------
@@ -228,8 +302,8 @@ def speech_runs():
             "subset_k": spec.get("subset_k"),
             "seed": seed,
         }
-        for model, spec in MODELS.items()
-        for seed in SEEDS
+        for model, spec in TABLE_MODELS.items()
+        for seed in model_seeds(model)
     ]
 
 
@@ -276,7 +350,7 @@ def voice_embeddings(wildcards):
 
 def has_subset_models():
     """Whether Figure 2 can be drawn (captions-per-image subset models are configured)."""
-    return any(spec.get("subset_k") for spec in MODELS.values())
+    return any(spec.get("subset_k") for spec in TABLE_MODELS.values())
 
 
 def evaluation_targets():
@@ -329,9 +403,20 @@ def ablation_models():
     return {name: MODELS[name].get("train", {}) for name in names}
 
 
+def ablation_seeds():
+    """The seeds every ablation model is trained with (the same for all: the comparison is paired)."""
+    models = ablation_models()
+    seeds = {name: model_seeds(name) for name in models}
+    if len({tuple(s) for s in seeds.values()}) > 1:
+        raise WorkflowError(
+            f"the ablation's models must share their seeds (paired comparison); they have {seeds}"
+        )
+    return seeds[next(iter(models))]
+
+
 def ablation_inputs(wildcards):
     """Retrieval JSONs and STS similarities of every ablation model × seed (model-major)."""
-    runs = [(model, seed) for model in ablation_models() for seed in SEEDS]
+    runs = [(model, seed) for model in ablation_models() for seed in ablation_seeds()]
     return {
         "retrieval": [f"{EVAL}/{m}/seed{s}/retrieval.json" for m, s in runs],
         "similarities": [
@@ -339,6 +424,108 @@ def ablation_inputs(wildcards):
             for m, s in runs
         ],
     }
+
+
+def study_config():
+    study = config.get("study")
+    if not study:
+        raise WorkflowError(
+            "the study needs a study: section (see workflow/config/study.yaml and `make study`)"
+        )
+    return study
+
+
+def study_runs():
+    """Every study model x seed with its cell, in the order of the study's input files."""
+    return [
+        {
+            "system": model,
+            "seed": seed,
+            "total": spec["subset_total"],
+            "k": spec["subset_k"],
+        }
+        for model, spec in MODELS.items()
+        if spec.get("study")
+        for seed in spec["seeds"]
+    ]
+
+
+def study_training():
+    """What the study's models were trained with, for the tables' captions."""
+    train = train_section(config, study_config()["train"], "study.train")
+    return (
+        f"the {config['model']['size']} model for {train['epochs']} epochs in batches of "
+        f"{train['batch_size']}"
+    )
+
+
+def sts_set_description(sts_set):
+    """What r on an STS set is measured on, for captions: which pairs, spoken by which (synthetic) voices."""
+    spec = config["sts"]["sets"][sts_set]
+    pairs = (
+        "the generated world's STS pairs"
+        if spec.get("world")
+        else f"STS set {sts_set!r}"
+    )
+    voices = config["tts"]
+    return f"{pairs} spoken by {len(voices['voices'])} synthetic {voices['backend']} voices"
+
+
+def paper_style_runs():
+    """The paper-style subset models (``subsets``) of the study's corpus, first seed each: the
+    single-seed comparison the study's seed spread is set against."""
+    return [
+        {"system": model, "seed": model_seeds(model)[0], "k": spec["subset_k"]}
+        for model, spec in subset_models().items()
+        if spec["corpus"] == study_config()["source"]
+    ]
+
+
+def study_inputs(wildcards):
+    """Retrieval JSONs, STS similarities and training benchmarks of every study model x seed,
+    and the retrieval and similarities of the paper-style subset models."""
+    study_config()
+    runs = study_runs()
+    paper = paper_style_runs()
+    return {
+        "paper_retrieval": [
+            f"{EVAL}/{r['system']}/seed{r['seed']}/retrieval.json" for r in paper
+        ],
+        "paper_similarities": [
+            f"{EVAL}/{r['system']}/seed{r['seed']}/sts/{wildcards.sts_set}/similarities.tsv"
+            for r in paper
+        ],
+        "retrieval": [
+            f"{EVAL}/{r['system']}/seed{r['seed']}/retrieval.json" for r in runs
+        ],
+        "similarities": [
+            f"{EVAL}/{r['system']}/seed{r['seed']}/sts/{wildcards.sts_set}/similarities.tsv"
+            for r in runs
+        ],
+        "benchmarks": [
+            f"{BENCH}/train/{r['system']}/seed{r['seed']}.tsv" for r in runs
+        ],
+    }
+
+
+def study_targets():
+    """The study's tables and figure for every evaluated STS set (target ``study``)."""
+    study_config()
+    return [
+        f"{TABLES}/study/{sts_set}/{name}"
+        for sts_set in EVAL_CONFIG["sts_sets"]
+        for name in (
+            "by_seed.csv",
+            "cells.csv",
+            "cells.md",
+            "regression.csv",
+            "regression.md",
+        )
+    ] + [
+        f"{FIGURES}/study/{sts_set}/study.{ext}"
+        for sts_set in EVAL_CONFIG["sts_sets"]
+        for ext in ("png", "pdf")
+    ]
 
 
 # --- Compute resources (scale-out section) ------------------------------------------------------
@@ -372,14 +559,11 @@ def train_checkpoint_dir(wildcards):
     return f"{RESULTS}/models/{wildcards.model}/seed{wildcards.seed}/checkpoints"
 
 
-def uttset_split(wildcards):
-    """Corpora are encoded on their test split only; STS sets entirely."""
-    return "test" if wildcards.uttset.startswith("corpus/") else None
-
-
 def model_train(wildcards):
     """The ``train:`` settings of the wildcard's model (shared section + the model's overrides)."""
-    return model_train_section(config, wildcards.model)
+    spec = MODELS[wildcards.model]
+    where = "study.train" if spec.get("study") else f"models.{wildcards.model}.train"
+    return train_section(config, spec.get("train", {}), where)
 
 
 def train_gpu_resources():

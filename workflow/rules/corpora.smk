@@ -1,5 +1,5 @@
 # Rules of the corpora stage: read each training corpus from disk in its real format into the common
-# manifest, and draw the captions-per-image subsets. Work is in vgs.corpora.
+# manifest, and draw the captions-per-image subsets (the paper's and the study's). Work is in vgs.corpora.
 
 
 rule load_corpus:
@@ -37,11 +37,11 @@ rule make_subset:
     input:
         f"{RESULTS}/corpora/{{corpus}}/manifest.tsv",
     output:
-        f"{RESULTS}/subsets/{{corpus}}/k{{k}}/manifest.tsv",
+        f"{RESULTS}/subsets/{{corpus}}/n{{total}}/k{{k}}/manifest.tsv",
     log:
-        f"{LOGS}/subsets/{{corpus}}/k{{k}}.log",
+        f"{LOGS}/subsets/{{corpus}}/n{{total}}/k{{k}}.log",
     benchmark:
-        f"{BENCH}/subsets/{{corpus}}/k{{k}}.tsv"
+        f"{BENCH}/subsets/{{corpus}}/n{{total}}/k{{k}}.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -49,6 +49,6 @@ rule make_subset:
         mem_mb=2000,
         runtime=10,
     params:
-        subsets=config.get("subsets"),
+        ranking=subset_ranking,
     script:
         "../scripts/subset_make.py"

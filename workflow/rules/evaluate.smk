@@ -217,7 +217,7 @@ rule table_ablation:
     params:
         models=lambda wildcards: ablation_models(),
         reference=lambda wildcards: EVAL_CONFIG["ablation"]["reference"],
-        seeds=SEEDS,
+        seeds=lambda wildcards: ablation_seeds(),
     script:
         "../scripts/table_ablation.py"
 
@@ -289,3 +289,57 @@ rule figure_learning_curves:
         runs=speech_runs(),
     script:
         "../scripts/figure_learning_curves.py"
+
+
+rule study_tables:
+    input:
+        unpack(study_inputs),
+    output:
+        by_seed=f"{TABLES}/study/{{sts_set}}/by_seed.csv",
+        cells_csv=report(
+            f"{TABLES}/study/{{sts_set}}/cells.csv",
+            caption="../report/study_cells.rst",
+            category="Study",
+            subcategory="{sts_set}",
+        ),
+        cells_md=f"{TABLES}/study/{{sts_set}}/cells.md",
+        regression_csv=report(
+            f"{TABLES}/study/{{sts_set}}/regression.csv",
+            caption="../report/study_regression.rst",
+            category="Study",
+            subcategory="{sts_set}",
+        ),
+        regression_md=f"{TABLES}/study/{{sts_set}}/regression.md",
+    log:
+        f"{LOGS}/study_tables/{{sts_set}}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        runs=lambda wildcards: study_runs(),
+        paper_runs=lambda wildcards: paper_style_runs(),
+        training=lambda wildcards: study_training(),
+        sts_description=lambda wildcards: sts_set_description(wildcards.sts_set),
+    script:
+        "../scripts/study_tables.py"
+
+
+rule study_figure:
+    input:
+        by_seed=f"{TABLES}/study/{{sts_set}}/by_seed.csv",
+    output:
+        png=report(
+            f"{FIGURES}/study/{{sts_set}}/study.png",
+            caption="../report/study_figure.rst",
+            category="Study",
+            subcategory="{sts_set}",
+        ),
+        pdf=f"{FIGURES}/study/{{sts_set}}/study.pdf",
+    log:
+        f"{LOGS}/study_figure/{{sts_set}}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        sts_description=lambda wildcards: sts_set_description(wildcards.sts_set),
+        training=lambda wildcards: study_training(),
+    script:
+        "../scripts/study_figure.py"

@@ -41,7 +41,7 @@ rule encode_utterances:
     benchmark:
         f"{BENCH}/encode/{{model}}/seed{{seed}}/{{uttset}}.tsv"
     wildcard_constraints:
-        uttset=r"corpus/[A-Za-z0-9_.-]+|sts/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
+        uttset=r"corpus/[A-Za-z0-9_.-]+",
     conda:
         "../../envs/torch.yaml"
     threads: config["train"]["threads"]
@@ -50,10 +50,44 @@ rule encode_utterances:
         mem_mb=config["train"]["mem_mb"],
         runtime=30,
     params:
-        split=uttset_split,
+        split="test",  # a corpus is encoded on its test split only
         train=model_train,
     script:
         "../scripts/encode_utterances.py"
+
+
+# The six voices and the natural sample of an STS set in one job (one model load, not seven).
+rule encode_sts:
+    input:
+        manifests=lambda wildcards: [
+            uttset_manifest(u) for u in sts_uttsets(wildcards.sts_set)
+        ],
+        mfcc=lambda wildcards: [
+            f for u in sts_uttsets(wildcards.sts_set) for f in mfcc_files(u)
+        ],
+        checkpoint=f"{RESULTS}/models/{{model}}/seed{{seed}}/best.pt",
+    output:
+        [
+            f"{RESULTS}/embeddings/{{model}}/seed{{seed}}/sts/{{sts_set}}/{name}.h5"
+            for name in STS_UTTSET_NAMES
+        ],
+    log:
+        f"{LOGS}/encode/{{model}}/seed{{seed}}/sts/{{sts_set}}.log",
+    benchmark:
+        f"{BENCH}/encode/{{model}}/seed{{seed}}/sts/{{sts_set}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        **cuda_resources(),
+        mem_mb=config["train"]["mem_mb"],
+        runtime=30,
+    params:
+        # The MFCC shard files of each set, in the order of the manifests and outputs.
+        mfcc=lambda wildcards: [mfcc_files(u) for u in sts_uttsets(wildcards.sts_set)],
+        train=model_train,
+    script:
+        "../scripts/encode_sts.py"
 
 
 rule encode_images:

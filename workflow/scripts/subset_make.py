@@ -3,12 +3,13 @@ from vgs.corpora.subsets import make_subset
 from vgs.rulekit import rule_context
 
 with rule_context(snakemake):
-    subsets = snakemake.params.subsets
+    ranking = snakemake.params.ranking
     make_subset(
         snakemake.input[0],
         snakemake.output[0],
         k=int(snakemake.wildcards.k),
-        ks=subsets["k"],
-        total=subsets["total"],
-        seed=subsets["seed"],
+        ks=ranking["ks"],
+        total=int(snakemake.wildcards.total),
+        seed=ranking["seed"],
+        total_key=ranking["total_key"],
     )

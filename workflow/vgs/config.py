@@ -102,18 +102,26 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     _fill_defaults(filled, schema, registry)
     for model in filled.get("models", {}):
         model_train_section(filled, model, registry)
+    if "study" in filled:
+        train_section(filled, filled["study"]["train"], "study.train", registry)
     return filled
 
 
 def model_train_section(config: Mapping[str, Any], model: str, registry: Registry | None = None) -> dict[str, Any]:
-    """The ``train:`` section for ``model``: the shared one with the model's ``train`` overrides.
+    """The ``train:`` section for ``model`` of ``models:``: the shared one with the model's ``train`` overrides."""
+    overrides = config.get("models", {}).get(model, {}).get("train", {})
+    return train_section(config, overrides, f"models.{model}.train", registry)
+
+
+def train_section(
+    config: Mapping[str, Any], overrides: Mapping[str, Any], where: str, registry: Registry | None = None
+) -> dict[str, Any]:
+    """The shared ``train:`` section with ``overrides`` (found at config key ``where``) applied.
 
     Why checked here and not by the schema: a ``$ref`` to train.schema.yaml would fill in every
     default and so override the shared section with defaults. Raises :class:`ConfigError` naming
-    ``models.<model>.train.<key>`` for an invalid or rule-level key.
+    ``<where>.<key>`` for an invalid or rule-level key.
     """
-    overrides = config.get("models", {}).get(model, {}).get("train", {})
-    where = f"models.{model}.train"
     rule_level = sorted(set(overrides) & set(TRAIN_RULE_KEYS))
     if rule_level:
         raise ConfigError(f"config error at {where}.{rule_level[0]}: a rule setting, set it in train: for every model")

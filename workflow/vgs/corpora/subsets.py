@@ -41,24 +41,32 @@ def rank_training_captions(manifest: pd.DataFrame, max_k: int, seed: int) -> pd.
     return ranked.drop(columns="_key")
 
 
-def select_subset(ranked: pd.DataFrame, k: int, total: int) -> pd.DataFrame:
-    """The k-captions-per-image subset of ``total`` captions from :func:`rank_training_captions` output."""
+def select_subset(ranked: pd.DataFrame, k: int, total: int, total_key: str = "subsets.total") -> pd.DataFrame:
+    """The k-captions-per-image subset of ``total`` captions from :func:`rank_training_captions` output.
+
+    ``total_key`` is the config key that asked for ``total``, named in the errors.
+    """
     if total % k:
-        raise SubsetError(f"subsets.total = {total} is not divisible by k = {k}")
+        raise SubsetError(f"{total_key}: {total} is not divisible by k = {k}")
     n_images = total // k
     counts = ranked.groupby("image_id").size()
     eligible = int((counts >= k).sum())
     if eligible < n_images:
         raise SubsetError(
             f"k = {k} needs {n_images} training images with at least {k} captions; the corpus has {eligible} "
-            "(lower subsets.total or drop this k)"
+            f"(lower {total_key} or drop this k)"
         )
     chosen = ranked[(ranked["image_rank"] < n_images) & (ranked["caption_rank"] < k)]
     return chosen.sort_values(["image_rank", "caption_rank"], kind="stable")
 
 
 def make_subsets(
-    manifest: pd.DataFrame, ks: Sequence[int], total: int, seed: int, max_k: int | None = None
+    manifest: pd.DataFrame,
+    ks: Sequence[int],
+    total: int,
+    seed: int,
+    max_k: int | None = None,
+    total_key: str = "subsets.total",
 ) -> dict[int, pd.DataFrame]:
     """The requested subsets: train rows of each followed by the source's dev and test rows.
 
@@ -68,16 +76,24 @@ def make_subsets(
     ranked = rank_training_captions(manifest, max_k or max(ks), seed)
     held_out = manifest[manifest["split"] != "train"]
     return {
-        k: pd.concat([select_subset(ranked, k, total)[MANIFEST_COLUMNS], held_out], ignore_index=True)
+        k: pd.concat([select_subset(ranked, k, total, total_key)[MANIFEST_COLUMNS], held_out], ignore_index=True)
         for k in ks
     }
 
 
-def make_subset(source: PathLike, output: PathLike, k: int, ks: Sequence[int], total: int, seed: int) -> pd.DataFrame:
+def make_subset(
+    source: PathLike,
+    output: PathLike,
+    k: int,
+    ks: Sequence[int],
+    total: int,
+    seed: int,
+    total_key: str = "subsets.total",
+) -> pd.DataFrame:
     """Write the k-subset of the manifest at ``source``; ``ks`` (all configured k) fixes the ranking."""
     if k not in ks:
-        raise SubsetError(f"k = {k} is not in subsets.k = {list(ks)}; add it there so all subsets share one ranking")
+        raise SubsetError(f"k = {k} is not among the configured k {list(ks)}; add it there so all subsets share one ranking")
     manifest = read_tsv(source, required=MANIFEST_COLUMNS)
-    subset = make_subsets(manifest, [k], total, seed, max_k=max(ks))[k]
+    subset = make_subsets(manifest, [k], total, seed, max_k=max(ks), total_key=total_key)[k]
     write_manifest(output, subset)
     return subset

@@ -23,6 +23,8 @@ Files written (all under ``results/``):
     the same for every model and text topline, ΔAIC relative to the best of all.
 ``tables/ablation/<set>.{csv,md}``
     training options against a reference recipe over seeds (``evaluate.ablation``; vgs.evaluate.ablation).
+``tables/study/<set>/{by_seed.csv,cells.{csv,md},regression.{csv,md}}``, ``figures/study/<set>/study.{png,pdf}``
+    the size × captions-per-image study (``study``; vgs.evaluate.study).
 
 How the natural-speech sample is labelled (never "Natural speech" unless people recorded it) is
 decided in one place, vgs.evaluate.labels.

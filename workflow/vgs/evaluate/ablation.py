@@ -24,9 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from vgs.evaluate.retrieval import read_retrieval
 from vgs.evaluate.stats import compare_dependent
-from vgs.evaluate.tables import load_similarities, write_table
+from vgs.evaluate.tables import headline_metrics, write_table
 from vgs.io import PathLike
 
 SEED_COLUMNS = ["model", "setting", "seed", "r10", "pearson", "williams_t", "williams_p", "r_with_reference"]
@@ -59,17 +58,16 @@ def ablation_by_seed(
     model-major, seed-minor, as :func:`ablation_inputs` lists them.
     """
     runs = [{"system": model, "seed": seed} for model in models for seed in seeds]
-    gold, loaded = load_similarities(runs, similarity_paths)
-    reference_scores = {run["seed"]: scores for run, scores in loaded if run["system"] == reference}
+    gold, scores, metrics = headline_metrics(runs, retrieval_paths, similarity_paths)
+    reference_scores = {run["seed"]: run_scores for run, run_scores in zip(runs, scores) if run["system"] == reference}
     rows = []
-    for (run, scores), result in zip(loaded, read_retrieval(retrieval_paths), strict=True):
+    for run, run_scores, (_, metric) in zip(runs, scores, metrics.iterrows(), strict=True):
         row = {"model": run["system"], "setting": describe_setting(models[run["system"]]), "seed": run["seed"],
-               "r10": float(result["caption_to_image"]["r10"]),  # type: ignore[index]
-               "pearson": float(np.corrcoef(gold.to_numpy(), scores)[0, 1])}  # fmt: skip
+               "r10": metric["r10"], "pearson": metric["pearson"]}  # fmt: skip
         if run["system"] == reference:
             row.update(williams_t=math.nan, williams_p=math.nan, r_with_reference=1.0)
         else:
-            williams = compare_dependent(gold.to_numpy(), scores, reference_scores[run["seed"]])
+            williams = compare_dependent(gold.to_numpy(), run_scores, reference_scores[run["seed"]])
             row.update(williams_t=williams.t, williams_p=williams.p, r_with_reference=williams.r_ab)
         rows.append(row)
     return pd.DataFrame(rows, columns=SEED_COLUMNS)

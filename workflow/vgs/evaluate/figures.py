@@ -1,5 +1,5 @@
 """Figures: Figure 1 (STS correlation per subtask and overall), Figure 2 (correlation against
-captions per image) and learning curves. Each is written as PNG (report, README) and PDF (paper).
+captions per image), learning curves and the size × captions-per-image study. Each is written as PNG (report, README) and PDF (paper).
 
 The figures read the seed-aggregated correlation table written by
 :func:`vgs.evaluate.tables.sts_tables`, so restyling a figure never recomputes an evaluation.
@@ -186,5 +186,40 @@ def learning_curves(
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, title="Model")
     figure.tight_layout()
+    save_figure(figure, out_paths)
+    return figure
+
+
+def study_figure(by_seed_csv: PathLike, out_paths: Sequence[PathLike], sts_description: str) -> plt.Figure:
+    """The size × captions-per-image study at a glance: STS r (left) and caption→image R@10 (right)
+    against total training captions (log scale), one line per k through the cell means (r averaged
+    in Fisher z), every seed as a point and the seeds' range as a band."""
+    from vgs.evaluate.study import OUTCOMES, cell_summary  # the study's tables define the numbers
+
+    by_seed = pd.read_csv(by_seed_csv)
+    cells = cell_summary(by_seed)
+    ks = sorted(cells["k"].unique())
+    palette = dict(zip(ks, sns.color_palette("viridis", len(ks)), strict=True))
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
+    figure, axes = plt.subplots(1, 2, figsize=(10.5, 4.0), sharex=True)
+    totals = sorted(cells["total"].unique())
+    spacing = {k: 1.0 + 0.025 * (i - (len(ks) - 1) / 2) for i, k in enumerate(ks)}  # seeds apart by k
+    for axis, (column, name) in zip(axes, OUTCOMES.items(), strict=True):
+        for k in ks:
+            cell = cells[cells["k"] == k].sort_values("total")
+            seeds = by_seed[by_seed["k"] == k]
+            axis.fill_between(cell["total"], cell[f"{column}_min"], cell[f"{column}_max"], color=palette[k],
+                              alpha=0.15, linewidth=0)
+            axis.plot(cell["total"], cell[f"{column}_mean"], marker="o", color=palette[k], label=f"k = {k}")
+            axis.scatter(seeds["total"] * spacing[k], seeds[column], color=palette[k], s=12, alpha=0.7,
+                         edgecolors="none")  # fmt: skip
+        axis.set_xscale("log", base=2)
+        axis.set_xticks(totals, [str(int(t)) for t in totals])
+        axis.minorticks_off()
+        axis.set_xlabel("Total training captions (log scale)")
+        axis.set_ylabel(name)
+    axes[0].set_title(f"r on {sts_description}", fontsize=9)
+    axes[1].set_title("retrieval on the corpus's test images", fontsize=9)
+    axes[1].legend(title="captions per image", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     save_figure(figure, out_paths)
     return figure

@@ -220,6 +220,25 @@ def load_similarities(
     return gold, loaded
 
 
+def headline_metrics(
+    runs: Sequence[Run], retrieval_paths: Sequence[PathLike], similarity_paths: Sequence[PathLike]
+) -> tuple[pd.Series, list[np.ndarray], pd.DataFrame]:
+    """Gold scores, each run's similarities and one row per run with its two headline numbers:
+    caption→image R@10 (%) on the corpus's test set and Pearson r with the human scores on All.
+
+    The paths follow ``runs`` (one retrieval JSON and one similarities file per run).
+    """
+    gold, loaded = load_similarities(runs, similarity_paths)
+    scores = [run_scores for _, run_scores in loaded]
+    rows = [
+        {"system": run["system"], "seed": run["seed"],
+         "r10": float(result["caption_to_image"]["r10"]),  # type: ignore[index]
+         "pearson": float(np.corrcoef(gold.to_numpy(), run_scores)[0, 1])}
+        for run, run_scores, result in zip(runs, scores, read_retrieval(retrieval_paths), strict=True)
+    ]  # fmt: skip
+    return gold, scores, pd.DataFrame(rows, columns=["system", "seed", "r10", "pearson"])
+
+
 def _run_label(run: Run, several_seeds: bool) -> str:
     label = system_label(run["system"], run["kind"])
     return f"{label} seed {run['seed']}" if several_seeds and run.get("seed") is not None else label

@@ -82,23 +82,44 @@ def encode_utterances(
     precision: str = "fp32",
 ) -> int:
     """Encode the (de-duplicated) utterances of ``manifest`` into an embedding store."""
+    return encode_utterance_sets([(manifest, mfcc_paths, output)], checkpoint, split, batch_size, max_frames,
+                                 device, precision)[0]
+
+
+def encode_utterance_sets(
+    sets: Sequence[tuple[PathLike, Sequence[PathLike], PathLike]],
+    checkpoint: PathLike,
+    split: str | None = None,
+    batch_size: int = 64,
+    max_frames: int = 1024,
+    device: str = "auto",
+    precision: str = "fp32",
+) -> list[int]:
+    """Encode several utterance sets, each ``(manifest, mfcc_paths, output)``, with one model load.
+
+    Why one job for many sets: an STS set is six voices plus the natural sample, and loading torch
+    and the checkpoint costs more than encoding a set of a few hundred sentences.
+    """
     runtime = select_runtime(device, precision)
     payload = load_checkpoint(checkpoint)
     model = model_from_checkpoint(payload, str(runtime.device))
-    utt_ids = manifest_ids(manifest, "utt_id", split)
-    frames = ArrayStore(list(mfcc_paths))
-    missing = [utt for utt in utt_ids if utt not in frames]
-    if missing:
-        raise ValueError(
-            f"{list(mfcc_paths)}: MFCCs of {len(missing)} utterance(s) of {manifest} missing "
-            f"({', '.join(missing[:5])}); rerun the mfcc rule for this set"
-        )
-    embeddings = embed_utterances(model, [frames[u] for u in utt_ids], batch_size, max_frames, runtime, True)
-    log.info("encoded %d utterances of %s with %s", len(utt_ids), manifest, checkpoint)
-    return write_store(
-        output, zip(utt_ids, embeddings.numpy(), strict=True), model.config.embed_dim, "embedding",
-        store_metadata(checkpoint, payload),
-    )
+    counts = []
+    for manifest, mfcc_paths, output in sets:
+        utt_ids = manifest_ids(manifest, "utt_id", split)
+        frames = ArrayStore(list(mfcc_paths))
+        missing = [utt for utt in utt_ids if utt not in frames]
+        if missing:
+            raise ValueError(
+                f"{list(mfcc_paths)}: MFCCs of {len(missing)} utterance(s) of {manifest} missing "
+                f"({', '.join(missing[:5])}); rerun the mfcc rule for this set"
+            )
+        embeddings = embed_utterances(model, [frames[u] for u in utt_ids], batch_size, max_frames, runtime, True)
+        log.info("encoded %d utterances of %s with %s", len(utt_ids), manifest, checkpoint)
+        counts.append(write_store(
+            output, zip(utt_ids, embeddings.numpy(), strict=True), model.config.embed_dim, "embedding",
+            store_metadata(checkpoint, payload),
+        ))  # fmt: skip
+    return counts
 
 
 def encode_images(

@@ -1,0 +1,14 @@
+import sys; sys.path.insert(0, f"{snakemake.scriptdir}/..")  # noqa: E702 - vgs for conda envs
+from vgs.rulekit import rule_context
+from vgs.train.encode import encode_utterance_sets
+
+with rule_context(snakemake):
+    settings = snakemake.params.train
+    encode_utterance_sets(
+        list(zip(snakemake.input.manifests, snakemake.params.mfcc, snakemake.output, strict=True)),
+        checkpoint=snakemake.input.checkpoint,
+        batch_size=settings["eval_batch_size"],
+        max_frames=settings["max_frames"],
+        device=settings["device"],
+        precision=settings["precision"],
+    )
