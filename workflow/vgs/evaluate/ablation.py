@@ -31,9 +31,12 @@ from vgs.io import PathLike
 SEED_COLUMNS = ["model", "setting", "seed", "r10", "pearson", "williams_t", "williams_p", "r_with_reference"]
 
 
-def describe_setting(overrides: Mapping[str, Any]) -> str:
-    """``bucket=True, precision=bf16`` for a model's train overrides; ``reference recipe`` if none."""
-    return ", ".join(f"{key}={value}" for key, value in sorted(overrides.items())) or "reference recipe"
+def describe_setting(overrides: Mapping[str, Any], reference: Mapping[str, Any]) -> str:
+    """``bucket=True, precision=bf16``: the train overrides in which a model differs from the
+    reference's (settings they share, e.g. fewer epochs for all, are not the option under test);
+    ``reference recipe`` if none."""
+    changed = {key: value for key, value in overrides.items() if reference.get(key) != value}
+    return ", ".join(f"{key}={value}" for key, value in sorted(changed.items())) or "reference recipe"
 
 
 def paired_t(arm: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
@@ -62,7 +65,7 @@ def ablation_by_seed(
     reference_scores = {run["seed"]: run_scores for run, run_scores in zip(runs, scores) if run["system"] == reference}
     rows = []
     for run, run_scores, (_, metric) in zip(runs, scores, metrics.iterrows(), strict=True):
-        row = {"model": run["system"], "setting": describe_setting(models[run["system"]]), "seed": run["seed"],
+        row = {"model": run["system"], "setting": describe_setting(models[run["system"]], models[reference]), "seed": run["seed"],
                "r10": metric["r10"], "pearson": metric["pearson"]}  # fmt: skip
         if run["system"] == reference:
             row.update(williams_t=math.nan, williams_p=math.nan, r_with_reference=1.0)
