@@ -79,3 +79,6 @@ readme-figures:
 	mkdir -p workflow/report/readme
 	cp results/figures/world/figure1.png results/figures/world/figure2.png \
 		results/figures/learning_curves.png workflow/report/readme/
+	# The study's figure, once `make study` has drawn it.
+	if [ -f results/figures/study/world/study.png ]; then \
+		cp results/figures/study/world/study.png workflow/report/readme/; fi

@@ -127,8 +127,9 @@ def test_markdown_states_spread_paper_style_differences_and_job_time(study):
 def test_spread_sentence_counts_differences_within_the_largest_seed_range():
     spread = {"median_sd": 0.01, "max_sd": 0.02, "median_range": 0.02, "max_range": 0.05}
     paper_style = pd.DataFrame({"model": ["a", "b", "c"], "k": [1, 2, 5], "pearson": [0.40, 0.43, 0.50]})
-    text = spread_sentence(spread, paper_style)  # |Δr| = 0.03, 0.10, 0.07: one within 0.05
-    assert "r = 0.400 to 0.500; 1 of their 3 pairwise differences" in text
+    text = spread_sentence(spread, paper_style)  # |Δr| = 0.03, 0.10, 0.07: none within 0.02, one within 0.05
+    assert "r = 0.400 to 0.500; of their 3 pairwise differences, 0 are no larger than the median cell's " \
+           "seed range and 1 no larger than the largest" in text
 
 
 def test_figure_draws_the_cell_means_every_seed_and_the_seed_range(study, tmp_path):

@@ -152,11 +152,13 @@ def spread_sentence(spread: Mapping[str, float], paper_style: pd.DataFrame | Non
     if paper_style is not None and len(paper_style) > 1:
         values = paper_style.sort_values("k")["pearson"].to_numpy()
         differences = np.abs(values[:, None] - values[None, :])[np.triu_indices(len(values), 1)]
-        within = int((differences <= spread["max_range"]).sum())
+        within_median = int((differences <= spread["median_range"]).sum())
+        within_max = int((differences <= spread["max_range"]).sum())
         ks = ", ".join(str(k) for k in sorted(paper_style["k"]))
         text += (f" The paper-style subset models (k = {ks}, one seed each, as the paper trained them) span "
-                 f"r = {values.min():.3f} to {values.max():.3f}; {within} of their {len(differences)} pairwise "
-                 f"differences are no larger than the largest seed range, i.e. could be the seed alone.")
+                 f"r = {values.min():.3f} to {values.max():.3f}; of their {len(differences)} pairwise differences, "
+                 f"{within_median} are no larger than the median cell's seed range and {within_max} no larger "
+                 "than the largest: a difference that small between single runs can be the seed alone.")
     return text
 
 
