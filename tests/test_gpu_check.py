@@ -6,6 +6,7 @@ resume bugs it was written to catch are reproduced on the CPU (see each test).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -138,3 +139,13 @@ def test_fp16_resume_from_a_checkpoint_saved_without_grad_scaling(tiny_run):
     trainer = tiny_run()
     trainer.scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)  # what fp16 on the GPU builds
     assert trainer.resume() and trainer.scaler.get_scale() == 1024.0
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_cpu_precision_arms_keep_the_lstm_in_that_precision(dtype):
+    """The probe feeds the LSTM as the model does (the convolution's reduced-precision output), so
+    the CPU precision arms measure what training runs: no oneDNN fallback, the LSTM in ``dtype``.
+    Feeding it fp32 instead makes oneDNN reject fp16 and would switch the arm to an fp32 LSTM."""
+    runtime = Runtime(torch.device("cpu"), dtype)
+    assert gpu.lstm_dtype(runtime) == str(dtype)
+    assert isinstance(gpu.cpu_autocast_fallback(runtime), contextlib.nullcontext)

@@ -223,21 +223,27 @@ def training_flops(config: ModelConfig, lengths: np.ndarray) -> float:
 
 
 def lstm_dtype(runtime: Runtime) -> str:
-    """The dtype a cuDNN/oneDNN LSTM actually computes in under this runtime's autocast."""
+    """The dtype a cuDNN/oneDNN LSTM actually computes in under this runtime's autocast.
+
+    The LSTM is fed as in the model: under autocast the convolution before it already outputs the
+    reduced dtype, so the probe's input is in that dtype too. oneDNN can reject an fp32 input under
+    reduced-precision autocast (seen for fp16, and for bf16 on CPUs without AVX-512 BF16) while it
+    runs an input of that dtype, which is what training gives it.
+    """
     lstm = torch.nn.LSTM(8, 8, batch_first=True).to(runtime.device)
     try:
         with runtime.autocast():
-            return str(lstm(runtime.put(torch.randn(2, 3, 8)))[0].dtype)
+            return str(lstm(runtime.put(torch.randn(2, 3, 8, dtype=runtime.dtype or torch.float32)))[0].dtype)
     except RuntimeError as error:
         return f"fails: {str(error)[:160]}"
 
 
 def cpu_autocast_fallback(runtime: Runtime) -> contextlib.AbstractContextManager:
-    """oneDNN without bf16 support (CPUs lacking AVX-512 BF16) cannot run a reduced-precision LSTM.
+    """Where oneDNN cannot run the LSTM in the reduced precision even on input of that dtype.
 
     There, the reduced-precision CPU arms run with oneDNN off: the LSTM then stays fp32 (CPU
     autocast does not cast it) while convolution and linear layers run in bf16/fp16. The result
-    records which case applied (``lstm_dtype``).
+    records which case applied (``lstm_dtype``); training itself has no such fallback.
     """
     if runtime.device.type == "cpu" and runtime.dtype is not None and lstm_dtype(runtime).startswith("fails"):
         return torch.backends.mkldnn.flags(enabled=False)
