@@ -25,7 +25,7 @@ def write_run(root: Path, model: str, seed: int, gold: np.ndarray, noise: float,
     write_tsv(similarities, pd.DataFrame({"pair_id": [f"p{i}" for i in range(len(gold))], "gold": gold,
                                           "similarity": gold + noise * rng.normal(size=len(gold))}))  # fmt: skip
     retrieval = root / model / str(seed) / "retrieval.json"
-    retrieval.write_text(json.dumps({"caption_to_image": {"r10": r10}}))
+    retrieval.write_text(json.dumps({"caption_to_image": {"r10": r10}, "test_images": 50}))
     return retrieval, similarities
 
 

@@ -106,3 +106,13 @@ def test_rules_give_the_captions_the_label():
             block = rules[rules.index(f'caption="../report/{caption.name}"'):]
             block = block[: block.index("script:")]
             assert "natural=natural_label(NATURAL_SOURCE)" in block and "natural_description=" in block, caption
+
+
+@pytest.mark.parametrize("world", [True, False])
+def test_study_caption_calls_only_the_world_generated(world):
+    """The study runs on the world or on a real corpus with the real STS pairs: its caption says the
+    pairs are generated only for the world, and that the voices are synthetic in both cases."""
+    caption = (REPO / "workflow" / "report" / "study_figure.rst").read_text()
+    params = SimpleNamespace(sts_description="the pairs", training="a model", world=world)
+    text = jinja2.Template(caption).render(snakemake=SimpleNamespace(params=params))
+    assert ("generated" in text) == world and "synthetic" in text

@@ -26,7 +26,7 @@ def write_run(root: Path, name: str, gold: np.ndarray, noise: float, r10: float,
     write_tsv(run_dir / "similarities.tsv", pd.DataFrame({
         "pair_id": [f"p{i}" for i in range(len(gold))], "gold": gold,
         "similarity": gold + noise * rng.normal(size=len(gold))}))  # fmt: skip
-    (run_dir / "retrieval.json").write_text(json.dumps({"caption_to_image": {"r10": r10}}))
+    (run_dir / "retrieval.json").write_text(json.dumps({"caption_to_image": {"r10": r10}, "test_images": 50}))
     return run_dir / "retrieval.json", run_dir / "similarities.tsv"
 
 
@@ -58,7 +58,8 @@ def study(tmp_path):
 
 def test_by_seed_holds_each_runs_cell_recall_and_scipy_pearson(study):
     by_seed = pd.read_csv(study["paths"]["by_seed"])
-    assert len(by_seed) == 27 and list(by_seed.columns) == ["model", "total", "k", "images", "seed", "r10", "pearson"]
+    assert len(by_seed) == 27 and list(by_seed.columns) == [
+        "model", "total", "k", "images", "seed", "r10", "pearson", "test_images"]
     for run, path in zip(study["runs"], study["similarities"], strict=True):
         row = by_seed[(by_seed["model"] == run["system"]) & (by_seed["seed"] == run["seed"])].iloc[0]
         similarity = pd.read_csv(path, sep="\t")["similarity"]
@@ -148,5 +149,7 @@ def test_figure_draws_the_cell_means_every_seed_and_the_seed_range(study, tmp_pa
         assert sorted(points) == pytest.approx(sorted(by_seed[column]))
         bands = [c for c in axis.collections if c.get_offsets().shape[0] != len(SEEDS) * len(TOTALS)]
         assert len(bands) == len(KS)  # one min–max band per k
+    chance = {line.get_label(): line for line in figure.axes[1].get_lines()}["chance (50 test images)"]
+    assert list(chance.get_ydata()) == [20.0, 20.0]  # R@10 by chance among 50 images: 10 / 50
     assert "the test pairs" in figure.axes[0].get_title() and figure.axes[0].get_xscale() == "log"
     assert (tmp_path / "study.png").read_bytes()[:4] == b"\x89PNG"

@@ -193,7 +193,8 @@ def learning_curves(
 def study_figure(by_seed_csv: PathLike, out_paths: Sequence[PathLike], sts_description: str) -> plt.Figure:
     """The size × captions-per-image study at a glance: STS r (left) and caption→image R@10 (right)
     against total training captions (log scale), one line per k through the cell means (r averaged
-    in Fisher z), every seed as a point and the seeds' range as a band."""
+    in Fisher z), every seed as a point and the seeds' range as a band; retrieval's chance level
+    (10 of the test images) as a dashed line, so cells that retrieve at chance are plain to see."""
     from vgs.evaluate.study import OUTCOMES, cell_summary  # the study's tables define the numbers
 
     by_seed = pd.read_csv(by_seed_csv)
@@ -218,6 +219,10 @@ def study_figure(by_seed_csv: PathLike, out_paths: Sequence[PathLike], sts_descr
         axis.minorticks_off()
         axis.set_xlabel("Total training captions (log scale)")
         axis.set_ylabel(name)
+    for test_images in by_seed["test_images"].unique():  # one corpus, so one test set and one level
+        chance = 100 * min(10, int(test_images)) / int(test_images)
+        axes[1].axhline(chance, color="grey", linestyle="--", linewidth=1,
+                        label=f"chance ({test_images} test images)")
     axes[0].set_title(f"r on {sts_description}", fontsize=9)
     axes[1].set_title("retrieval on the corpus's test images", fontsize=9)
     axes[1].legend(title="captions per image", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)

@@ -34,7 +34,7 @@ import statsmodels.formula.api as smf
 from vgs.evaluate.tables import headline_metrics, write_table
 from vgs.io import PathLike, read_tsv
 
-BY_SEED_COLUMNS = ["model", "total", "k", "images", "seed", "r10", "pearson"]
+BY_SEED_COLUMNS = ["model", "total", "k", "images", "seed", "r10", "pearson", "test_images"]
 OUTCOMES = {"pearson": "STS r (All)", "r10": "caption→image R@10 (%)"}
 TERMS = {
     "Intercept": "intercept",

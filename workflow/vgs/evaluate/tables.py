@@ -224,7 +224,8 @@ def headline_metrics(
     runs: Sequence[Run], retrieval_paths: Sequence[PathLike], similarity_paths: Sequence[PathLike]
 ) -> tuple[pd.Series, list[np.ndarray], pd.DataFrame]:
     """Gold scores, each run's similarities and one row per run with its two headline numbers:
-    caption→image R@10 (%) on the corpus's test set and Pearson r with the human scores on All.
+    caption→image R@10 (%) on the corpus's test set and Pearson r with the human scores on All,
+    and the number of test images (what chance R@10 depends on).
 
     The paths follow ``runs`` (one retrieval JSON and one similarities file per run).
     """
@@ -233,10 +234,11 @@ def headline_metrics(
     rows = [
         {"system": run["system"], "seed": run["seed"],
          "r10": float(result["caption_to_image"]["r10"]),  # type: ignore[index]
-         "pearson": float(np.corrcoef(gold.to_numpy(), run_scores)[0, 1])}
+         "pearson": float(np.corrcoef(gold.to_numpy(), run_scores)[0, 1]),
+         "test_images": int(result["test_images"])}  # type: ignore[arg-type]
         for run, run_scores, result in zip(runs, scores, read_retrieval(retrieval_paths), strict=True)
     ]  # fmt: skip
-    return gold, scores, pd.DataFrame(rows, columns=["system", "seed", "r10", "pearson"])
+    return gold, scores, pd.DataFrame(rows, columns=["system", "seed", "r10", "pearson", "test_images"])
 
 
 def _run_label(run: Run, several_seeds: bool) -> str:
