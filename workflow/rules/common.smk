@@ -459,12 +459,16 @@ def study_training():
     )
 
 
+def is_world_sts_set(sts_set):
+    """Whether an STS set's pairs are the generated world's (not the real STS benchmark)."""
+    return bool(config["sts"]["sets"][sts_set].get("world"))
+
+
 def sts_set_description(sts_set):
     """What r on an STS set is measured on, for captions: which pairs, spoken by which (synthetic) voices."""
-    spec = config["sts"]["sets"][sts_set]
     pairs = (
         "the generated world's STS pairs"
-        if spec.get("world")
+        if is_world_sts_set(sts_set)
         else f"STS set {sts_set!r}"
     )
     voices = config["tts"]

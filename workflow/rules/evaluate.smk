@@ -341,6 +341,6 @@ rule study_figure:
     params:
         sts_description=lambda wildcards: sts_set_description(wildcards.sts_set),
         training=lambda wildcards: study_training(),
-        world=lambda wildcards: bool(config["sts"]["sets"][wildcards.sts_set].get("world")),
+        world=lambda wildcards: is_world_sts_set(wildcards.sts_set),
     script:
         "../scripts/study_figure.py"
