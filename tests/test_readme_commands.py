@@ -24,6 +24,9 @@ from checkout import REPO, fresh_checkout, make_would_reinstall, run_shell
 from plan import Plan, dry_run
 from readme import Command, readme_commands, readme_text
 
+# Every test here runs README commands (make, Snakemake) in subprocesses: the slow tier.
+pytestmark = pytest.mark.slow
+
 # The paper's conditions, written out independently of paper.yaml (Merkx et al. 2021, Table 2).
 PAPER_MODELS = {"flickr8k", "places", "spokencoco", *(f"spokencoco-k{k}" for k in range(1, 6))}
 PAPER_VOICES = {"m1", "m2", "m3", "f1", "f2", "f3"}
