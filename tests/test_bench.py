@@ -47,3 +47,11 @@ def test_unknown_benchmark_is_named(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["--only", "nope", "--out", str(tmp_path)])
     assert exited.value.code != 0 and "nope" in capsys.readouterr().err
+
+
+def test_only_imports_the_named_benchmark():
+    """A GPU machine runs ``--only gpu`` without the TTS or MFCC references installed (#24)."""
+    probe = ("import sys; from vgs.bench import discover; found = discover(['gpu']); "
+             "print(sorted(found), sorted(m for m in sys.modules if m.startswith('vgs.bench.')))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "['gpu'] ['vgs.bench.gpu', 'vgs.bench.train']"

@@ -110,6 +110,36 @@ def test_a_part_that_overruns_its_budget_is_stopped_and_keeps_its_results():
     assert result["first"] == 1 and "second" not in result and "stopped" in result["incomplete"]
 
 
+
+def test_a_part_that_raises_is_recorded_as_failed_and_the_next_part_still_runs():
+    """A CUDA-only failure in one part (say, an out-of-memory step) must not lose the other parts' numbers."""
+    clock = gpu.Clock(total_s=60.0)
+
+    def broken(out: dict) -> None:
+        out["before"] = 1
+        raise RuntimeError("cuDNN error: CUDNN_STATUS_NOT_SUPPORTED\nlong detail")
+
+    result = clock.run("broken", 5.0, broken)
+    assert result["before"] == 1
+    assert result["failed"] == "failed: RuntimeError: cuDNN error: CUDNN_STATUS_NOT_SUPPORTED"
+    assert clock.parts["broken"]["status"] == result["failed"]
+    assert clock.run("next", 5.0, lambda out: out.update(ran=True)) == {"ran": True}
+
+
+def test_an_arm_that_raises_is_recorded_and_the_other_arms_still_run(monkeypatch):
+    """One precision arm that breaks on the device (fp16 here) leaves a failure row, not a crashed check."""
+
+    def arm(corpus, plan, device, name, compiled, out):
+        if name == "fp16":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        out.update(bucketed={"captions_per_s": 1.0}, random={"captions_per_s": 1.0})
+
+    monkeypatch.setattr(gpu, "throughput_arm", arm)
+    out = gpu.throughput_part(gpu.Clock(600.0), None, gpu.QUICK, "cuda", compiled=False)
+    assert out["fp16-eager"] == {"failed": "OutOfMemoryError: CUDA out of memory"}
+    assert {"bucketed", "random"} <= set(out["bf16-eager"]) and {"bucketed", "random"} <= set(out["fp32-eager"])
+
+
 @pytest.fixture()
 def tiny_run(tmp_path):
     paths = synthetic_corpus(tmp_path / "data", images={"train": 8, "dev": 4}, captions_per_image=2)

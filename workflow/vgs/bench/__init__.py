@@ -19,13 +19,25 @@ from types import ModuleType
 Benchmark = Callable[[bool], dict]
 
 
-def discover() -> dict[str, ModuleType]:
-    """All benchmark modules of this package, by their NAME."""
+def discover(names: list[str] | None = None) -> dict[str, ModuleType]:
+    """Benchmark modules of this package by their NAME: all of them, or only ``names``.
+
+    A module's file name is its NAME, so ``names`` imports just those modules: a GPU machine
+    running ``--only gpu`` needs none of the other benchmarks' packages (TTS engines, MFCC
+    references) installed.
+    """
+    wanted = names if names is not None else [info.name for info in pkgutil.iter_modules(__path__)
+                                               if not info.name.startswith("_")]
     found: dict[str, ModuleType] = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
+    for name in wanted:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":
+                raise  # the benchmark exists but a package it needs is missing: say which
             continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
         if hasattr(module, "NAME") and hasattr(module, "run"):
+            if module.NAME != name:
+                raise RuntimeError(f"benchmark module {module.__name__} must be named after its NAME {module.NAME!r}")
             found[module.NAME] = module
     return found

@@ -35,6 +35,7 @@ import os
 import signal
 import tempfile
 import time
+import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -112,6 +113,11 @@ class PartTimeout(Exception):
     """A part ran past its own time budget."""
 
 
+def failure(error: BaseException) -> str:
+    """One line naming an exception, for the record (the traceback goes to the log)."""
+    return f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
+
+
 class Clock:
     """The overall budget: runs parts that fit, stops parts that overrun, records both."""
 
@@ -143,6 +149,10 @@ class Clock:
         except PartTimeout:
             status = f"stopped after its {budget_s:.0f} s budget; results so far kept"
             result["incomplete"] = status
+        except Exception as error:  # noqa: BLE001 - one broken part must not lose the others' measurements
+            status = f"failed: {failure(error)}"
+            result["failed"] = status
+            traceback.print_exc()
         seconds = time.perf_counter() - start
         self.parts[name] = {"budget_s": budget_s, "seconds": round(seconds, 1), "status": status}
         print(f"[gpu-check] {name}: {seconds:.1f} s of {budget_s:.0f} s ({status}); "
@@ -304,10 +314,10 @@ def throughput_part(clock: Clock, corpus: Corpus, plan: Plan, device: str, compi
     # Compilation time is hard to foresee: the compiled arms (last) may use all the time left.
     out = clock.run(name, plan.part_budgets[name], lambda o: throughput(corpus, plan, device, compiled, o),
                     use_rest=compiled)
-    reason = out.pop("not_measured", None) or out.pop("incomplete", None)
+    reason = out.pop("not_measured", None) or out.pop("incomplete", None) or out.pop("failed", None)
     for arm in PRECISIONS:
         done = out.get(arm_key(arm, compiled), {})
-        if not ("not_measured" in done or "bucketed" in done and "random" in done):
+        if not ("not_measured" in done or "failed" in done or "bucketed" in done and "random" in done):
             out[arm_key(arm, compiled)] = not_measured(f"{name}: {reason}")
     return out
 
@@ -323,7 +333,15 @@ def throughput(corpus: Corpus, plan: Plan, device: str, compiled: bool, out: dic
             )
             continue
         out[key] = {}
-        throughput_arm(corpus, plan, device, arm, compiled, out[key])
+        try:
+            throughput_arm(corpus, plan, device, arm, compiled, out[key])
+        except PartTimeout:
+            raise
+        except Exception as error:  # noqa: BLE001 - an arm that breaks (say, compilation) leaves the others
+            out[key] = {"failed": failure(error)}
+            traceback.print_exc()
+            if device == "cuda":
+                torch.cuda.empty_cache()
 
 
 # --- capacity and data pipeline --------------------------------------------------------------------
@@ -614,6 +632,8 @@ def check(quick: bool) -> dict:
         holder: dict[str, Corpus] = {}
         clock.run("data", plan.part_budgets["data"],
                   lambda out: holder.setdefault("corpus", make_corpus(directory, plan, plan.images, "train")))
+        if "corpus" not in holder:
+            raise RuntimeError(f"gpu-check: the synthetic corpus could not be made: {clock.parts['data']['status']}")
         corpus = holder["corpus"]
         result["model_parameters"] = sum(p.numel() for p in VGSModel(corpus.config).parameters())
         result["captions"] = len(corpus.train)
@@ -675,7 +695,8 @@ def summary(record: Mapping[str, Any]) -> str:
              "| arm | batching | captions/s | TFLOP/s | peak GiB | LSTM dtype |", "|---|---|---|---|---|---|"]
     for name, arm in r["throughput"].items():
         if "not_measured" in arm or not any(b in arm for b in ("bucketed", "random")):
-            lines.append(f"| {name} | — | — | — | — | — |")
+            marker = f"FAILED: {arm['failed']}" if "failed" in arm else "—"
+            lines.append(f"| {name} | {marker} | — | — | — | — |")
             continue
         for batching in ("bucketed", "random"):
             if batching in arm:
@@ -684,7 +705,16 @@ def summary(record: Mapping[str, Any]) -> str:
                              f"| {cell(row['peak_memory_gib'])} | {arm.get('lstm_dtype', '')} |")
     pipeline = r["data_pipeline"]
     lines += ["", f"Data pipeline alone: {cell(pipeline.get('captions_per_s', pipeline))} captions/s "
-                  f"(bottleneck: {r['bottleneck'].get('verdict', '—')}).", "", "## Correctness", ""]
+                  f"(bottleneck: {r['bottleneck'].get('verdict', '—')}; pipeline / fastest arm "
+                  f"{cell(r['bottleneck'].get('pipeline_over_fastest_training', '—'))}).", ""]
+    largest = r["largest_batch"]
+    for arm in ("fp32", "bf16"):
+        if arm in largest:
+            lines.append(f"Largest batch of {largest[arm]['frames']}-frame captions, {arm}: "
+                         f"{largest[arm].get('largest_verified', 'none verified')} verified "
+                         f"(predicted {largest[arm]['predicted']}, {largest[arm]['gib_per_caption']} GiB per caption, "
+                         f"{largest['gpu_memory_gib']} GiB card).")
+    lines += ["", "## Correctness", ""]
     for name, check in r["correctness"].items():
         lines.append(f"- {name}: {check.get('not_measured') or summarise_check(check)}")
     hours = r["gpu_hours"]
@@ -704,6 +734,8 @@ def summary(record: Mapping[str, Any]) -> str:
 
 def summarise_check(check: Mapping[str, Any]) -> str:
     """``ok``/``FAILED``/``reported`` per sub-check, with its headline number."""
+    if "failed" in check:
+        return check["failed"]
     if "ok" in check:
         return f"{'ok' if check['ok'] else 'FAILED'} (max |diff| {cell(check['max_abs_difference'])})"
     parts = []
