@@ -414,3 +414,33 @@ def test_best_epoch_is_chosen_among_every_fourth_and_the_last(corpus, tmp_path):
     assert [epoch for epoch in range(1, 11) if trainer.is_candidate(epoch)] == [4, 8, 10]
     every, _, _ = make_trainer(corpus, tmp_path / "every", epochs=3, select_every=1)
     assert [epoch for epoch in range(1, 4) if every.is_candidate(epoch)] == [1, 2, 3]
+
+
+def test_fp32_on_cuda_switches_tf32_off_and_tf32_is_the_opt_in(monkeypatch):
+    """PyTorch lets cuDNN use TF32 by default (seen on the H200: cudnn True, matmul False), so the
+    authors' fp32 must switch it off; ``tf32`` is the speed option that switches both on."""
+    from vgs.train.device import select_runtime
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = False, True  # PyTorch's defaults
+        runtime = select_runtime("cuda", "fp32")
+        assert (runtime.dtype, runtime.tf32) == (None, False)
+        assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == (False, False)
+        runtime = select_runtime("cuda", "tf32")
+        assert (runtime.dtype, runtime.tf32) == (None, True)
+        assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == (True, True)
+        assert select_runtime("cuda", "bf16").tf32 is False and torch.backends.cudnn.allow_tf32 is False
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def test_cuda_lstm_leaves_autocast_unless_it_is_fp16():
+    """PyTorch's cuDNN RNN autocast computes in fp16 whatever the autocast dtype (seen on the H200:
+    bf16 autocast gave an fp16 LSTM without gradient scaling); under bf16 the LSTM runs in fp32."""
+    from vgs.model import lstm_leaves_autocast
+
+    assert lstm_leaves_autocast(True, torch.bfloat16)
+    assert not lstm_leaves_autocast(True, torch.float16)  # fp16 is what cuDNN does; GradScaler covers it
+    assert not lstm_leaves_autocast(False, torch.bfloat16)
