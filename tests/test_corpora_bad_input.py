@@ -114,6 +114,89 @@ def test_truncated_json_names_file_line_and_column(tmp_path: Path, fmt: str, nam
         read_corpus(spec_of(fmt, tmp_path))
 
 
+# --- Splits must not share images ------------------------------------------------------------------
+
+
+def test_val_image_also_in_the_train_json_stops_naming_both_entries(tmp_path: Path) -> None:
+    CORPORA["spokencoco"](tmp_path)
+    val = json.loads((tmp_path / "SpokenCOCO_val.json").read_text())["data"][0]
+    leaked = {"image": val["image"], "captions": [{**val["captions"][0], "uttid": "LEAK", "wav": "wavs/leak.wav"}]}
+    edit_json(tmp_path / "SpokenCOCO_train.json", lambda c: c["data"].append(leaked))
+    with pytest.raises(CorpusError) as error:
+        read_corpus(spec_of("spokencoco", tmp_path))  # all four val images are dev or test
+    image = "'val2014/COCO_val2014_000000010000.jpg'"
+    assert str(error.value).startswith(
+        f"SpokenCOCO ({tmp_path}): 1 image(s) are in more than one split; train, dev and test must not share "
+        "images (remove each from all but one split file):\n"
+        f"  'COCO_val2014_000000010000' in train, "
+    )
+    assert f"{tmp_path / 'SpokenCOCO_train.json'}: data[3] (image {image}) captions[0] (uttid 'LEAK')" in str(error.value)
+    assert f"{tmp_path / 'SpokenCOCO_val.json'}: data[0] (image {image}) captions[0] (uttid 'W10000_0')" in (
+        str(error.value)
+    )
+
+
+def test_places_image_in_train_and_test_stops(tmp_path: Path) -> None:
+    CORPORA["places"](tmp_path)
+    train_image = json.loads((tmp_path / "metadata" / "train_2020.json").read_text())["data"][2]["image"]
+    edit_json(tmp_path / "metadata" / "test_seen_2020.json", lambda c: c["data"][1].update(image=train_image))
+    with pytest.raises(CorpusError, match=(
+        r"(?s)1 image\(s\) are in more than one split.*\n  'gsun_0002' in train, test: "
+        rf"{tmp_path}/metadata/train_2020.json: data\[2\] \(uttid 'UTT2'\); "
+        rf"{tmp_path}/metadata/test_seen_2020.json: data\[1\] \(uttid 'UTT31'\)$"
+    )):
+        read_corpus(spec_of("places", tmp_path))
+
+
+def test_karpathy_image_listed_twice_stops_naming_both_entries(tmp_path: Path) -> None:
+    """A second entry would silently replace the first, moving a test image and its captions to train."""
+    CORPORA["flickr8k"](tmp_path)
+    karpathy = tmp_path / "dataset_flickr8k.json"
+    edit_json(karpathy, lambda c: c["images"].append({**c["images"][4], "split": "train"}))
+    with pytest.raises(CorpusError) as error:
+        read_corpus(spec_of("flickr8k", tmp_path))
+    assert str(error.value) == (
+        f"{karpathy}: images[5] (filename '1004_abc.jpg'): '1004_abc.jpg' is listed twice, also as "
+        f"{karpathy}: images[4] (filename '1004_abc.jpg')"
+    )
+
+
+# --- Unclear messages made clear: file and entry ------------------------------------------------------
+
+
+def test_non_utf8_speaker_list_names_file_and_line(tmp_path: Path) -> None:
+    CORPORA["flickr8k"](tmp_path)
+    wav2spk = tmp_path / "flickr_audio" / "wav2spk.txt"
+    lines = wav2spk.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b"spk0", b"sp\xe9k0")  # Latin-1 e-acute
+    wav2spk.write_bytes(b"\n".join(lines))
+    offset = sum(len(line) + 1 for line in lines[:2]) + len(b"1000_abc_2.wav sp")
+    with pytest.raises(CorpusError) as error:
+        read_corpus(spec_of("flickr8k", tmp_path))
+    assert str(error.value).startswith(f"{wav2spk}:3: byte {offset} (b'\\xe9') is not UTF-8 text")
+
+
+def test_empty_image_name_names_the_entry(tmp_path: Path) -> None:
+    CORPORA["places"](tmp_path)
+    path = tmp_path / "metadata" / "dev_seen_2020.json"
+    edit_json(path, lambda c: c["data"][1].update(image=""))
+    with pytest.raises(CorpusError) as error:
+        read_corpus(spec_of("places", tmp_path))
+    assert str(error.value) == f"{path}: data[1] (uttid 'UTT21'): field 'image' is empty; it must name a file or an id"
+
+
+def test_duplicate_utterance_ids_name_files_and_entries(tmp_path: Path) -> None:
+    CORPORA["places"](tmp_path)
+    edit_json(tmp_path / "metadata" / "dev_seen_2020.json", lambda c: c["data"][3].update(uttid="UTT5"))
+    with pytest.raises(CorpusError) as error:
+        read_corpus(spec_of("places", tmp_path))
+    assert str(error.value) == (
+        f"Places ({tmp_path}): 1 utterance id(s) appear more than once; each utterance needs its own id:\n"
+        f"  'UTT5' in {tmp_path}/metadata/train_2020.json: data[5] (uttid 'UTT5'); "
+        f"{tmp_path}/metadata/dev_seen_2020.json: data[3] (uttid 'UTT5')"
+    )
+
+
 # --- Wavs checked when the corpus is loaded ---------------------------------------------------
 
 
