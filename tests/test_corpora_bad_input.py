@@ -28,7 +28,7 @@ from vgs.config import ConfigError, validate_config
 from vgs.corpora.audio_check import MFCC_SAMPLE_RATE, audio_problem
 from vgs.corpora.audio_content import content_problem
 from vgs.corpora.image_check import image_problem
-from vgs.corpora.load import LoadSummary, load_corpus, read_corpus
+from vgs.corpora.load import load_corpus, read_corpus
 from vgs.corpora.manifest import CorpusError
 from vgs.io import read_tsv
 
@@ -483,6 +483,8 @@ def test_missing_transcripts_are_counted_in_the_log(tmp_path: Path, caplog) -> N
 def test_load_summary_counts_rejected_repaired_and_untranscribed(tmp_path: Path) -> None:
     """Hand count: wavs 0, 7, 14, 21, 28, 35 are broken; even-numbered utterances have no transcript,
     so 20 - 3 (0, 14, 28) of the 34 kept lack one; each Places utterance has its own image."""
+    from vgs.corpora.load import LoadSummary
+
     places_with_bad_wavs(tmp_path / "places")
     spec = spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.15)
     summary = load_corpus(spec, "places", *(tmp_path / name for name in ("m.tsv", "rejected.tsv", "stop.tsv")),
