@@ -134,10 +134,9 @@ def test_val_image_also_in_the_train_json_stops_naming_both_entries(tmp_path: Pa
         "images (remove each from all but one split file):\n"
         f"  'COCO_val2014_000000010000' in train, "
     )
-    assert f"{tmp_path / 'SpokenCOCO_train.json'}: data[3] (image {image}) captions[0] (uttid 'LEAK')" in str(error.value)
-    assert f"{tmp_path / 'SpokenCOCO_val.json'}: data[0] (image {image}) captions[0] (uttid 'W10000_0')" in (
-        str(error.value)
-    )
+    message = str(error.value)
+    assert f"{tmp_path / 'SpokenCOCO_train.json'}: data[3] (image {image}) captions[0] (uttid 'LEAK')" in message
+    assert f"{tmp_path / 'SpokenCOCO_val.json'}: data[0] (image {image}) captions[0] (uttid 'W10000_0')" in message
 
 
 def test_places_image_in_train_and_test_stops(tmp_path: Path) -> None:
