@@ -86,10 +86,11 @@ class LoadSummary:
 
     def line(self, rejected: PathLike) -> str:
         """One line: what a user must know after a run that succeeded, with where the list is."""
-        repaired = "" if self.repaired is None else f", {self.repaired} repaired (listed in {Path(rejected).with_name('repaired.tsv')})"
+        repaired = Path(rejected).with_name("repaired.tsv")
+        repaired_part = "" if self.repaired is None else f", {self.repaired} repaired (listed in {repaired})"
         return (
             f"corpus {self.corpus}: {self.kept} of {self.listed} utterances kept ({self.images} images), "
-            f"{self.rejected} rejected for unusable audio (listed in {rejected}){repaired}, "
+            f"{self.rejected} rejected for unusable audio (listed in {rejected}){repaired_part}, "
             f"{self.untranscribed} without transcript"
         )
 
