@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import struct
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,10 +22,13 @@ import pytest
 import soundfile
 import yaml
 from conftest import REPO
+from PIL import Image
 from test_corpora import MIN_SAMPLES, write_flickr8k, write_places, write_spokencoco
 
 from vgs.config import ConfigError, validate_config
 from vgs.corpora.audio_check import MFCC_SAMPLE_RATE, audio_problem
+from vgs.corpora.audio_content import content_problem
+from vgs.corpora.image_check import image_problem
 from vgs.corpora.load import load_corpus, read_corpus
 from vgs.corpora.manifest import CorpusError
 from vgs.io import read_tsv
@@ -112,6 +117,88 @@ def test_truncated_json_names_file_line_and_column(tmp_path: Path, fmt: str, nam
     lines = text[: len(text) // 2].splitlines()
     with pytest.raises(CorpusError, match=rf"^{path}:{len(lines)}:\d+: not valid JSON \(.*\); the file is damaged"):
         read_corpus(spec_of(fmt, tmp_path))
+
+
+# --- Splits must not share images ------------------------------------------------------------------
+
+
+def test_val_image_also_in_the_train_json_stops_naming_both_entries(tmp_path: Path) -> None:
+    CORPORA["spokencoco"](tmp_path)
+    val = json.loads((tmp_path / "SpokenCOCO_val.json").read_text())["data"][0]
+    leaked = {"image": val["image"], "captions": [{**val["captions"][0], "uttid": "LEAK", "wav": "wavs/leak.wav"}]}
+    edit_json(tmp_path / "SpokenCOCO_train.json", lambda c: c["data"].append(leaked))
+    with pytest.raises(CorpusError) as error:
+        read_corpus(spec_of("spokencoco", tmp_path))  # all four val images are dev or test
+    image = "'val2014/COCO_val2014_000000010000.jpg'"
+    assert str(error.value).startswith(
+        f"SpokenCOCO ({tmp_path}): 1 image(s) are in more than one split; train, dev and test must not share "
+        "images (remove each from all but one split file):\n"
+        f"  'COCO_val2014_000000010000' in train, "
+    )
+    message = str(error.value)
+    assert f"{tmp_path / 'SpokenCOCO_train.json'}: data[3] (image {image}) captions[0] (uttid 'LEAK')" in message
+    assert f"{tmp_path / 'SpokenCOCO_val.json'}: data[0] (image {image}) captions[0] (uttid 'W10000_0')" in message
+
+
+def test_places_image_in_train_and_test_stops(tmp_path: Path) -> None:
+    CORPORA["places"](tmp_path)
+    train_image = json.loads((tmp_path / "metadata" / "train_2020.json").read_text())["data"][2]["image"]
+    edit_json(tmp_path / "metadata" / "test_seen_2020.json", lambda c: c["data"][1].update(image=train_image))
+    with pytest.raises(CorpusError, match=(
+        r"(?s)1 image\(s\) are in more than one split.*\n  'gsun_0002' in train, test: "
+        rf"{tmp_path}/metadata/train_2020.json: data\[2\] \(uttid 'UTT2'\); "
+        rf"{tmp_path}/metadata/test_seen_2020.json: data\[1\] \(uttid 'UTT31'\)$"
+    )):
+        read_corpus(spec_of("places", tmp_path))
+
+
+def test_karpathy_image_listed_twice_stops_naming_both_entries(tmp_path: Path) -> None:
+    """A second entry would silently replace the first, moving a test image and its captions to train."""
+    CORPORA["flickr8k"](tmp_path)
+    karpathy = tmp_path / "dataset_flickr8k.json"
+    edit_json(karpathy, lambda c: c["images"].append({**c["images"][4], "split": "train"}))
+    with pytest.raises(CorpusError) as error:
+        read_corpus(spec_of("flickr8k", tmp_path))
+    assert str(error.value) == (
+        f"{karpathy}: images[5] (filename '1004_abc.jpg'): '1004_abc.jpg' is listed twice, also as "
+        f"{karpathy}: images[4] (filename '1004_abc.jpg')"
+    )
+
+
+# --- Unclear messages made clear: file and entry ------------------------------------------------------
+
+
+def test_non_utf8_speaker_list_names_file_and_line(tmp_path: Path) -> None:
+    CORPORA["flickr8k"](tmp_path)
+    wav2spk = tmp_path / "flickr_audio" / "wav2spk.txt"
+    lines = wav2spk.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b"spk0", b"sp\xe9k0")  # Latin-1 e-acute
+    wav2spk.write_bytes(b"\n".join(lines))
+    offset = sum(len(line) + 1 for line in lines[:2]) + len(b"1000_abc_2.wav sp")
+    with pytest.raises(CorpusError) as error:
+        read_corpus(spec_of("flickr8k", tmp_path))
+    assert str(error.value).startswith(f"{wav2spk}:3: byte {offset} (b'\\xe9') is not UTF-8 text")
+
+
+def test_empty_image_name_names_the_entry(tmp_path: Path) -> None:
+    CORPORA["places"](tmp_path)
+    path = tmp_path / "metadata" / "dev_seen_2020.json"
+    edit_json(path, lambda c: c["data"][1].update(image=""))
+    with pytest.raises(CorpusError) as error:
+        read_corpus(spec_of("places", tmp_path))
+    assert str(error.value) == f"{path}: data[1] (uttid 'UTT21'): field 'image' is empty; it must name a file or an id"
+
+
+def test_duplicate_utterance_ids_name_files_and_entries(tmp_path: Path) -> None:
+    CORPORA["places"](tmp_path)
+    edit_json(tmp_path / "metadata" / "dev_seen_2020.json", lambda c: c["data"][3].update(uttid="UTT5"))
+    with pytest.raises(CorpusError) as error:
+        read_corpus(spec_of("places", tmp_path))
+    assert str(error.value) == (
+        f"Places ({tmp_path}): 1 utterance id(s) appear more than once; each utterance needs its own id:\n"
+        f"  'UTT5' in {tmp_path}/metadata/train_2020.json: data[5] (uttid 'UTT5'); "
+        f"{tmp_path}/metadata/dev_seen_2020.json: data[3] (uttid 'UTT5')"
+    )
 
 
 # --- Wavs checked when the corpus is loaded ---------------------------------------------------
@@ -253,6 +340,130 @@ def test_skip_still_stops_above_the_rejected_fraction(tmp_path: Path) -> None:
     assert not (tmp_path / "results" / "manifest.tsv").exists()
 
 
+# --- Content faults behind a sound header, found at load time --------------------------------------
+
+
+def write_nan_float(path: Path) -> None:
+    """A float WAV (a valid header) holding NaN samples, which the MFCC stage refuses."""
+    samples = np.full(8000, 0.01, np.float32)
+    samples[100:110] = np.nan
+    soundfile.write(path, samples, 16000, subtype="FLOAT")
+
+
+def write_8bit_under_16bit_header(path: Path) -> None:
+    """8-bit unsigned PCM whose fmt chunk was rewritten to say 16-bit: consistent, half as long, noise."""
+    samples = np.concatenate([np.zeros(4000), 0.2 * np.sin(np.arange(12000) / 5)])  # silence, then a tone
+    soundfile.write(path, samples, 16000, subtype="PCM_U8")
+    data = bytearray(path.read_bytes())
+    fmt = data.index(b"fmt ") + 8  # format tag, channels, rate, byte rate, block align, bits per sample
+    tag, channels, rate, byte_rate, _, _ = struct.unpack_from("<HHIIHH", data, fmt)
+    struct.pack_into("<HHIIHH", data, fmt, tag, channels, rate, 2 * byte_rate, 2, 16)
+    path.write_bytes(bytes(data))
+
+
+def write_random_pcm(path: Path) -> None:
+    """Random bytes behind a valid 16-bit header (e.g. a file overwritten by another download)."""
+    soundfile.write(path, np.random.default_rng(0).integers(-32768, 32768, 8000, dtype=np.int16), 16000,
+                    subtype="PCM_16")
+
+
+CONTENT_FAULTS = {
+    write_nan_float: "10 NaN or infinite samples (FLOAT data); the file is damaged: re-create it",
+    write_8bit_under_16bit_header: "not speech: 100% of the samples of the first 0.25 s are above 0.4 of full scale",
+    write_random_pcm: "not speech: 60% of the samples of the first 0.25 s are above 0.4 of full scale",  # uniform: 60%
+}
+
+
+def places_with_content_faults(root: Path) -> dict[Path, str]:
+    write_places(root, PLACES_SIZES)
+    wavs = sorted((root / "audio" / "wavs").rglob("*.wav"), key=lambda path: int(path.stem[3:]))[5::11]
+    for wav, write in zip(wavs, CONTENT_FAULTS, strict=False):
+        write(wav)
+    return dict(zip(wavs, CONTENT_FAULTS.values(), strict=False))
+
+
+def test_8bit_data_under_a_16bit_header_is_half_length_noise() -> None:
+    """Hand computation behind the level check: two 8-bit midpoint samples (0x80 0x80) read as one
+    little-endian int16 are -32640, 0.996 of full scale; the decoded length halves."""
+    assert struct.unpack("<h", bytes([0x80, 0x80]))[0] == -32640
+
+
+def test_content_faults_behind_a_valid_header_are_rejected_at_load_and_mfcc_finishes(tmp_path: Path) -> None:
+    """Before: kept in the manifest; the MFCC shard then failed on the NaN file even under skip."""
+    from vgs.features.mfcc import extract_mfcc_store
+    from vgs.store import ArrayStore
+
+    broken = places_with_content_faults(tmp_path / "places")
+    assert soundfile.info(str(next(iter(broken)))).subtype == "FLOAT"
+    manifest, rejected, _ = load(
+        tmp_path, spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.1), "places"
+    )
+    listed = read_tsv(rejected).set_index("wav_path")
+    assert set(listed.index) == set(map(str, broken))
+    for wav, reason in broken.items():
+        assert listed.loc[str(wav), "reason"].startswith(reason)
+    assert extract_mfcc_store(manifest, tmp_path / "mfcc.h5") == 37
+    assert not set(ArrayStore(tmp_path / "mfcc.h5")) & set(listed["utt_id"])
+
+
+def test_content_faults_stop_by_default_and_above_the_fraction(tmp_path: Path) -> None:
+    broken = places_with_content_faults(tmp_path / "places")
+    with pytest.raises(CorpusError, match=r"^3 of 40 wavs \(7.50%\) of corpus places are unusable") as error:
+        load(tmp_path, spec_of("places", tmp_path / "places"), "places")
+    for wav in broken:
+        assert str(wav) in str(error.value)
+    with pytest.raises(CorpusError, match="more than corpora.places.max_rejected_fraction = 0.05"):
+        load(tmp_path, spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.05),
+             "places")
+
+
+def test_speech_passes_the_level_check(tmp_path: Path) -> None:
+    """No false alarm on speech (espeak-ng, synthetic) at the releases' and the odd rates and in stereo."""
+    from corpus_layouts import speak
+
+    from vgs.world.formats import Utterance
+
+    utterances = [Utterance(f"a dog runs on the grass number {k}", "en-us+m2", f"{k}.wav") for k in range(8)]
+    speak(utterances, tmp_path)
+    assert {content_problem(str(tmp_path / u.wav)) for u in utterances} == {None}
+
+
+def jpeg(path: Path, size: int = 64) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.random.default_rng(size).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, quality=90)
+
+
+def test_damaged_images_stop_the_load_naming_image_and_utterance(tmp_path: Path) -> None:
+    """Before: loading succeeded; the image-feature stage found them after the MFCC stage had run."""
+    from vgs.features.images import ImageError, load_image
+
+    CORPORA["flickr8k"](tmp_path / "f")
+    images = tmp_path / "f" / "Flicker8k_Dataset"
+    jpeg(images / "1000_abc.jpg")
+    truncate(images / "1000_abc.jpg", (images / "1000_abc.jpg").stat().st_size * 2 // 3)
+    (images / "1002_abc.jpg").write_bytes(b"<html>404 Not Found</html>")
+    (images / "1003_abc.jpg").write_bytes(b"")
+    jpeg(images / "1004_abc.jpg")
+    for name in ("1000_abc.jpg", "1002_abc.jpg", "1003_abc.jpg"):  # the feature stage's reader refuses each
+        with pytest.raises(ImageError):
+            load_image(str(images / name))
+    load_image(str(images / "1004_abc.jpg"))
+    with pytest.raises(CorpusError) as error:
+        load(tmp_path, spec_of("flickr8k", tmp_path / "f"))
+    assert str(error.value).startswith(
+        "3 of 5 images of corpus c are unusable:\n"
+        f"  {images}/1000_abc.jpg (image 1000_abc, e.g. utterance 1000_abc_0): truncated: the JPEG has no "
+        "end-of-image marker (an interrupted download?)\n"
+        f"  {images}/1002_abc.jpg (image 1002_abc, e.g. utterance 1002_abc_0): not an image PIL can read (damaged "
+        "header or another kind of file)\n"
+    )
+    assert f"  {images}/1003_abc.jpg (image 1003_abc, e.g. utterance 1003_abc_0): empty file (0 bytes)\n" in (
+        str(error.value)
+    )
+    assert image_problem(str(images / "1004_abc.jpg")) is None
+
+
 # --- Missing transcripts are counted --------------------------------------------------------------
 
 
@@ -264,6 +475,29 @@ def test_missing_transcripts_are_counted_in_the_log(tmp_path: Path, caplog) -> N
     assert "20 of 40 utterances have no transcript in the metadata (their text is left empty), e.g. UTT0, UTT2" in (
         caplog.text
     )
+
+
+# --- A run that succeeded says what it left out ----------------------------------------------------
+
+
+def test_load_summary_counts_rejected_repaired_and_untranscribed(tmp_path: Path) -> None:
+    """Hand count: wavs 0, 7, 14, 21, 28, 35 are broken; even-numbered utterances have no transcript,
+    so 20 - 3 (0, 14, 28) of the 34 kept lack one; each Places utterance has its own image."""
+    from vgs.corpora.load import LoadSummary
+
+    places_with_bad_wavs(tmp_path / "places")
+    spec = spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.15)
+    summary = load_corpus(spec, "places", *(tmp_path / name for name in ("m.tsv", "rejected.tsv", "stop.tsv")),
+                          MIN_SAMPLES)
+    assert summary.line(tmp_path / "rejected.tsv") == (
+        f"corpus places: 34 of 40 utterances kept (34 images), 6 rejected for unusable audio (listed in "
+        f"{tmp_path / 'rejected.tsv'}), 17 without transcript"
+    )
+    assert summary.labels() == {"kept utterances": 34, "rejected utterances": 6, "no transcript": 17}
+    (tmp_path / "repaired.tsv").write_text("utt_id\twav_path\nUTT1\ta.wav\nUTT2\tb.wav\n")  # the repair's list
+    repaired = LoadSummary.from_outputs("places", tmp_path / "m.tsv", tmp_path / "rejected.tsv")
+    assert repaired.labels()["repaired wavs"] == 2
+    assert f", 2 repaired (listed in {tmp_path / 'repaired.tsv'}), " in repaired.line(tmp_path / "rejected.tsv")
 
 
 # --- Root keys are honoured for every format --------------------------------------------------------
@@ -323,16 +557,22 @@ def test_rule_writes_rejected_tsv_and_the_report_counts_it(tmp_path: Path) -> No
     config["corpora"]["bad"] = spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.2)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
 
-    def snakemake(*args: str) -> None:
+    def snakemake(*args: str) -> str:
         result = subprocess.run(
             [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
              "--cores", "1", *args], capture_output=True, text=True, timeout=300,
         )
         assert result.returncode == 0, result.stderr[-4000:]
+        return result.stderr
 
-    snakemake("results/corpora/bad/manifest.tsv")
+    terminal = snakemake("results/corpora/bad/manifest.tsv")
     listed = read_tsv(tmp_path / "results" / "corpora" / "bad" / "rejected.tsv")
     assert sorted(listed["wav_path"]) == sorted(map(str, broken))
     assert "40 wavs checked: 6 rejected" in (tmp_path / "results" / "logs" / "corpora" / "bad.log").read_text()
+    assert ("corpus bad: 34 of 40 utterances kept (34 images), 6 rejected for unusable audio (listed in "
+            "results/corpora/bad/rejected.tsv), 17 without transcript") in terminal
+    terminal = snakemake("results/features/mfcc/corpus/bad/shard0.h5")  # the fixture's wavs are all zeros
+    assert re.search(r"results/features/mfcc/corpus/bad/shard0.h5: \d+ utterance\(s\) are digital silence", terminal)
     snakemake("results/corpora/bad/rejected.tsv", "--report", "report.html")
-    assert '"labels": {"corpus": "bad", "rejected utterances": 6}' in (tmp_path / "report.html").read_text()
+    assert ('"labels": {"corpus": "bad", "kept utterances": 34, "rejected utterances": 6, "no transcript": 17}'
+            in (tmp_path / "report.html").read_text())

@@ -239,6 +239,18 @@ def test_bad_file_leaves_no_store_and_lists_every_bad_file(tmp_path: Path) -> No
     assert list(out.parent.iterdir()) == []
 
 
+def test_silent_utterances_are_named_for_the_terminal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Digital silence passes every load-time check (its header is sound, its start is quiet); the
+    MFCC stage, which reads every sample, names it so the rule can say it on the terminal."""
+    manifest = write_manifest(tmp_path, 4)
+    soundfile.write(tmp_path / "wavs" / "u2.wav", np.zeros(RATE, np.int16), RATE, subtype="PCM_16")
+    silent: list[str] = []
+    assert extract_mfcc_store(manifest, tmp_path / "shard0.h5", silent=silent) == 4
+    assert silent == ["u2"]
+    assert "1 utterance(s) are digital silence; their normalised features are all zero: u2" in caplog.text
+    assert np.abs(ArrayStore(tmp_path / "shard0.h5")["u2"]).max() < 1e-6  # zero up to float64 rounding
+
+
 def test_interrupted_extraction_leaves_nothing_a_rerun_accepts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     manifest = write_manifest(tmp_path, 5)
     out = tmp_path / "out" / "shard0.h5"

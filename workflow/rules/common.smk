@@ -156,13 +156,11 @@ def corpus_source(wildcards):
 
 
 def rejected_labels(wildcards, output):
-    """Report labels of a corpus's rejected.tsv, read when the report is made, so its table shows the count."""
-    from vgs.corpora.screening import count_rejected  # only --report needs it
+    """Report labels of a corpus's rejected.tsv, read when the report is made: the load summary's counts."""
+    from vgs.corpora.load import LoadSummary  # only --report needs it
 
-    return {
-        "corpus": wildcards.corpus,
-        "rejected utterances": count_rejected(output.rejected),
-    }
+    summary = LoadSummary.from_outputs(wildcards.corpus, output.manifest, output.rejected)
+    return {"corpus": wildcards.corpus, **summary.labels()}
 
 
 # --- STS collections ----------------------------------------------------------------------------

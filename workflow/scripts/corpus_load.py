@@ -3,7 +3,9 @@ from vgs.corpora.load import load_corpus
 from vgs.rulekit import rule_context
 
 with rule_context(snakemake):
-    load_corpus(
+    summary = load_corpus(
         snakemake.params.spec, snakemake.wildcards.corpus, snakemake.output.manifest, snakemake.output.rejected,
         snakemake.params.stop_list, snakemake.params.min_samples,
     )
+# On the terminal (rule_context sends stderr to the log): a run that succeeded still says what it left out.
+print(summary.line(snakemake.output.rejected), file=sys.stderr)

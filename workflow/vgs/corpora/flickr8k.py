@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from vgs.corpora.manifest import CorpusError, finish_manifest, join_path, require_files
-from vgs.corpora.metadata import entry_label, read_json, required
+from vgs.corpora.metadata import entry_label, read_json, read_text, required, required_name
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ SPLIT_NAMES = {"train": "train", "restval": "train", "val": "dev", "test": "test
 def _read_pairs(path: Path) -> list[list[str]]:
     """Whitespace-separated lines of a Flickr audio index file, with line numbers in errors."""
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         fields = line.split()
@@ -55,10 +55,12 @@ def _karpathy_images(karpathy: Path) -> dict[str, tuple[str, dict]]:
     images = {}
     for number, entry in enumerate(required(read_json(karpathy), "images", str(karpathy), list)):
         where = f"{karpathy}: {entry_label('images', number, entry, 'filename')}"
-        filename, split = required(entry, "filename", where), required(entry, "split", where)
+        filename, split = required_name(entry, "filename", where), required(entry, "split", where)
         if split not in SPLIT_NAMES:
             raise CorpusError(f"{where}: unknown split {split!r}; expected one of {sorted(SPLIT_NAMES)}")
         required(entry, "sentences", where, list)
+        if filename in images:  # a second entry would silently replace the first, split and captions
+            raise CorpusError(f"{where}: {filename!r} is listed twice, also as {images[filename][0]}")
         images[filename] = (where, entry)
     return images
 
@@ -99,6 +101,7 @@ def load_flickr8k(root: str, image_root: str | None = None, audio_root: str | No
             "text": required(sentences[index], "raw", f"{where} sentences[{index}] (spoken in {wav})").strip(),
             "speaker": speakers.get(wav, ""),
             "split": SPLIT_NAMES[image["split"]],
+            "entry": f"{wav2capt}:{number} ({where})",
         })
     if outside:
         log.warning("%s: skipped %d captions of images outside the Karpathy splits", wav2capt, outside)

@@ -1,18 +1,21 @@
-"""Dispatch a ``corpora:`` config entry to its format's loader, check its audio and write the manifest."""
+"""Dispatch a ``corpora:`` config entry to its format's loader, check its images and audio, write the
+manifest and say what was set aside."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from vgs.corpora import flickr8k, places, spokencoco
-from vgs.corpora.manifest import write_manifest
-from vgs.corpora.screening import REJECTED_COLUMNS, AudioPolicy, screen_audio
-from vgs.io import PathLike, write_tsv
+from vgs.corpora.image_check import image_problems
+from vgs.corpora.manifest import MANIFEST_COLUMNS, CorpusError, indented_list, write_manifest
+from vgs.corpora.screening import REJECTED_COLUMNS, AudioPolicy, count_rejected, screen_audio
+from vgs.io import PathLike, read_tsv, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +38,77 @@ def read_corpus(spec: Mapping[str, Any]) -> pd.DataFrame:
     raise ValueError(f"unknown corpus format {fmt!r}; expected flickr8k, places or spokencoco")
 
 
+def check_images(frame: pd.DataFrame, corpus: str, source: str) -> None:
+    """Raise :class:`CorpusError` naming every image that cannot give features and an utterance of it."""
+    images = frame.drop_duplicates("image_path")
+    problems = image_problems(images["image_path"].tolist())
+    bad = [
+        f"{row.image_path} (image {row.image_id}, e.g. utterance {row.utt_id}): {problem}"
+        for row, problem in zip(images.itertuples(), problems, strict=True) if problem is not None
+    ]
+    if bad:
+        raise CorpusError(
+            f"{len(bad)} of {len(images)} images of corpus {corpus} are unusable:\n{indented_list(bad)}\n"
+            f"Re-download or re-create them (images are never left out: that would change the fixed splits).\n"
+            f"{source}"
+        )
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    """What loading kept and set aside, for the terminal and the report (one source for both)."""
+
+    corpus: str
+    listed: int
+    kept: int
+    rejected: int
+    repaired: int | None  # None: no repaired.tsv beside rejected.tsv
+    untranscribed: int
+    images: int
+
+    @classmethod
+    def from_outputs(cls, corpus: str, manifest: PathLike, rejected: PathLike) -> LoadSummary:
+        """Counts from a finished load's files; ``repaired.tsv`` beside ``rejected.tsv`` counts when present."""
+        frame = read_tsv(manifest, required=MANIFEST_COLUMNS)
+        dropped = count_rejected(rejected)
+        repaired = Path(rejected).with_name("repaired.tsv")
+        return cls(
+            corpus=corpus, listed=len(frame) + dropped, kept=len(frame), rejected=dropped,
+            repaired=len(read_tsv(repaired)) if repaired.is_file() else None,
+            untranscribed=int((frame["text"] == "").sum()), images=frame["image_id"].nunique(),
+        )
+
+    def labels(self) -> dict[str, int]:
+        """The counts as Snakemake report labels."""
+        labels = {"kept utterances": self.kept, "rejected utterances": self.rejected,
+                  "no transcript": self.untranscribed}
+        return labels if self.repaired is None else {**labels, "repaired wavs": self.repaired}
+
+    def line(self, rejected: PathLike) -> str:
+        """One line: what a user must know after a run that succeeded, with where the list is."""
+        repaired = Path(rejected).with_name("repaired.tsv")
+        repaired_part = "" if self.repaired is None else f", {self.repaired} repaired (listed in {repaired})"
+        return (
+            f"corpus {self.corpus}: {self.kept} of {self.listed} utterances kept ({self.images} images), "
+            f"{self.rejected} rejected for unusable audio (listed in {rejected}){repaired_part}, "
+            f"{self.untranscribed} without transcript"
+        )
+
+
 def load_corpus(
     spec: Mapping[str, Any], corpus: str, manifest: PathLike, rejected: PathLike, stop_list: PathLike,
     min_samples: int,
-) -> pd.DataFrame:
-    """Load corpus ``corpus``, check every wav's header and write the manifest and ``rejected.tsv``.
+) -> LoadSummary:
+    """Load corpus ``corpus``, check every image and wav and write the manifest and ``rejected.tsv``.
 
     ``min_samples`` is the shortest usable utterance (one MFCC frame); ``stop_list`` is where the
     unusable utterances are listed when loading stops because of them (see :func:`screen_audio`).
+    Returns the summary the rule prints on the terminal.
     """
-    frame, dropped = screen_audio(
-        read_corpus(spec), corpus, AudioPolicy.from_spec(spec), min_samples, stop_list, SOURCES[spec["format"]]
-    )
+    source = SOURCES[spec["format"]]
+    listed = read_corpus(spec)
+    check_images(listed, corpus, source)
+    frame, dropped = screen_audio(listed, corpus, AudioPolicy.from_spec(spec), min_samples, stop_list, source)
     Path(stop_list).unlink(missing_ok=True)  # a list left by an earlier, stopped attempt
     log.log(
         logging.WARNING if len(dropped) else logging.INFO,
@@ -63,4 +125,6 @@ def load_corpus(
         log.info("%s: %d utterances, %d images", split, len(rows), rows["image_id"].nunique())
     write_manifest(manifest, frame)
     write_tsv(rejected, dropped[REJECTED_COLUMNS])
-    return frame
+    summary = LoadSummary.from_outputs(corpus, manifest, rejected)
+    log.info("%s", summary.line(rejected))
+    return summary

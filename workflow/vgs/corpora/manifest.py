@@ -45,27 +45,54 @@ def require_files(paths: Iterable[PathLike], what: str, source: str) -> None:
         raise CorpusError(f"{len(missing)} {what} missing:\n{indented_list(missing)}\n{source}")
 
 
-def finish_manifest(rows: pd.DataFrame | list[dict[str, str]], name: str, source: str) -> pd.DataFrame:
+def finish_manifest(rows: list[dict[str, str]], name: str, source: str) -> pd.DataFrame:
     """Order columns, check ids, splits and that every referenced image exists.
 
-    Wavs are checked apart, by :mod:`vgs.corpora.screening`, because an unusable wav may be set
-    aside where a missing image always stops.
+    Each row carries an ``entry`` (file and entry or line it came from, see
+    :func:`vgs.corpora.metadata.entry_label`) so that errors point at the metadata; it is dropped from
+    the result. Wavs are checked apart, by :mod:`vgs.corpora.screening`, because an unusable wav may
+    be set aside where a missing image always stops.
     """
-    frame = pd.DataFrame(rows, columns=MANIFEST_COLUMNS).fillna("").astype(str)
+    frame = pd.DataFrame(rows, columns=[*MANIFEST_COLUMNS, "entry"]).fillna("").astype(str)
     if frame.empty:
         raise CorpusError(f"{name}: the metadata lists no utterances\n{source}")
-    duplicated = frame["utt_id"][frame["utt_id"].duplicated()].unique()
+    duplicated = frame[frame["utt_id"].duplicated(keep=False)].groupby("utt_id", sort=False)["entry"]
     if len(duplicated):
-        raise CorpusError(f"{name}: {len(duplicated)} duplicate utterance ids, e.g. {list(duplicated[:5])}")
+        shown = indented_list([f"{utt!r} in {'; '.join(entries)}" for utt, entries in duplicated])
+        raise CorpusError(
+            f"{name}: {len(duplicated)} utterance id(s) appear more than once; each utterance needs its own id:\n"
+            f"{shown}"
+        )
     bad_splits = sorted(set(frame["split"]) - set(SPLITS))
     if bad_splits:
         raise CorpusError(f"{name}: unknown split(s) {bad_splits}; expected {list(SPLITS)}")
+    check_disjoint_splits(frame, name)
     images = frame.drop_duplicates("image_id").set_index("image_id")["image_path"]
     conflicting = frame.groupby("image_id")["image_path"].nunique()
     if (conflicting > 1).any():
         raise CorpusError(f"{name}: image ids with several paths: {list(conflicting[conflicting > 1].index[:5])}")
     require_files(images.tolist(), f"{name} images", source)
-    return frame
+    return frame[MANIFEST_COLUMNS]
+
+
+def check_disjoint_splits(frame: pd.DataFrame, name: str) -> None:
+    """Raise :class:`CorpusError` when an image is in two splits, naming its entry in each.
+
+    Why: an image in train and in dev or test (e.g. a val image also listed in a train file) lets the
+    model see test images while training, which inflates retrieval scores without any error.
+    """
+    firsts = frame.drop_duplicates(["image_id", "split"])
+    shared = firsts[firsts["image_id"].duplicated(keep=False)]
+    if shared.empty:
+        return
+    lines = [
+        f"{image!r} in {', '.join(rows['split'])}: {'; '.join(rows['entry'])}"
+        for image, rows in shared.groupby("image_id", sort=True)
+    ]
+    raise CorpusError(
+        f"{name}: {len(lines)} image(s) are in more than one split; train, dev and test must not share "
+        f"images (remove each from all but one split file):\n{indented_list(lines)}"
+    )
 
 
 def write_manifest(path: PathLike, frame: pd.DataFrame) -> None:

@@ -17,18 +17,30 @@ from vgs.corpora.manifest import CorpusError
 TYPE_NAMES = {str: "text", list: "a list", dict: "an object"}
 
 
+def read_text(path: Path) -> str:
+    """The UTF-8 text of ``path``; a byte that is not UTF-8 raises :class:`CorpusError` with its line.
+
+    The line is what a user opens the file at; the byte offset alone is no help in a 100 MB JSON file.
+    """
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise CorpusError(
+            f"{path}:{line}: byte {error.start} ({data[error.start:error.start + 1]!r}) is not UTF-8 text; "
+            "the file is damaged or was saved in another encoding: download it again or re-save it as UTF-8"
+        ) from None
+
+
 def read_json(path: Path) -> Any:
     """The parsed JSON file; a damaged file raises :class:`CorpusError` with file, line and column."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_text(path))
     except json.JSONDecodeError as error:
         raise CorpusError(
             f"{path}:{error.lineno}:{error.colno}: not valid JSON ({error.msg}); the file is damaged or "
             "truncated: download it again"
-        ) from None
-    except UnicodeDecodeError as error:
-        raise CorpusError(
-            f"{path}: byte {error.start} is not UTF-8 text; the file is damaged: download it again"
         ) from None
 
 
@@ -47,6 +59,18 @@ def required(entry: Any, key: str, where: str, kind: type = str) -> Any:
     if key not in entry:
         raise CorpusError(f"{where}: required field {key!r} is missing")
     return _checked(entry[key], key, where, kind)
+
+
+def required_name(entry: Any, key: str, where: str) -> str:
+    """``entry[key]``, a file name or id, which must not be empty.
+
+    Why: an empty image or wav name joined to its folder names the folder itself, and the user would
+    be told that the folder is missing instead of which entry lacks its file name.
+    """
+    value = required(entry, key, where)
+    if not value.strip():
+        raise CorpusError(f"{where}: field {key!r} is empty; it must name a file or an id")
+    return value
 
 
 def optional_text(entry: dict, key: str, where: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from vgs.corpora.manifest import finish_manifest, join_path, require_files
-from vgs.corpora.metadata import entry_label, optional_text, read_json, required
+from vgs.corpora.metadata import entry_label, optional_text, read_json, required, required_name
 
 SOURCE = (
     "Places Audio Captions come from https://groups.csail.mit.edu/sls/downloads/placesaudio/ "
@@ -49,14 +49,15 @@ def load_places(root: str, image_root: str | None = None, audio_root: str | None
         audio = _base(audio_root, optional_text(content, "audio_base_path", str(path)), metadata)
         for number, item in enumerate(items):
             where = f"{path}: {entry_label('data', number, item, 'uttid')}"
-            image = required(item, "image", where)
+            image = required_name(item, "image", where)
             rows.append({
-                "utt_id": required(item, "uttid", where),
+                "utt_id": required_name(item, "uttid", where),
                 "image_id": PurePosixPath(image).stem,  # Places file names are unique
                 "image_path": join_path(images, image),
-                "wav_path": join_path(audio, required(item, "wav", where)),
+                "wav_path": join_path(audio, required_name(item, "wav", where)),
                 "text": optional_text(item, "asr_text", where),
                 "speaker": optional_text(item, "speaker", where),
                 "split": split,
+                "entry": where,
             })
     return finish_manifest(rows, f"Places ({root})", SOURCE)

@@ -9,13 +9,14 @@ utterance with its reason to ``rejected.tsv`` and still stops when more than
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from vgs.corpora.audio_check import audio_problems
+from vgs.corpora.audio_content import content_problems
 from vgs.corpora.manifest import CorpusError, indented_list
 from vgs.io import PathLike, read_tsv, write_tsv
 
@@ -34,6 +35,16 @@ class AudioPolicy:
         return cls(**{key: spec[key] for key in cls.__dataclass_fields__ if key in spec})
 
 
+def wav_problems(paths: Sequence[str], min_samples: int) -> list[str | None]:
+    """Why each wav cannot give features, or None: its header first, then what the header admits.
+
+    The content check (:mod:`vgs.corpora.audio_content`) only opens files whose header is sound.
+    """
+    header = audio_problems(paths, min_samples)
+    content = iter(content_problems([path for path, problem in zip(paths, header, strict=True) if problem is None]))
+    return [problem if problem is not None else next(content) for problem in header]
+
+
 def screen_audio(
     frame: pd.DataFrame, corpus: str, policy: AudioPolicy, min_samples: int, stop_list: PathLike, source: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -43,7 +54,7 @@ def screen_audio(
     or too many are unusable; ``stop_list`` (kept beside the job's log, which Snakemake does not
     delete on failure) then lists every one of them.
     """
-    problems = pd.Series(audio_problems(frame["wav_path"].tolist(), min_samples), index=frame.index)
+    problems = pd.Series(wav_problems(frame["wav_path"].tolist(), min_samples), index=frame.index)
     bad = problems.notna()
     rejected = frame.loc[bad, ["utt_id", "wav_path"]].assign(reason=problems[bad])
     fraction = len(rejected) / len(frame)

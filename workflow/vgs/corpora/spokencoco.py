@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from vgs.corpora.manifest import CorpusError, finish_manifest, join_path, require_files
-from vgs.corpora.metadata import entry_label, optional_text, read_json, required
+from vgs.corpora.metadata import entry_label, optional_text, read_json, required, required_name
 
 SOURCE = (
     "SpokenCOCO comes from https://groups.csail.mit.edu/sls/downloads/placesaudio/ (SpokenCOCO.tar.gz: "
@@ -40,7 +40,7 @@ def _entries(path: Path) -> Labelled:
     entries = []
     for number, entry in enumerate(required(read_json(path), "data", str(path), list)):
         where = f"{path}: {entry_label('data', number, entry, 'image')}"
-        required(entry, "image", where)
+        required_name(entry, "image", where)
         required(entry, "captions", where, list)
         entries.append((where, entry))
     return entries
@@ -52,13 +52,14 @@ def _rows(entries: Labelled, split: str, audio_root: str, image_root: str) -> li
         for number, caption in enumerate(entry["captions"]):
             caption_where = f"{where} {entry_label('captions', number, caption, 'uttid')}"
             rows.append({
-                "utt_id": required(caption, "uttid", caption_where),
+                "utt_id": required_name(caption, "uttid", caption_where),
                 "image_id": PurePosixPath(entry["image"]).stem,
                 "image_path": join_path(image_root, entry["image"]),
-                "wav_path": join_path(audio_root, required(caption, "wav", caption_where)),
+                "wav_path": join_path(audio_root, required_name(caption, "wav", caption_where)),
                 "text": optional_text(caption, "text", caption_where),
                 "speaker": optional_text(caption, "speaker", caption_where),
                 "split": split,
+                "entry": caption_where,
             })
     return rows
 

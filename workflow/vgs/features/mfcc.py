@@ -254,11 +254,20 @@ def _read_all(pairs: Sequence[tuple[str, str]], pool: ThreadPoolExecutor | None,
 
 
 def iter_mfccs(
-    pairs: Sequence[tuple[str, str]], extractor: MfccExtractor, threads: int = 1, errors: list[str] | None = None
+    pairs: Sequence[tuple[str, str]],
+    extractor: MfccExtractor,
+    threads: int = 1,
+    errors: list[str] | None = None,
+    silent: list[str] | None = None,
 ) -> Iterator[tuple[str, np.ndarray]]:
-    """Yield ``(utt_id, features)``; unreadable files are skipped and their messages put in ``errors``."""
+    """Yield ``(utt_id, features)``; unreadable files are skipped and their messages put in ``errors``.
+
+    Utterances that are digital silence (all samples zero) get features (all zero after
+    normalisation) and their ids are put in ``silent``: only reading every sample finds them, so the
+    corpus check at load time cannot.
+    """
     errors = [] if errors is None else errors
-    quiet = 0
+    silent = [] if silent is None else silent
     progress = tqdm(total=len(pairs), unit="utt", desc="mfcc", mininterval=5, smoothing=0.05)
     with ThreadPoolExecutor(max_workers=threads) if threads > 1 else contextlib.nullcontext() as pool:
         for start in range(0, len(pairs), READ_CHUNK):
@@ -266,12 +275,15 @@ def iter_mfccs(
             audio = _read_all(chunk, pool, extractor.min_samples)
             good = [(pair[0], wave) for pair, wave in zip(chunk, audio, strict=True) if isinstance(wave, torch.Tensor)]
             errors.extend(str(wave) for wave in audio if isinstance(wave, AudioError))
-            quiet += sum(int(not wave.any()) for _, wave in good)
+            silent.extend(key for key, wave in good if not wave.any())
             yield from zip((key for key, _ in good), extractor([wave for _, wave in good]), strict=True)
             progress.update(len(chunk))
     progress.close()
-    if quiet:
-        log.warning("%d utterance(s) are digital silence; their normalised features are all zero", quiet)
+    if silent:
+        log.warning(
+            "%d utterance(s) are digital silence; their normalised features are all zero: %s",
+            len(silent), ", ".join(silent),
+        )
 
 
 def extract_mfcc_store(
@@ -281,11 +293,14 @@ def extract_mfcc_store(
     shard: int = 0,
     shards: int = 1,
     threads: int = 1,
+    silent: list[str] | None = None,
 ) -> int:
     """Compute the MFCCs of one shard of a manifest's utterances into an ArrayStore at ``output``.
 
     Every utterance is tried; if any file is bad, the error lists them and no store is written (a
     rerun after fixing the files starts from scratch, which is cheap at 100x real time or more).
+    Corpus wavs were checked when the corpus was loaded, so a bad file here has changed since or
+    slipped through those checks. The ids of digitally silent utterances are put in ``silent``.
     """
     if not isinstance(settings, MfccSettings):
         settings = MfccSettings.from_config(settings)
@@ -294,7 +309,7 @@ def extract_mfcc_store(
     errors: list[str] = []
 
     def checked() -> Iterator[tuple[str, np.ndarray]]:
-        yield from iter_mfccs(pairs, extractor, threads, errors)
+        yield from iter_mfccs(pairs, extractor, threads, errors, silent)
         if errors:
             shown = "\n  ".join(errors[:REPORTED_ERRORS])
             raise AudioError(f"{len(errors)} of {len(pairs)} audio files in {manifest} are unusable:\n  {shown}")
