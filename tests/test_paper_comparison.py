@@ -169,6 +169,18 @@ def test_a_synthetic_stand_in_is_not_the_papers_scale(tmp_path: Path) -> None:
     assert len(natural) == 3 and natural["verdict"].str.startswith("not testable").all()
 
 
+def test_a_sample_too_small_for_a_ci_is_untestable_not_failed(tmp_path: Path) -> None:
+    inputs = write_hand_made(tmp_path / "in", paper_like=True)
+    correlations = pd.read_csv(inputs["correlations_csv"])
+    sample = correlations["level"] == "sample"
+    correlations.loc[sample, ["pearson_low", "pearson_high"]] = np.nan  # n <= 3: no Fisher CI
+    correlations.loc[correlations["level"] == "natural", "pearson"] = np.nan  # no natural recording of any pair
+    correlations.to_csv(inputs["correlations_csv"], index=False)
+    _, claims = paper_comparison(**inputs, paths=outputs(tmp_path))
+    per_model = claims[claims["claim"].str.contains("close to All|natural speech below")]
+    assert len(per_model) == 6 and per_model["verdict"].str.startswith("not testable: no ").all()
+
+
 def test_two_models_on_one_corpus_stop_with_both_names(tmp_path: Path) -> None:
     inputs = write_hand_made(tmp_path / "in", paper_like=True)
     formats = {**FORMATS, "places": "flickr8k"}

@@ -150,9 +150,9 @@ def figure1_order_claims(correlations: pd.DataFrame, models: Mapping[str, str]) 
     """Flickr8k > SpokenCOCO > Places on All, as the pooled r and as the mean of the subtask r."""
     order = published.FIGURE1_ALL_ORDER
     claims = []
+    missing = _missing(models, order)
     for level, group, how in (("all", "All", "pooled Pearson r over every pair (the text's All)"),
                               ("senteval_mean", "All", "plain mean of the per-subtask Pearson r (the caption's All)")):  # fmt: skip
-        missing = _missing(models, order)
         rows = {fmt: _r(correlations, models[fmt], level, group) for fmt in order if fmt in models}
         values = {fmt: float(row["pearson"]) for fmt, row in rows.items() if row is not None}
         verdict = missing or (_order_verdict(values, order) if len(values) == len(order) else
@@ -204,8 +204,8 @@ def natural_and_sample_claims(
     for fmt, system in models.items():
         name = published.PAPER_MODELS[fmt]
         everything, sample, natural = (_r(correlations, system, level) for level in ("all", "sample", "natural"))
-        if sample is None or natural is None:
-            verdict = "not testable: no natural-speech sample or Sample row"
+        if sample is None or natural is None or not np.isfinite([sample["pearson"], natural["pearson"]]).all():
+            verdict = "not testable: no r on the natural-speech sample or on Sample"
             shown = ""
         else:
             shown = f"{natural_label(natural_source)} {natural['pearson']:.3f}, Sample {sample['pearson']:.3f}"
@@ -214,9 +214,11 @@ def natural_and_sample_claims(
         claims.append(_claim(f"{name}: natural speech below synthetic", "Figure 1; section 3",
                              "r on the natural-speech sample < r on the same pairs in the synthetic voices (Sample)",
                              shown, verdict))  # fmt: skip
-        if sample is None or everything is None:
+        if sample is None or everything is None or not np.isfinite(
+            [everything["pearson"], sample["pearson_low"], sample["pearson_high"]]
+        ).all():
             claims.append(_claim(f"{name}: Sample close to All", "Figure 1; section 3", "", "",
-                                 "not testable: no Sample or All row"))  # fmt: skip
+                                 "not testable: no r on All or no CI on Sample"))  # fmt: skip
             continue
         inside = sample["pearson_low"] <= everything["pearson"] <= sample["pearson_high"]
         claims.append(_claim(
@@ -252,8 +254,8 @@ def table2_claims(retrieval: pd.DataFrame, models: Mapping[str, str]) -> list[di
     """R@10 rises with database size: Flickr8k < Places < SpokenCOCO, in each direction."""
     order = published.TABLE2_R10_ORDER
     claims = []
+    missing = _missing(models, order)
     for direction, label in DIRECTION_LABELS.items():
-        missing = _missing(models, order)
         values = {fmt: float(retrieval[(retrieval["system"] == models[fmt])
                                        & (retrieval["direction"] == direction)]["r10"].mean())
                   for fmt in order if fmt in models}  # fmt: skip
