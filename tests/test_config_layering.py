@@ -29,6 +29,7 @@ def test_config_values_alone_apply_on_top_of_config_yaml(checkout: Path) -> None
     # evaluate.toplines is replaced, evaluate.sts_sets kept from config.yaml.
     assert plan.values("eval_text_topline", "topline") == {"bow"}
     assert plan.values("eval_text_topline", "sts_set") == {"world"}
+    assert "paper_comparison" not in plan.counts()  # the world is not set beside the paper's numbers
 
 
 def test_a_later_configfile_overrides_an_earlier_one_key_by_key(checkout: Path) -> None:
@@ -40,6 +41,7 @@ def test_a_later_configfile_overrides_an_earlier_one_key_by_key(checkout: Path) 
     assert counts["mfcc"] == 3 * 2 + 6 + 1
     assert {resources.get("gpu") for rule, _, resources in plan.jobs if rule == "train"} == {None}
     assert plan.values("make_subset", "k") == {"1", "2", "3", "4", "5"}
+    assert plan.values("paper_comparison", "sts_set") == {"real"}
     assert not [rule for rule in counts if rule.startswith("world_")]
 
 

@@ -145,6 +145,33 @@ def test_places_config_overrides_base_paths(tmp_path: Path) -> None:
     assert all(path.startswith(str(moved)) for path in frame["image_path"])
 
 
+def test_places_stops_when_two_image_paths_share_a_file_stem(tmp_path: Path) -> None:
+    """An image is its file stem; two paths with one stem would merge two images, so loading stops
+    naming the split file and both entries. The shared check of finish_manifest names neither."""
+    write_places(tmp_path, {"train": 3, "dev": 1, "test": 1})
+    dev = tmp_path / "metadata" / "dev_seen_2020.json"
+    content = json.loads(dev.read_text())
+    content["data"][0]["image"] = "b/bakery/gsun_0001.jpg"  # train entry UTT1 lists a/abbey/gsun_0001.jpg
+    dev.write_text(json.dumps(content))
+    touch_image(tmp_path / "images" / "b" / "bakery" / "gsun_0001.jpg")
+    with pytest.raises(CorpusError, match=r"(?s)dev_seen_2020.json: .*UTT3.*b/bakery/gsun_0001.jpg.*'gsun_0001'"
+                                          r".*a/abbey/gsun_0001.jpg .*train_2020.json: .*UTT1"):
+        read_corpus({"format": "places", "root": str(tmp_path)})
+
+
+def test_places_reports_its_image_identity_check(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The same image listed twice (same path) is one image, not an error; the check is logged."""
+    write_places(tmp_path, {"train": 3, "dev": 1, "test": 1})
+    train = tmp_path / "metadata" / "train_2020.json"
+    content = json.loads(train.read_text())
+    content["data"][1]["image"] = content["data"][0]["image"]
+    train.write_text(json.dumps(content))
+    with caplog.at_level("INFO", logger="vgs.corpora.places"):
+        frame = read_corpus({"format": "places", "root": str(tmp_path)})
+    assert frame["image_id"].nunique() == 4
+    assert "4 images, each file stem names one image path (checked)" in caplog.text
+
+
 def test_spokencoco_dev_test_from_val_deterministic(tmp_path: Path) -> None:
     write_spokencoco(tmp_path, train_images=4, val_images=9, captions=3)
     spec = {"format": "spokencoco", "root": str(tmp_path), "dev_images": 3, "test_images": 4, "seed": 5}

@@ -53,6 +53,18 @@ def test_encode_deduplicates_utterances(trained, tmp_path):
     assert count == len(manifest) == len(ArrayStore(tmp_path / "sts.h5"))
 
 
+def test_utterances_cut_at_max_frames_are_counted_in_the_log(trained, tmp_path, caplog):
+    data, _, checkpoint = trained
+    lengths = [len(ArrayStore(data["mfcc"])[utt]) for utt in pd.read_csv(data["manifest"], sep="\t")["utt_id"]]
+    max_frames = sorted(lengths)[len(lengths) // 2]
+    longer = sum(length > max_frames for length in lengths)
+    assert 0 < longer < len(lengths)
+    with caplog.at_level("INFO", logger="vgs.train.encode"):
+        encode_utterances(data["manifest"], [data["mfcc"]], checkpoint, tmp_path / "cut.h5", max_frames=max_frames,
+                          device="cpu")
+    assert f"{longer} of {len(lengths)} utterances are longer than {max_frames} frames" in caplog.text
+
+
 def test_several_sets_in_one_job_equal_one_job_each(trained, tmp_path):
     """encode_sts encodes an STS set's seven utterance sets with one model load: each store must be
     what encoding that set alone writes, in its own output (not the previous set's rows)."""

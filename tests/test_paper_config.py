@@ -56,6 +56,8 @@ def test_paper_dag_lists_every_job_kind_in_a_few_hundred_jobs(tmp_path: Path) ->
     assert set(counts) == {rule for rule in every_rule if not rule.startswith("world_")} - asked_for_by_name
     models = len(config["models"]) + len(config["subsets"]["k"])
     assert counts["train"] == models * len(config["seeds"]) == 8
+    # The run beside the paper's published numbers, once per evaluated (real) STS set.
+    assert counts["paper_comparison"] == len(config["evaluate"]["sts_sets"]) == 1
     voices, shards = len(config["tts"]["voices"]), config["tts"]["shards"]
     assert counts["sts_synthesize"] == voices * shards
     # Corpora are sharded; every STS voice and the natural sample is one MFCC job.

@@ -56,6 +56,10 @@ def test_rehearsal_ends_in_the_papers_tables_and_figures(rehearsal: Path) -> Non
                  "figures/real/figure1.png", "figures/real/figure2.png"):
         assert (results / path).stat().st_size > 0, path
     assert {path.name for path in (results / "models").iterdir()} == PAPER_MODELS
+    # Set beside the paper's published numbers, and saying plainly that it is not at their scale.
+    claims = pd.read_csv(results / "tables" / "real" / "paper_comparison_claims.csv")
+    assert len(claims) == 13 and claims["verdict"].str.match(r"holds|fails|not testable: ").all()
+    assert "NOT at the paper's scale" in (results / "tables" / "real" / "paper_comparison.md").read_text()
     # Nothing of the generated world: no world rule ran, no world STS set was evaluated.
     assert not (rehearsal / "resources" / "world").exists()
     assert {path.name for path in (results / "sts").iterdir()} == {"real"}

@@ -382,7 +382,55 @@ def evaluation_targets():
             for name in figures
             for ext in ("png", "pdf")
         ]
+    targets += [
+        f"{TABLES}/{sts_set}/{name}"
+        for sts_set in paper_comparison_sets()
+        for name in (
+            "paper_comparison_claims.csv",
+            "paper_comparison_numbers.csv",
+            "paper_comparison.md",
+        )
+    ]
     return targets
+
+
+def is_world_corpus(corpus):
+    """Whether a corpus is one of the generated world's (not a real dataset)."""
+    return bool(config["corpora"][corpus].get("world"))
+
+
+def paper_comparison_sets():
+    """The STS sets this run is set beside the paper on: real STS sets, and only when no model of
+    the tables trains on a generated-world corpus (the world is another experiment; it gets no
+    comparison with the paper's numbers)."""
+    if any(is_world_corpus(spec["corpus"]) for spec in TABLE_MODELS.values()):
+        return []
+    return [s for s in EVAL_CONFIG["sts_sets"] if not is_world_sts_set(s)]
+
+
+def corpus_model_runs():
+    """Runs of the models trained on whole corpora (Figure 1's and Table 2's, not the subsets)."""
+    return [run for run in speech_runs() if run["subset_k"] is None]
+
+
+def corpus_formats():
+    """Corpus name -> format (flickr8k / places / spokencoco): which of the paper's models a model is."""
+    return {name: spec["format"] for name, spec in config["corpora"].items()}
+
+
+def paper_comparison_inputs(wildcards):
+    """Table 2, the STS correlations, Table 3 (with subset models) and Figure 1 models' similarities."""
+    inputs = {
+        "retrieval": f"{TABLES}/table2_retrieval.csv",
+        "correlations": f"{TABLES}/{wildcards.sts_set}/sts_correlations.csv",
+        "similarities": [
+            run_file(run, wildcards.sts_set, "similarities.tsv")
+            for run in corpus_model_runs()
+        ],
+    }
+    if has_subset_models():
+        inputs["aic"] = f"{TABLES}/{wildcards.sts_set}/table3_aic.csv"
+    return inputs
 
 
 def ablation_models():

@@ -204,6 +204,30 @@ rule table3_aic_all:
         "../scripts/table_aic.py"
 
 
+rule paper_comparison:
+    input:
+        unpack(paper_comparison_inputs),
+    output:
+        claims=report(
+            f"{TABLES}/{{sts_set}}/paper_comparison_claims.csv",
+            caption="../report/paper_comparison.rst",
+            category="Tables",
+            subcategory="{sts_set}",
+        ),
+        numbers=f"{TABLES}/{{sts_set}}/paper_comparison_numbers.csv",
+        md=f"{TABLES}/{{sts_set}}/paper_comparison.md",
+    log:
+        f"{LOGS}/paper_comparison/{{sts_set}}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        runs=lambda wildcards: corpus_model_runs(),
+        formats=lambda wildcards: corpus_formats(),
+        natural_source=NATURAL_SOURCE,
+    script:
+        "../scripts/paper_comparison.py"
+
+
 rule table_ablation:
     input:
         unpack(ablation_inputs),

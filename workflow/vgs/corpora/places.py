@@ -9,15 +9,21 @@ On disk (``root``)::
 Base paths are absolute or relative to the JSON's directory; ``image_root`` / ``audio_root`` in the
 corpus config override them (the Places images usually live apart from the audio). The paper's dev and
 test sets are the 1,000-image ``dev_seen`` and ``test_seen`` splits.
+
+Image identity: an image is its file stem (``gsun_<hash>``), as in the authors' feature file, whose
+image nodes are named by stem. Two different image paths with one stem would merge two images into
+one, so the loader checks that every stem has one path across all split files, stops naming both
+entries when not, and logs the check (about 400k stems at the paper's size: one dict, seconds).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from vgs.corpora.manifest import finish_manifest, join_path, require_files
+from vgs.corpora.manifest import CorpusError, finish_manifest, join_path, require_files
 from vgs.corpora.metadata import entry_label, optional_text, read_json, required, required_name
 
 SOURCE = (
@@ -27,6 +33,8 @@ SOURCE = (
     "the base paths in the JSON files do not point at them."
 )
 SPLIT_FILES = {"train": "train_2020.json", "dev": "dev_seen_2020.json", "test": "test_seen_2020.json"}
+
+log = logging.getLogger(__name__)
 
 
 def _base(override: str | None, from_json: str, json_dir: Path) -> str:
@@ -42,6 +50,7 @@ def load_places(root: str, image_root: str | None = None, audio_root: str | None
     files = {split: metadata / name for split, name in SPLIT_FILES.items()}
     require_files(files.values(), "Places metadata files", SOURCE)
     rows = []
+    first_seen: dict[str, tuple[str, str]] = {}  # image id (stem) -> (image path, where it was listed)
     for split, path in files.items():
         content = read_json(path)
         items = required(content, "data", str(path), list)
@@ -50,14 +59,23 @@ def load_places(root: str, image_root: str | None = None, audio_root: str | None
         for number, item in enumerate(items):
             where = f"{path}: {entry_label('data', number, item, 'uttid')}"
             image = required_name(item, "image", where)
+            image_id, image_path = PurePosixPath(image).stem, join_path(images, image)
+            seen_path, seen_where = first_seen.setdefault(image_id, (image_path, where))
+            if seen_path != image_path:
+                raise CorpusError(
+                    f"{where}: image {image_path} has the file stem {image_id!r} of another image, "
+                    f"{seen_path} ({seen_where}); an image is identified by its stem, so these two would "
+                    "be merged. Check the metadata (the released Places 2020 names are unique)."
+                )
             rows.append({
                 "utt_id": required_name(item, "uttid", where),
-                "image_id": PurePosixPath(image).stem,  # Places file names are unique
-                "image_path": join_path(images, image),
+                "image_id": image_id,
+                "image_path": image_path,
                 "wav_path": join_path(audio, required_name(item, "wav", where)),
                 "text": optional_text(item, "asr_text", where),
                 "speaker": optional_text(item, "speaker", where),
                 "split": split,
                 "entry": where,
             })
+    log.info("Places (%s): %d images, each file stem names one image path (checked)", root, len(first_seen))
     return finish_manifest(rows, f"Places ({root})", SOURCE)

@@ -21,6 +21,10 @@ Files written (all under ``results/``):
     log-likelihood, AIC (R's convention) and ΔAIC relative to the best of them.
 ``tables/<set>/table3_aic_all.{csv,md,tex}``
     the same for every model and text topline, ΔAIC relative to the best of all.
+``tables/<set>/paper_comparison{.md,_numbers.csv,_claims.csv}``
+    a paper-configuration run beside the published Table 2 and Table 3 (vgs.evaluate.published),
+    and the paper's claims about Figures 1-2 and Tables 2-3 judged one by one (real STS sets and
+    corpora only; vgs.evaluate.paper_comparison).
 ``tables/ablation/<set>.{csv,md}``
     training options against a reference recipe over seeds (``evaluate.ablation``; vgs.evaluate.ablation).
 ``tables/study/<set>/{by_seed.csv,cells.{csv,md},regression.{csv,md}}``, ``figures/study/<set>/study.{png,pdf}``

@@ -56,6 +56,22 @@ def embed_images(model: VGSModel, features: np.ndarray, batch_size: int, runtime
     return torch.cat(parts) if parts else torch.empty(0, model.config.embed_dim)
 
 
+def log_cut_utterances(lengths: Sequence[int], max_frames: int, source: PathLike) -> int:
+    """Log how many utterances are longer than ``max_frames`` and so encoded from their start only.
+
+    Why: the cut (``train.max_frames``, 1,024 frames = 10.24 s, as the authors' encoder config) drops
+    the end of long SpokenSTS sentences silently otherwise; the count belongs in the log.
+    """
+    lengths = np.asarray(lengths)
+    cut = int((lengths > max_frames).sum())
+    if cut:
+        log.warning("%s: %d of %d utterances are longer than %d frames and are cut to it (longest %d frames)",
+                    source, cut, lengths.size, max_frames, int(lengths.max()))  # fmt: skip
+    else:
+        log.info("%s: no utterance is longer than %d frames", source, max_frames)
+    return cut
+
+
 def manifest_ids(manifest_path: PathLike, column: str, split: str | None) -> list[str]:
     """Unique values of ``column`` (first-seen order), optionally only rows of ``split``."""
     frame = read_tsv(manifest_path, required=[column] + (["split"] if split else []))
@@ -113,7 +129,9 @@ def encode_utterance_sets(
                 f"{list(mfcc_paths)}: MFCCs of {len(missing)} utterance(s) of {manifest} missing "
                 f"({', '.join(missing[:5])}); rerun the mfcc rule for this set"
             )
-        embeddings = embed_utterances(model, [frames[u] for u in utt_ids], batch_size, max_frames, runtime, True)
+        arrays = [frames[u] for u in utt_ids]
+        log_cut_utterances([len(array) for array in arrays], max_frames, manifest)
+        embeddings = embed_utterances(model, arrays, batch_size, max_frames, runtime, True)
         log.info("encoded %d utterances of %s with %s", len(utt_ids), manifest, checkpoint)
         counts.append(write_store(
             output, zip(utt_ids, embeddings.numpy(), strict=True), model.config.embed_dim, "embedding",
