@@ -163,6 +163,16 @@ def rejected_labels(wildcards, output):
     return {"corpus": wildcards.corpus, **summary.labels()}
 
 
+def repaired_labels(wildcards, output):
+    """Report labels of a corpus's repaired.tsv (wavs read despite a wrong header), with their count."""
+    from vgs.corpora.screening import count_repaired  # only --report needs it
+
+    return {
+        "corpus": wildcards.corpus,
+        "repaired wavs": count_repaired(output.repaired),
+    }
+
+
 # --- STS collections ----------------------------------------------------------------------------
 
 

@@ -13,6 +13,12 @@ rule load_corpus:
             category="Corpora",
             labels=rejected_labels,
         ),
+        repaired=report(
+            f"{RESULTS}/corpora/{{corpus}}/repaired.tsv",
+            caption="../report/repaired.rst",
+            category="Corpora",
+            labels=repaired_labels,
+        ),
     log:
         f"{LOGS}/corpora/{{corpus}}.log",
     benchmark:

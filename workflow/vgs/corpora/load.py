@@ -99,7 +99,8 @@ def load_corpus(
     spec: Mapping[str, Any], corpus: str, manifest: PathLike, rejected: PathLike, stop_list: PathLike,
     min_samples: int,
 ) -> LoadSummary:
-    """Load corpus ``corpus``, check every image and wav and write the manifest and ``rejected.tsv``.
+    """Load corpus ``corpus``, check every image and wav and write the manifest, ``rejected.tsv`` and
+    ``repaired.tsv`` beside it (wavs read despite a wrong header, see :mod:`vgs.corpora.audio_check`).
 
     ``min_samples`` is the shortest usable utterance (one MFCC frame); ``stop_list`` is where the
     unusable utterances are listed when loading stops because of them (see :func:`screen_audio`).
@@ -108,12 +109,16 @@ def load_corpus(
     source = SOURCES[spec["format"]]
     listed = read_corpus(spec)
     check_images(listed, corpus, source)
-    frame, dropped = screen_audio(listed, corpus, AudioPolicy.from_spec(spec), min_samples, stop_list, source)
+    frame, dropped, mended = screen_audio(
+        listed, corpus, AudioPolicy.from_spec(spec), min_samples, stop_list, source
+    )
     Path(stop_list).unlink(missing_ok=True)  # a list left by an earlier, stopped attempt
+    repaired = Path(rejected).with_name("repaired.tsv")
     log.log(
-        logging.WARNING if len(dropped) else logging.INFO,
-        "%d wavs checked: %d rejected for unusable audio (listed with the reason in %s), %d kept",
-        len(frame) + len(dropped), len(dropped), rejected, len(frame),
+        logging.WARNING if len(dropped) or len(mended) else logging.INFO,
+        "%d wavs checked: %d rejected for unusable audio (listed with the reason in %s), %d kept, "
+        "%d of them read as what they hold despite a wrong header (listed in %s)",
+        len(frame) + len(dropped), len(dropped), rejected, len(frame), len(mended), repaired,
     )
     untranscribed = frame.loc[frame["text"] == "", "utt_id"]
     if len(untranscribed):
@@ -125,6 +130,7 @@ def load_corpus(
         log.info("%s: %d utterances, %d images", split, len(rows), rows["image_id"].nunique())
     write_manifest(manifest, frame)
     write_tsv(rejected, dropped[REJECTED_COLUMNS])
+    write_tsv(repaired, mended)
     summary = LoadSummary.from_outputs(corpus, manifest, rejected)
     log.info("%s", summary.line(rejected))
     return summary
