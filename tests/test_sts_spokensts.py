@@ -1,11 +1,14 @@
 """The released SpokenSTS: natural speech from the release's folders, from a hub copy written by
-``datasets`` itself (save_to_disk and parquet), and from a folder + CSV; the released WaveNet
-voices behind the TTS interface. Fixtures use real STS pairs and espeak audio as stand-in content."""
+``datasets`` itself (save_to_disk and parquet; audio cells or plain float lists), and from a folder +
+CSV; the key numbering found from the data (lines or scored pairs, from 0 or 1, on real STS 2015/2016
+subtasks with unscored lines); release JSONs listing the sample or every sentence; the released
+WaveNet voices behind the TTS interface. Fixtures use real STS pairs and espeak audio as stand-in content."""
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -15,14 +18,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import yaml
 from scipy.signal import resample_poly
 
 from test_tts_synthesis import FakeBackend
+from vgs.config import ConfigError, validate_config
 from vgs.evaluate.sts_eval import pair_similarities, speaker_pairs
 from vgs.io import read_tsv, write_tsv
 from vgs.sts.build import MANIFEST_COLUMNS, ingest_sts, synthesize_sts_shard, voice_manifest
 from vgs.sts.natural import natural_manifest, write_natural_sample
-from vgs.sts.spokensts import SpokenSTSError, release_pair_id
+from vgs.sts.spokensts import SpokenSTSError, release_location
 from vgs.store import ArrayStore, write_store
 from vgs.tts.backend import TTSFatalError
 from vgs.tts.espeak import EspeakBackend
@@ -162,7 +167,7 @@ def natural_config(spec: dict[str, Any]) -> dict[str, Any]:
         "speakers": ["unused"],
         "max_silence_ms": 500,
         "silence_threshold_db": -16,
-        "spokensts": {"first_key": 0, "shorten_silences": False, **spec},
+        "spokensts": {"shorten_silences": False, **spec},
     }
 
 
@@ -228,18 +233,23 @@ def test_hub_problems_are_listed_in_one_error(sts: dict[str, Any], tmp_path: Pat
     with pytest.raises(SpokenSTSError) as error:
         run_import(sts, {"format": "hub", "path": str(tmp_path / "bad.parquet")}, tmp_path)
     lines = str(error.value).splitlines()
-    assert "4 problem(s)" in lines[0] and len(lines) == 5
-    assert (
-        "row 2 " in lines[1]
-        and f"'a man is playing a flute .' differs from side b of STS pair {CHOSEN[1]}" in lines[1]
+    assert "5 problem(s)" in lines[0] and len(lines) == 6
+    assert lines[1] == (  # 4 of 22 recordings disagree under the best numberings (the same pairs)
+        "  no numbering of the keys matches every recording to its STS pair (recordings that disagree, of 22, "
+        "if keys count: lines from 0: 4, lines from 1: 22, scored from 0: 4, scored from 1: 22); listed below "
+        "as if keys count STS.input lines from 0, which fits most"
     )
     assert (
-        "row 4 " in lines[2]
-        and f"similarity 0.25 differs from the gold score" in lines[2]
-        and CHOSEN[2] in lines[2]
+        "row 2 " in lines[2]
+        and f"'a man is playing a flute .' differs from side b of STS pair {CHOSEN[1]}" in lines[2]
+    )
+    assert (
+        "row 4 " in lines[3]
+        and f"similarity 0.25 differs from the gold score" in lines[3]
+        and CHOSEN[2] in lines[3]
     )
     assert all(
-        "row 10 " in line and "no STS pair 2012_MSRvid_100000 (unknown pair" in line for line in lines[3:]
+        "row 10 " in line and "no STS pair 2012_MSRvid_100000 (unknown pair" in line for line in lines[4:]
     )
     assert not (tmp_path / "sample.tsv").exists()
 
@@ -249,9 +259,8 @@ def test_release_problems_are_listed_in_one_error(sts: dict[str, Any], tmp_path:
     with pytest.raises(SpokenSTSError) as error:
         run_import(sts, {"format": "release", "path": str(root)}, tmp_path)
     message = str(error.value)
-    assert (
-        "7 problem(s)" in message
-    )  # a wrong text read by 2 speakers, an unknown key's 4 WAVs, a missing WAV
+    # no numbering fits; a wrong text read by 2 speakers, an unknown key's 4 WAVs, a missing WAV
+    assert "8 problem(s)" in message and "no numbering of the keys matches every recording" in message
     assert message.count(f"differs from side b of STS pair {CHOSEN[1]}") == 2
     assert message.count("no STS pair 2012_MSRpar_100000 (unknown pair") == 4
     assert (
@@ -294,11 +303,11 @@ def test_silence_rule_can_be_applied_again(sts: dict[str, Any], tmp_path: Path) 
     assert float(row["duration"]) * 16_000 < paused - 0.9 * 16_000  # the 1.5 s pause became at most 0.5 s
 
 
-def test_key_mapping() -> None:
-    assert release_pair_id("STS12", "MSRpar", "MSRpar_0", 0) == "2012_MSRpar_0001"
-    assert release_pair_id("STS12", "surprise.OnWN", "surprise.OnWN_1", 0) == "2012_OnWN_0002"
-    assert release_pair_id("STS16", "question-question", 7, 1) == "2016_question-question_0007"
-    assert release_pair_id("STS13", "FNWN", "FNWN_x", 0) is None
+def test_key_locations() -> None:
+    assert release_location("STS12", "MSRpar", "MSRpar_0") == ("2012", "MSRpar", 0)
+    assert release_location("STS12", "surprise.OnWN", "surprise.OnWN_1") == ("2012", "OnWN", 1)
+    assert release_location("STS16", "question-question", 7) == ("2016", "question-question", 7)
+    assert release_location("STS13", "FNWN", "FNWN_x") == ("2013", "FNWN", None)
 
 
 def test_similarity_averages_over_all_speaker_pairs(tmp_path: Path) -> None:
@@ -416,3 +425,178 @@ def test_missing_released_voices_are_listed(sts: dict[str, Any], tmp_path: Path)
         voice_manifests(sts, tmp_path / "out", tts)
     assert all(str(path) in str(error.value) for path in gone)
     assert not (tmp_path / "out" / "cache").exists()  # nothing synthesised, nothing skipped
+
+
+# --- The pair numbering of the keys is found from the data --------------------------------------------
+
+# STS 2015 and 2016 have lines without a gold score, so their line numbers and scored-pair ranks
+# differ; 2012 MSRvid scores every line, so there the two agree.
+NUMBERED_SUBTASKS = ["2012/MSRvid", "2015/headlines", "2016/answer-answer"]
+SCHEMES = {"lines from 0": ("lines", 0), "lines from 1": ("lines", 1), "scored from 0": ("scored", 0),
+           "scored from 1": ("scored", 1)}
+TINY_WAV = wav_bytes(np.full(1600, 100, np.int16), 16_000)
+
+
+@pytest.fixture(scope="module")
+def numbered(shared_sts: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The real pairs of NUMBERED_SUBTASKS, each with its line and its rank among the scored pairs;
+    the chosen ones are the 3rd and 40th scored pair of each subtask (after unscored lines in 2015/2016)."""
+    out = tmp_path_factory.mktemp("numbered")
+    ingest_sts(shared_sts, out / "pairs.tsv", out / "sentences.tsv", out / "changes.tsv", NUMBERED_SUBTASKS)
+    pairs = read_tsv(out / "pairs.tsv")
+    pairs["line"] = pairs["pair_id"].str.rsplit("_", n=1).str[1].astype(int)
+    pairs["rank"] = pairs.groupby(["year", "subtask"]).cumcount()
+    chosen = pairs.groupby(["year", "subtask"]).nth([2, 39])
+    assert (chosen["line"] != chosen["rank"] + 1).sum() == 4  # 2015 and 2016: the schemes disagree
+    return {"dir": out, "pairs": pairs, "chosen": chosen}
+
+
+def key_of(row: Any, scheme: tuple[str, int]) -> int:
+    counts, first = scheme
+    return (row.line - 1 if counts == "lines" else row.rank) + first
+
+
+def numbered_hub(chosen: pd.DataFrame, scheme: tuple[str, int], path: Path, audio: Any = None) -> Path:
+    """A hub copy (parquet written by datasets) of ``chosen`` read by two speakers, keys numbered by
+    ``scheme``; ``audio`` (a function of the side) replaces the audio cells."""
+    import datasets
+
+    rows = []
+    for row in chosen.itertuples():
+        for speaker in (1, 2):
+            rows.append({
+                "task": f"STS{row.year[2:]}", "subtask": row.subtask, "pair_id": key_of(row, scheme),
+                "speaker_id": speaker, "similarity": float(row.gold), "sentence_a": row.sent_a,
+                "sentence_b": row.sent_b,
+                **{f"audio_{side}": audio(side) if audio else {"bytes": TINY_WAV, "path": None} for side in "ab"},
+            })
+    data = datasets.Dataset.from_list(rows)
+    if audio is None:
+        for column in ("audio_a", "audio_b"):
+            data = data.cast_column(column, datasets.Audio())
+    data.to_parquet(str(path))
+    return path
+
+
+def numbered_release(chosen: pd.DataFrame, scheme: tuple[str, int], root: Path,
+                     listed: pd.DataFrame | None = None) -> Path:
+    """The release layout of ``chosen`` (two speakers); its JSONs list ``listed`` (default: ``chosen``)."""
+    for row in chosen.itertuples():
+        key = f"{row.subtask}_{key_of(row, scheme)}"
+        folder = root / "SpokenSTS_wav" / "natural_speech" / f"STS{row.year[2:]}" / row.subtask
+        folder.mkdir(parents=True, exist_ok=True)
+        for side, speaker in ((0, 1), (0, 2), (1, 1), (1, 2)):
+            (folder / f"{key}_{side}_human-speaker-{speaker}.wav").write_bytes(TINY_WAV)
+    for (year, subtask), group in (chosen if listed is None else listed).groupby(["year", "subtask"]):
+        entries = {f"{subtask}_{key_of(row, scheme)}": [row.sent_a, row.sent_b] for row in group.itertuples()}
+        (root / f"STS{year[2:]}").mkdir(parents=True, exist_ok=True)
+        (root / f"STS{year[2:]}" / f"{subtask}.json").write_text(json.dumps(entries))
+    return root
+
+
+def sample_of(tables: Path, spec: dict[str, Any], out: Path) -> list[str]:
+    """What the sts_natural_sample rule writes: the sample's pair ids."""
+    write_natural_sample(tables / "pairs.tsv", tables / "sentences.tsv", natural_config(spec),
+                         out / "sample.tsv", out / "script.tsv")
+    return sorted(read_tsv(out / "sample.tsv")["pair_id"])
+
+
+@pytest.mark.parametrize("form", ["hub", "release"])
+@pytest.mark.parametrize("scheme", SCHEMES.values(), ids=SCHEMES.keys())
+def test_numbering_is_found_from_the_data(numbered: dict[str, Any], tmp_path: Path, caplog, form: str,
+                                          scheme: tuple[str, int]) -> None:
+    if form == "hub":
+        spec = {"format": "hub", "path": str(numbered_hub(numbered["chosen"], scheme, tmp_path / "hub.parquet"))}
+    else:
+        spec = {"format": "release", "path": str(numbered_release(numbered["chosen"], scheme, tmp_path / "r"))}
+    caplog.set_level(logging.INFO)
+    assert sample_of(numbered["dir"], spec, tmp_path) == sorted(numbered["chosen"]["pair_id"])
+    counts, first = scheme
+    found = f"pair numbering found from the data: keys count {'STS.input lines' if counts == 'lines' else 'scored pairs'} from {first}"
+    assert found in caplog.text
+
+
+def test_no_fitting_numbering_stops_with_one_message(numbered: dict[str, Any], tmp_path: Path) -> None:
+    path = numbered_hub(numbered["chosen"], ("lines", 2), tmp_path / "hub.parquet")  # keys counted from 2
+    with pytest.raises(SpokenSTSError) as error:
+        sample_of(numbered["dir"], {"format": "hub", "path": str(path)}, tmp_path)
+    assert "no numbering of the keys matches every recording to its STS pair (recordings that disagree, of 24" in (
+        str(error.value))
+    assert not (tmp_path / "sample.tsv").exists()
+
+
+def test_two_numberings_that_give_different_pairs_stop(tmp_path: Path) -> None:
+    """Lines 1 and 2 hold the same pair and score: key 1 from 0 and from 1 fits both, so nothing decides."""
+    folder = tmp_path / "sts" / "STS16-en-test"
+    folder.mkdir(parents=True)
+    (folder / "STS.input.twins.txt").write_text("a dog runs .\ta dog is running .\n" * 2 + "a cat sleeps .\ta cat eats .\n")
+    (folder / "STS.gs.twins.txt").write_text("4.2\n4.2\n1.0\n")
+    ingest_sts(tmp_path / "sts", tmp_path / "pairs.tsv", tmp_path / "sentences.tsv", tmp_path / "changes.tsv")
+    pairs = read_tsv(tmp_path / "pairs.tsv")
+    pairs["line"], pairs["rank"] = [1, 2, 3], [0, 1, 2]
+    path = numbered_hub(pairs.iloc[[1]], ("lines", 0), tmp_path / "hub.parquet")
+    with pytest.raises(SpokenSTSError, match="fit more than one numbering of the keys, which give different pairs"):
+        sample_of(tmp_path, {"format": "hub", "path": str(path)}, tmp_path)
+    assert not (tmp_path / "sample.tsv").exists()
+
+
+# --- Release JSONs may list only the recorded sample or every synthesised sentence --------------------
+
+
+def test_release_json_listing_every_sentence_gives_the_recorded_sample(
+    numbered: dict[str, Any], tmp_path: Path, caplog
+) -> None:
+    everything = numbered["pairs"]
+    root = numbered_release(numbered["chosen"], ("scored", 0), tmp_path / "r", listed=everything)
+    caplog.set_level(logging.INFO)
+    assert sample_of(numbered["dir"], {"format": "release", "path": str(root)}, tmp_path) == sorted(
+        numbered["chosen"]["pair_id"])
+    assert f"the JSON files list {len(everything)} keys, 6 of them with natural recordings" in caplog.text
+
+
+# --- Hub audio cells: audio structs or plain float lists with a configured rate --------------------------
+
+
+def float_list(side: str) -> list[float]:
+    return list(np.linspace(-0.5, 0.5, 1600) * (1 if side == "a" else -1))
+
+
+def test_hub_plain_float_lists_need_a_sampling_rate(numbered: dict[str, Any], tmp_path: Path) -> None:
+    chosen = numbered["chosen"].iloc[:2]
+    path = numbered_hub(chosen, ("lines", 0), tmp_path / "hub.parquet", audio=float_list)
+    spec = {"format": "hub", "path": str(path)}
+    with pytest.raises(SpokenSTSError) as error:
+        sample_of(numbered["dir"], spec, tmp_path)
+    assert str(error.value) == (
+        f"{path}: column(s) audio_a (list<item: double>), audio_b (list<item: double>) hold plain lists of "
+        "samples, which carry no sampling rate; set sts.natural.spokensts.sampling_rate to the rate of the recordings"
+    )
+    assert not (tmp_path / "sample.tsv").exists()  # stopped before anything was written
+    tables, natural = numbered["dir"], natural_config({**spec, "sampling_rate": 8000})
+    write_natural_sample(tables / "pairs.tsv", tables / "sentences.tsv", natural, tmp_path / "sample.tsv",
+                         tmp_path / "script.tsv")
+    natural_manifest(tables / "pairs.tsv", tables / "sentences.tsv", tmp_path / "sample.tsv", natural, TTS,
+                     tmp_path / "cache", tmp_path / "wavs", tmp_path / "natural.tsv")
+    manifest = read_tsv(tmp_path / "natural.tsv")
+    assert len(manifest) == 2 * 2 * 2
+    for row in manifest.itertuples():
+        samples, rate = sf.read(row.wav_path, dtype="int16")
+        assert rate == 16_000 and len(samples) == 3200  # 1,600 samples at 8 kHz resampled to 16 kHz
+        middle = np.rint(np.asarray(float_list(row.side)) * 32767)[800]  # a slow ramp survives resampling
+        assert abs(int(samples[1600]) - middle) <= 40
+
+
+def test_hub_audio_of_another_form_names_the_column(numbered: dict[str, Any], tmp_path: Path) -> None:
+    path = numbered_hub(numbered["chosen"].iloc[:1], ("lines", 0), tmp_path / "hub.parquet", audio=lambda side: "x.wav")
+    with pytest.raises(SpokenSTSError, match=rf"^{path}: column audio_a holds string; expected audio cells"):
+        sample_of(numbered["dir"], {"format": "hub", "path": str(path), "sampling_rate": 16000}, tmp_path)
+    assert not (tmp_path / "sample.tsv").exists()
+
+
+def test_sampling_rate_is_schema_checked() -> None:
+    config = yaml.safe_load((Path(__file__).parents[1] / "workflow" / "config" / "paper.yaml").read_text())
+    config["sts"]["natural"]["spokensts"]["sampling_rate"] = 16000
+    assert validate_config(config)["sts"]["natural"]["spokensts"]["sampling_rate"] == 16000
+    config["sts"]["natural"]["spokensts"]["sampling_rate"] = "16k"
+    with pytest.raises(ConfigError, match=r"^config error at sts\.natural\.spokensts\.sampling_rate: '16k' is not of type"):
+        validate_config(config)

@@ -15,21 +15,29 @@ one inventory (one row per recording, :data:`INVENTORY_COLUMNS`):
 * ``folder``: a plain folder of WAVs with a CSV ``pair_id,side,speaker,file``.
 
 The key -> STS pair mapping: a release key is ``<subtask>_<n>`` (the hub's ``pair_id`` is the
-``<n>``, as third-party readers join them into the release's file names); ``<n>`` numbers the
-pairs of the subtask's ``STS.input`` file from ``first_key`` (the file's line ``n - first_key + 1``).
-The exact numbering is not documented in the release, so every row is checked against what the
-STS files say: the sentence texts where the data has them (both normalised as for synthesis and
-compared by their words, :func:`vgs.sts.normalise.comparison_key`), and the gold score where it
-has one. An off-by-one numbering therefore fails loudly, listing the rows.
+``<n>``, as third-party readers join them into the release's file names). Nothing public says
+whether ``<n>`` counts the lines of the subtask's ``STS.input`` file or only its scored pairs (STS
+2015 and 2016 have lines without a gold score), nor whether it counts from 0 or 1, so the numbering
+is found from the data (:func:`find_numbering`): each of the four candidates maps every recording to
+a pair, and the one under which every recording's texts (both normalised as for synthesis and
+compared by their words, :func:`vgs.sts.normalise.comparison_key`) and gold score agree with the STS
+files is kept and logged. Texts alone cannot replace the number (437 of the 12,544 scored pairs of
+STS 2012-2016 share both texts with another pair of the same subtask), and no fit, or two fits that
+give different pairs, stop with one message. At the paper's size this is four passes over 2,552
+recordings. The release's JSON files may list only the recorded sample or every sentence the
+release synthesised (:mod:`vgs.tts.released` reads them as the latter); either way the sample is
+the keys that have recordings.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +49,9 @@ from vgs.sts.build import make_pair_id
 from vgs.sts.normalise import comparison_key
 from vgs.sts.senteval import subtask_label, year_label
 
-INVENTORY_COLUMNS = ["pair_id", "side", "speaker", "text", "gold", "where", "ref"]
+# year/subtask/number locate a recording by its key (release, hub); pair_id is set once the
+# numbering is known (the folder form gives it directly).
+INVENTORY_COLUMNS = ["pair_id", "year", "subtask", "number", "side", "speaker", "text", "gold", "where", "ref"]
 SIDE_OF_INDEX = {"0": "a", "1": "b"}
 RELEASE_NATURAL = Path("SpokenSTS_wav") / "natural_speech"
 RELEASE_WAV = re.compile(r"(?P<key>.+)_(?P<side>[01])_human-speaker-(?P<speaker>\w+)\.wav")
@@ -55,6 +65,8 @@ HUB_TEXT_COLUMNS = (
 GOLD_TOLERANCE = 1e-3  # STS gold files carry at most 3-4 decimals
 
 AudioReader = Callable[[str], tuple[np.ndarray, int]]
+
+log = logging.getLogger(__name__)
 
 
 class SpokenSTSError(ValueError):
@@ -77,24 +89,58 @@ def key_number(key: object, subtask: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def release_pair_id(task: str, subtask: str, key: object, first_key: int) -> str | None:
-    """Our pair id for a release key of ``task`` (``STS12``) / ``subtask``; ``None`` if unparseable."""
+def release_location(task: str, subtask: str, key: object) -> tuple[str, str, int | None]:
+    """(year, subtask label, key number) of a release key of ``task`` (``STS12``) / ``subtask``;
+    the number is ``None`` if the key is unparseable."""
     label = subtask_label(str(subtask))
-    number = key_number(key, label)
-    if number is None:
-        return None
-    return make_pair_id(year_label(f"{task}-en-test"), label, number - first_key + 1)
+    return year_label(f"{task}-en-test"), label, key_number(key, label)
+
+
+@dataclass(frozen=True)
+class Numbering:
+    """How keys number a subtask's pairs: its ``STS.input`` lines or only its scored pairs, from ``first``."""
+
+    counts: str  # "lines" or "scored"
+    first: int
+
+    def __str__(self) -> str:
+        return f"keys count {'STS.input lines' if self.counts == 'lines' else 'scored pairs'} from {self.first}"
+
+
+NUMBERINGS = tuple(Numbering(counts, first) for counts in ("lines", "scored") for first in (0, 1))
+
+
+def numbered_pair_ids(inventory: pd.DataFrame, pairs: pd.DataFrame, numbering: Numbering) -> list[str | None]:
+    """The pair id of every inventory row under ``numbering`` (``None``: no such pair)."""
+    if numbering.counts == "lines":
+        return [
+            make_pair_id(year, subtask, number - numbering.first + 1)
+            if number - numbering.first >= 0 else None
+            for year, subtask, number in zip(inventory["year"], inventory["subtask"], inventory["number"])
+        ]
+    scored: dict[tuple[str, str], list[str]] = {}
+    for year, subtask, pair_id in zip(pairs["year"], pairs["subtask"], pairs["pair_id"]):
+        scored.setdefault((str(year), str(subtask)), []).append(pair_id)
+    for ids in scored.values():
+        ids.sort(key=lambda pair_id: int(pair_id.rsplit("_", 1)[1]))  # file order
+    found = []
+    for year, subtask, number in zip(inventory["year"], inventory["subtask"], inventory["number"]):
+        ids, index = scored.get((year, subtask), []), number - numbering.first
+        found.append(ids[index] if 0 <= index < len(ids) else None)
+    return found
 
 
 def _inventory(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=INVENTORY_COLUMNS)
     frame["gold"] = frame["gold"].astype(float)
+    frame["number"] = frame["number"].astype("Int64")
     return frame
 
 
-def release_inventory(root: Path, first_key: int) -> tuple[pd.DataFrame, list[str], AudioReader]:
+def release_inventory(root: Path) -> tuple[pd.DataFrame, list[str], AudioReader]:
     """Recordings of the release folder at ``root``; problems of its own layout (unparseable names,
-    WAVs whose key the subtask's JSON lacks, JSON keys without any WAV) come back as messages."""
+    WAVs whose key the subtask's JSON lacks) come back as messages. JSON keys without a recording
+    are counted in the log: the JSONs may list every synthesised sentence, not only the sample."""
     natural = root / RELEASE_NATURAL
     if not natural.is_dir():
         raise SpokenSTSError(f"{natural}: not found; sts.natural.spokensts.path must hold SpokenSTS_wav/")
@@ -122,8 +168,8 @@ def release_inventory(root: Path, first_key: int) -> tuple[pd.DataFrame, list[st
             problems.append(f"{wav}: key {key!r} is not in {root / task / subtask}.json")
             continue
         heard.add((task, subtask, key))
-        pair_id = release_pair_id(task, subtask, key, first_key)
-        if pair_id is None:
+        year, label, number = release_location(task, subtask, key)
+        if number is None:
             problems.append(f"{wav}: key {key!r} is not <subtask>_<number>")
             continue
         if not (isinstance(sentences[key], list) and len(sentences[key]) == 2):
@@ -132,7 +178,10 @@ def release_inventory(root: Path, first_key: int) -> tuple[pd.DataFrame, list[st
         text = sentences[key][int(match["side"])]
         rows.append(
             {
-                "pair_id": pair_id,
+                "pair_id": "",
+                "year": year,
+                "subtask": label,
+                "number": number,
                 "side": side,
                 "speaker": speaker_name(match["speaker"]),
                 "text": text,
@@ -141,9 +190,12 @@ def release_inventory(root: Path, first_key: int) -> tuple[pd.DataFrame, list[st
                 "ref": str(wav),
             }
         )
-    for (task, subtask), sentences in texts.items():
-        for key in sorted(set(sentences) - {k for t, s, k in heard if (t, s) == (task, subtask)}):
-            problems.append(f"{root / task / subtask}.json: key {key!r} has no recording under {natural}")
+    listed = sum(len(sentences) for sentences in texts.values())
+    log.info(
+        "%s: the JSON files list %d keys, %d of them with natural recordings (the sample); the others "
+        "are sentences the release synthesised only",
+        root, listed, len(heard),
+    )
     return _inventory(rows), problems, read_wav
 
 
@@ -174,6 +226,9 @@ def folder_inventory(folder: Path, mapping: Path) -> tuple[pd.DataFrame, list[st
     rows = [
         {
             "pair_id": row.pair_id,
+            "year": "",
+            "subtask": "",
+            "number": None,
             "side": row.side,
             "speaker": row.speaker,
             "text": "",
@@ -222,23 +277,71 @@ def open_hub(spec: Mapping[str, Any]) -> Any:
     return data
 
 
-def decode_hub_audio(value: Mapping[str, Any], where: str) -> tuple[np.ndarray, int]:
-    """Samples of one hub audio cell: encoded (``bytes``, ``path``) or decoded (``array``, rate)."""
+ENCODED_AUDIO_FIELDS = {"bytes", "path", "array"}  # what an audio cell (a struct) must hold one of
+
+
+def hub_audio_rate(data: Any, spec: Mapping[str, Any], label: str) -> int | None:
+    """The sampling rate of plain-list audio cells (``sampling_rate`` from the config), or ``None``
+    when both audio columns hold audio cells that carry their own.
+
+    Checked from the Arrow schema before anything is written, so a copy in an unexpected form
+    stops with the column and what it holds instead of failing at the first decoded recording.
+    """
+    import pyarrow as pa  # installed with datasets, which hub copies need anyway
+
+    plain = []
+    for column in ("audio_a", "audio_b"):
+        kind = data.data.schema.field(column).type
+        if pa.types.is_struct(kind) and {kind.field(i).name for i in range(kind.num_fields)} & ENCODED_AUDIO_FIELDS:
+            continue
+        lists = pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
+        if lists and pa.types.is_floating(kind.value_type):
+            plain.append(f"{column} ({kind})")
+            continue
+        raise SpokenSTSError(
+            f"{label}: column {column} holds {kind}; expected audio cells (bytes, path, or array with "
+            "sampling_rate) or lists of float samples in [-1, 1]"
+        )
+    if not plain:
+        return None
+    if "sampling_rate" not in spec:
+        raise SpokenSTSError(
+            f"{label}: column(s) {', '.join(plain)} hold plain lists of samples, which carry no sampling "
+            "rate; set sts.natural.spokensts.sampling_rate to the rate of the recordings"
+        )
+    return int(spec["sampling_rate"])
+
+
+def int16_scaled(samples: Any, where: str) -> np.ndarray:
+    """Float samples in [-1, 1] scaled to the int16 range; anything else is not float audio."""
+    array = np.asarray(samples, dtype=np.float64)
+    if not np.isfinite(array).all() or (array.size and np.abs(array).max() > 1.0):
+        raise SpokenSTSError(f"{where}: samples are not finite floats in [-1, 1]; not float audio")
+    return array * 32767.0
+
+
+def decode_hub_audio(value: Any, where: str, rate: int | None) -> tuple[np.ndarray, int]:
+    """Samples of one hub audio cell: encoded (``bytes``, ``path``), decoded (``array``, rate), or a
+    plain list of float samples at ``rate`` (see :func:`hub_audio_rate`)."""
+    if not isinstance(value, Mapping):
+        if rate is None:
+            raise SpokenSTSError(f"{where}: audio cell holds {type(value).__name__}, not an audio cell")
+        return int16_scaled(value, where), rate
     if value.get("array") is not None:
-        array = np.asarray(value["array"], dtype=np.float64)
-        return array * 32767.0, int(value["sampling_rate"])
+        return int16_scaled(value["array"], where), int(value["sampling_rate"])
     if value.get("bytes"):
-        samples, rate = sf.read(io.BytesIO(value["bytes"]), dtype="int16", always_2d=True)
-        return samples, int(rate)
+        samples, found = sf.read(io.BytesIO(value["bytes"]), dtype="int16", always_2d=True)
+        return samples, int(found)
     if value.get("path"):
         return read_wav(value["path"])
     raise SpokenSTSError(f"{where}: audio cell holds neither bytes, a path nor an array")
 
 
-def hub_inventory(spec: Mapping[str, Any], first_key: int) -> tuple[pd.DataFrame, list[str], AudioReader]:
+def hub_inventory(spec: Mapping[str, Any]) -> tuple[pd.DataFrame, list[str], AudioReader]:
     """Recordings of the hub copy: each row gives two, ``audio_a`` and ``audio_b``."""
     data = open_hub(spec)
     label = spec.get("dataset", spec.get("path"))
+    rate = hub_audio_rate(data, spec, label)
     text_columns = next((pair for pair in HUB_TEXT_COLUMNS if set(pair) <= set(data.column_names)), None)
     wanted = [c for c in ("task", "subtask", "pair_id", "speaker_id", "similarity") if c in data.column_names]
     meta = data.select_columns(wanted + list(text_columns or ())).to_pandas()
@@ -247,17 +350,20 @@ def hub_inventory(spec: Mapping[str, Any], first_key: int) -> tuple[pd.DataFrame
         where = (
             f"{label} row {index} ({row.task} {row.subtask} pair_id {row.pair_id} speaker {row.speaker_id})"
         )
-        pair_id = release_pair_id(str(row.task), str(row.subtask), row.pair_id, first_key)
-        if pair_id is None:
+        year, subtask, number = release_location(str(row.task), str(row.subtask), row.pair_id)
+        if number is None:
             problems.append(f"{where}: pair_id is not a number")
             continue
-        for number, side in enumerate(("a", "b")):
-            text = getattr(row, text_columns[number]) if text_columns else ""
+        for position, side in enumerate(("a", "b")):
+            text = getattr(row, text_columns[position]) if text_columns else ""
             # The row's one score is checked once, with side a.
             gold = getattr(row, "similarity", math.nan) if side == "a" else math.nan
             rows.append(
                 {
-                    "pair_id": pair_id,
+                    "pair_id": "",
+                    "year": year,
+                    "subtask": subtask,
+                    "number": number,
                     "side": side,
                     "speaker": speaker_name(row.speaker_id),
                     "text": text or "",
@@ -269,49 +375,100 @@ def hub_inventory(spec: Mapping[str, Any], first_key: int) -> tuple[pd.DataFrame
 
     def read(ref: str) -> tuple[np.ndarray, int]:
         index, column = ref.split(":")
-        return decode_hub_audio(data[int(index)][column], f"{label} row {index} {column}")
+        return decode_hub_audio(data[int(index)][column], f"{label} row {index} {column}", rate)
 
     return _inventory(rows), problems, read
 
 
 def read_inventory(spec: Mapping[str, Any]) -> tuple[pd.DataFrame, list[str], AudioReader]:
     """Inventory, layout problems and audio reader of the configured SpokenSTS form."""
-    first_key = int(spec.get("first_key", 0))
     if spec["format"] == "release":
-        return release_inventory(Path(spec["path"]), first_key)
+        return release_inventory(Path(spec["path"]))
     if spec["format"] == "hub":
-        return hub_inventory(spec, first_key)
+        return hub_inventory(spec)
     return folder_inventory(Path(spec["path"]), Path(spec["mapping"]))
+
+
+def row_problems(inventory: pd.DataFrame, pair_ids: list[str | None], gold: Mapping[str, float],
+                 spoken: Mapping[tuple[str, str], str]) -> list[list[str]]:
+    """For every recording, why its pair is unknown or its text or gold score differs from that pair's."""
+    found = []
+    for row, pair_id in zip(inventory.itertuples(), pair_ids):
+        problems: list[str] = []
+        found.append(problems)
+        if pair_id not in gold:
+            shown = f"pair {pair_id}" if pair_id else f"pair for key number {row.number} of {row.year} {row.subtask}"
+            problems.append(f"{row.where}: no STS {shown} (unknown pair; check year, subtask and key)")
+            continue
+        if row.text and comparison_key(str(row.text)) != comparison_key(spoken[(pair_id, row.side)]):
+            problems.append(
+                f"{row.where}: text {row.text!r} differs from side {row.side} of STS pair "
+                f"{pair_id} {spoken[(pair_id, row.side)]!r}"
+            )
+        if not math.isnan(row.gold) and abs(row.gold - gold[pair_id]) > GOLD_TOLERANCE:
+            problems.append(
+                f"{row.where}: similarity {row.gold:g} differs from the gold score "
+                f"{gold[pair_id]:g} of STS pair {pair_id}"
+            )
+    return found
+
+
+def find_numbering(inventory: pd.DataFrame, pairs: pd.DataFrame, gold: Mapping[str, float],
+                   spoken: Mapping[tuple[str, str], str], source: str) -> tuple[list[str], list[str]]:
+    """(pair id of every row, problems) under the one numbering that fits every recording.
+
+    Numberings that give the same pairs (a subtask without unscored lines numbers its lines and
+    its scored pairs alike) count as one. When none fits, the problems are those of the numbering
+    that fits most recordings, after one line saying how many disagree under each; two fits that
+    give different pairs stop at once, since the data cannot tell which pairs were recorded.
+    """
+    if inventory["number"].isna().all():  # the folder form names its pairs itself
+        ids = inventory["pair_id"].tolist()
+        return ids, [problem for found in row_problems(inventory, ids, gold, spoken) for problem in found]
+    results = {}
+    for numbering in NUMBERINGS:
+        ids = numbered_pair_ids(inventory, pairs, numbering)
+        results[numbering] = (ids, row_problems(inventory, ids, gold, spoken))
+    fitting: dict[tuple[str | None, ...], list[Numbering]] = {}
+    for numbering, (ids, found) in results.items():
+        if not any(found):
+            fitting.setdefault(tuple(ids), []).append(numbering)
+    if len(fitting) > 1:
+        raise SpokenSTSError(
+            f"{source}: the recordings fit more than one numbering of the keys, which give different pairs "
+            f"with the same texts and gold scores ({'; '.join(str(group[0]) for group in fitting.values())}); "
+            "the data cannot tell which pairs were recorded"
+        )
+    if fitting:
+        (ids, group), = fitting.items()
+        same = f" (the same pairs as: {', '.join(map(str, group[1:]))})" if len(group) > 1 else ""
+        log.info("%s: pair numbering found from the data: %s%s", source, group[0], same)
+        return list(ids), []
+    disagree = {numbering: sum(map(bool, found)) for numbering, (_ids, found) in results.items()}
+    best = min(NUMBERINGS, key=disagree.__getitem__)
+    summary = (
+        f"no numbering of the keys matches every recording to its STS pair (recordings that disagree, of "
+        f"{len(inventory)}, if keys count: "
+        f"{', '.join(f'{n.counts} from {n.first}: {count}' for n, count in disagree.items())}); "
+        f"listed below as if {best}, which fits most"
+    )
+    return results[best][0], [summary, *(problem for found in results[best][1] for problem in found)]
 
 
 def check_inventory(
     inventory: pd.DataFrame, problems: list[str], pairs: pd.DataFrame, sides: pd.DataFrame, source: str
 ) -> pd.DataFrame:
-    """The inventory if every row is a known pair side whose text and gold agree with the STS files,
-    no recording is listed twice and every speaker read both sides; otherwise one error listing all.
+    """The inventory, each row given its pair (:func:`find_numbering`), if every row is a known pair
+    side whose text and gold agree with the STS files, no recording is listed twice and every speaker
+    read both sides; otherwise one error listing all.
 
     ``sides`` has one row per pair side with the normalised ``text`` (see ``pair_sides``).
     """
-    problems = list(problems)
     gold = dict(zip(pairs["pair_id"], pd.to_numeric(pairs["gold"])))
     spoken = {(pair, side): text for pair, side, text in zip(sides["pair_id"], sides["side"], sides["text"])}
-    for row in inventory.itertuples():
-        if row.pair_id not in gold:
-            problems.append(
-                f"{row.where}: no STS pair {row.pair_id} (unknown pair; check year, subtask, "
-                "key and sts.natural.spokensts.first_key)"
-            )
-            continue
-        if row.text and comparison_key(str(row.text)) != comparison_key(spoken[(row.pair_id, row.side)]):
-            problems.append(
-                f"{row.where}: text {row.text!r} differs from side {row.side} of STS pair "
-                f"{row.pair_id} {spoken[(row.pair_id, row.side)]!r}"
-            )
-        if not math.isnan(row.gold) and abs(row.gold - gold[row.pair_id]) > GOLD_TOLERANCE:
-            problems.append(
-                f"{row.where}: similarity {row.gold:g} differs from the gold score "
-                f"{gold[row.pair_id]:g} of STS pair {row.pair_id}"
-            )
+    ids, found = find_numbering(inventory, pairs, gold, spoken, source)
+    inventory = inventory.assign(pair_id=ids)
+    problems = [*problems, *found]
     known = inventory[inventory["pair_id"].isin(gold.keys())]
     for row in known[known.duplicated(["pair_id", "side", "speaker"], keep="first")].itertuples():
         problems.append(f"{row.where}: pair {row.pair_id} side {row.side} by {row.speaker} is listed twice")
