@@ -62,7 +62,7 @@ def sts(shared_sts: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 
 
 def release_key(pair_id: str) -> tuple[str, str, str]:
-    """(task, release subtask, key) of a pair, numbering keys from 0 (``first_key: 0``)."""
+    """(task, release subtask, key) of a pair, keys counting STS.input lines from 0."""
     year, subtask, line = pair_id.split("_")
     release_subtask = RELEASE_SUBTASK.get((year, subtask), subtask)
     return f"STS{year[2:]}", release_subtask, f"{release_subtask}_{int(line) - 1}"

@@ -10,7 +10,9 @@ spelling and the SentEval tokenisation agree): every sentence of the release's J
 (``<path>/<STSyy>/<subtask>.json``: key -> [sentence 1, sentence 2]) points at ``<path>/<pattern>``
 with that sentence's task, subtask, key and side (0/1) and the engine voice filled in; the first
 occurrence of a repeated sentence is used (a deterministic TTS engine reads identical text
-identically). Alternatively a CSV ``voice,text,file`` lists the WAVs.
+identically). The natural-speech importer (:mod:`vgs.sts.spokensts`) reads the same JSONs and accepts
+them whether they list every synthesised sentence or only the recorded sample; if they list only the
+sample, every other sentence is reported missing below. Alternatively a CSV ``voice,text,file`` lists the WAVs.
 Before any audio is written, :meth:`ReleasedBackend.missing_utterances` lists every sentence of a
 job without a WAV, so nothing is ever skipped silently.
 """
