@@ -156,7 +156,8 @@ def test_rule_declares_repaired_tsv_and_the_report_counts_it(tmp_path: Path) -> 
     terminal = snakemake("results/corpora/f8k/manifest.tsv")
     assert "1 repaired (listed in results/corpora/f8k/repaired.tsv)" in terminal
     assert list(read_tsv(tmp_path / "results" / "corpora" / "f8k" / "repaired.tsv")["wav_path"]) == [str(wavs[4])]
-    assert "1 of them read despite a wrong header" in (tmp_path / "results" / "logs" / "corpora" / "f8k.log").read_text()
+    log = (tmp_path / "results" / "logs" / "corpora" / "f8k.log").read_text()
+    assert "1 of them read despite a wrong header" in log
     snakemake("results/corpora/f8k/repaired.tsv", "--report", "report.html")
     report = (tmp_path / "report.html").read_text()
     assert '"labels": {"corpus": "f8k", "repaired wavs": 1}' in report  # repaired.tsv's own entry

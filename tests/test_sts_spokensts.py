@@ -512,8 +512,8 @@ def test_numbering_is_found_from_the_data(numbered: dict[str, Any], tmp_path: Pa
     caplog.set_level(logging.INFO)
     assert sample_of(numbered["dir"], spec, tmp_path) == sorted(numbered["chosen"]["pair_id"])
     counts, first = scheme
-    found = f"pair numbering found from the data: keys count {'STS.input lines' if counts == 'lines' else 'scored pairs'} from {first}"
-    assert found in caplog.text
+    what = "STS.input lines" if counts == "lines" else "scored pairs"
+    assert f"pair numbering found from the data: keys count {what} from {first}" in caplog.text
 
 
 def test_no_fitting_numbering_stops_with_one_message(numbered: dict[str, Any], tmp_path: Path) -> None:
@@ -529,7 +529,8 @@ def test_two_numberings_that_give_different_pairs_stop(tmp_path: Path) -> None:
     """Lines 1 and 2 hold the same pair and score: key 1 from 0 and from 1 fits both, so nothing decides."""
     folder = tmp_path / "sts" / "STS16-en-test"
     folder.mkdir(parents=True)
-    (folder / "STS.input.twins.txt").write_text("a dog runs .\ta dog is running .\n" * 2 + "a cat sleeps .\ta cat eats .\n")
+    twins = "a dog runs .\ta dog is running .\n"
+    (folder / "STS.input.twins.txt").write_text(twins * 2 + "a cat sleeps .\ta cat eats .\n")
     (folder / "STS.gs.twins.txt").write_text("4.2\n4.2\n1.0\n")
     ingest_sts(tmp_path / "sts", tmp_path / "pairs.tsv", tmp_path / "sentences.tsv", tmp_path / "changes.tsv")
     pairs = read_tsv(tmp_path / "pairs.tsv")
@@ -587,7 +588,8 @@ def test_hub_plain_float_lists_need_a_sampling_rate(numbered: dict[str, Any], tm
 
 
 def test_hub_audio_of_another_form_names_the_column(numbered: dict[str, Any], tmp_path: Path) -> None:
-    path = numbered_hub(numbered["chosen"].iloc[:1], ("lines", 0), tmp_path / "hub.parquet", audio=lambda side: "x.wav")
+    chosen = numbered["chosen"].iloc[:1]
+    path = numbered_hub(chosen, ("lines", 0), tmp_path / "hub.parquet", audio=lambda side: "x.wav")
     with pytest.raises(SpokenSTSError, match=rf"^{path}: column audio_a holds string; expected audio cells"):
         sample_of(numbered["dir"], {"format": "hub", "path": str(path), "sampling_rate": 16000}, tmp_path)
     assert not (tmp_path / "sample.tsv").exists()
@@ -598,5 +600,6 @@ def test_sampling_rate_is_schema_checked() -> None:
     config["sts"]["natural"]["spokensts"]["sampling_rate"] = 16000
     assert validate_config(config)["sts"]["natural"]["spokensts"]["sampling_rate"] == 16000
     config["sts"]["natural"]["spokensts"]["sampling_rate"] = "16k"
-    with pytest.raises(ConfigError, match=r"^config error at sts\.natural\.spokensts\.sampling_rate: '16k' is not of type"):
+    expected = r"^config error at sts\.natural\.spokensts\.sampling_rate: '16k' is not of type"
+    with pytest.raises(ConfigError, match=expected):
         validate_config(config)

@@ -153,7 +153,9 @@ def check_audio(path: str, min_samples: int) -> AudioCheck:
         declared_s = chunk.declared // chunk.block_align / rate
         actual_s = chunk.present // chunk.block_align / rate
         if not chunk.header_contradicts_itself:
-            return AudioCheck(f"truncated: the header declares {declared_s:.3f} s of audio, the file holds {actual_s:.3f} s")
+            return AudioCheck(
+                f"truncated: the header declares {declared_s:.3f} s of audio, the file holds {actual_s:.3f} s"
+            )
         problem = repair_problem(path, chunk, frames)
         if problem is not None:
             return AudioCheck(problem)
