@@ -491,9 +491,10 @@ def test_load_summary_counts_rejected_repaired_and_untranscribed(tmp_path: Path)
                           MIN_SAMPLES)
     assert summary.line(tmp_path / "rejected.tsv") == (
         f"corpus places: 34 of 40 utterances kept (34 images), 6 rejected for unusable audio (listed in "
-        f"{tmp_path / 'rejected.tsv'}), 17 without transcript"
+        f"{tmp_path / 'rejected.tsv'}), 0 repaired (listed in {tmp_path / 'repaired.tsv'}), 17 without transcript"
     )
-    assert summary.labels() == {"kept utterances": 34, "rejected utterances": 6, "no transcript": 17}
+    assert summary.labels() == {"kept utterances": 34, "rejected utterances": 6, "no transcript": 17,
+                                "repaired wavs": 0}
     (tmp_path / "repaired.tsv").write_text("utt_id\twav_path\nUTT1\ta.wav\nUTT2\tb.wav\n")  # the repair's list
     repaired = LoadSummary.from_outputs("places", tmp_path / "m.tsv", tmp_path / "rejected.tsv")
     assert repaired.labels()["repaired wavs"] == 2
