@@ -571,9 +571,10 @@ def test_rule_writes_rejected_tsv_and_the_report_counts_it(tmp_path: Path) -> No
     assert sorted(listed["wav_path"]) == sorted(map(str, broken))
     assert "40 wavs checked: 6 rejected" in (tmp_path / "results" / "logs" / "corpora" / "bad.log").read_text()
     assert ("corpus bad: 34 of 40 utterances kept (34 images), 6 rejected for unusable audio (listed in "
-            "results/corpora/bad/rejected.tsv), 17 without transcript") in terminal
+            "results/corpora/bad/rejected.tsv), 0 repaired (listed in results/corpora/bad/repaired.tsv), "
+            "17 without transcript") in terminal
     terminal = snakemake("results/features/mfcc/corpus/bad/shard0.h5")  # the fixture's wavs are all zeros
     assert re.search(r"results/features/mfcc/corpus/bad/shard0.h5: \d+ utterance\(s\) are digital silence", terminal)
     snakemake("results/corpora/bad/rejected.tsv", "--report", "report.html")
-    assert ('"labels": {"corpus": "bad", "kept utterances": 34, "rejected utterances": 6, "no transcript": 17}'
-            in (tmp_path / "report.html").read_text())
+    assert ('"labels": {"corpus": "bad", "kept utterances": 34, "rejected utterances": 6, "no transcript": 17, '
+            '"repaired wavs": 0}' in (tmp_path / "report.html").read_text())
