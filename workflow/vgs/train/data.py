@@ -3,6 +3,11 @@
 Why check everything up front: a missing MFCC or image feature found after an hour of training
 wastes the hour; the checks here name the file and the first missing ids, and say which rule
 makes them.
+
+Why nothing is loaded here: a caption set holds ids, lengths and the stores' indexes; frames and
+image features are read from the stores a batch at a time (see :mod:`vgs.store`), so a job's
+memory does not grow with the corpus (SpokenCOCO's MFCCs are ~42 GB, Places' ~56 GB) and a
+30k-caption subset model reads only its own captions' rows.
 """
 
 from __future__ import annotations
@@ -15,21 +20,24 @@ import numpy as np
 import pandas as pd
 
 from vgs.io import PathLike, read_tsv
-from vgs.store import ArrayStore
+from vgs.store import ArrayStore, StoreRows
 
 MANIFEST_COLUMNS = ("utt_id", "image_id", "split")
 
 
 @dataclass
 class CaptionSet:
-    """Captions of one split: ids, their image row in ``image_features``, lengths, frames."""
+    """Captions of one split: ids, their image row in ``image_features``, lengths, frames.
+
+    ``frames`` and ``image_features`` read from disk when indexed (``arrays``, ``image_features[rows]``).
+    """
 
     utt_ids: list[str]
     image_ids: list[str]
     image_rows: np.ndarray
     lengths: np.ndarray
     frames: ArrayStore
-    image_features: np.ndarray
+    image_features: StoreRows
 
     def __len__(self) -> int:
         return len(self.utt_ids)
@@ -83,7 +91,7 @@ def caption_set(
         image_rows=np.array([position[image] for image in rows["image_id"]], dtype=np.int64),
         lengths=lengths,
         frames=frames,
-        image_features=images.matrix(unique_images),
+        image_features=images.rows(unique_images),
     )
 
 

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from vgs.io import PathLike, read_tsv
 from vgs.model import VGSModel
-from vgs.store import ArrayStore, write_store
+from vgs.store import ArrayStore, StoreRows, write_store
 from vgs.train.batching import length_sorted_batches, pad_batch
 from vgs.train.checkpoint import load_checkpoint, model_from_checkpoint
 from vgs.train.device import Runtime, select_runtime
@@ -32,9 +32,14 @@ def embed_utterances(
     max_frames: int,
     runtime: Runtime,
     progress: bool = False,
+    lengths: np.ndarray | None = None,
 ) -> torch.Tensor:
-    """Caption embeddings ``[N, D]`` (float32, CPU) of MFCC arrays, in input order."""
-    lengths = np.array([min(len(array), max_frames) for array in arrays])
+    """Caption embeddings ``[N, D]`` (float32, CPU) of MFCC arrays, in input order.
+
+    ``arrays`` may be lazy (:meth:`ArrayStore.arrays`): each array is then read when its batch is
+    padded, and ``lengths`` (frames per array) plans the batches without reading any.
+    """
+    lengths = np.minimum(np.array([len(array) for array in arrays]) if lengths is None else lengths, max_frames)
     out = torch.empty(len(arrays), model.config.embed_dim)
     batches = length_sorted_batches(lengths, batch_size)
     for indices in tqdm(batches, desc="encode", unit="batch", disable=not progress, mininterval=5):
@@ -46,8 +51,10 @@ def embed_utterances(
 
 
 @torch.no_grad()
-def embed_images(model: VGSModel, features: np.ndarray, batch_size: int, runtime: Runtime) -> torch.Tensor:
-    """Image embeddings ``[N, D]`` (float32, CPU) of frozen feature rows ``[N, image_dim]``."""
+def embed_images(
+    model: VGSModel, features: np.ndarray | StoreRows, batch_size: int, runtime: Runtime
+) -> torch.Tensor:
+    """Image embeddings ``[N, D]`` (float32, CPU) of frozen feature rows ``[N, image_dim]`` (read a batch at a time)."""
     parts = []
     for start in range(0, len(features), batch_size):
         with runtime.autocast():
@@ -129,9 +136,9 @@ def encode_utterance_sets(
                 f"{list(mfcc_paths)}: MFCCs of {len(missing)} utterance(s) of {manifest} missing "
                 f"({', '.join(missing[:5])}); rerun the mfcc rule for this set"
             )
-        arrays = [frames[u] for u in utt_ids]
-        log_cut_utterances([len(array) for array in arrays], max_frames, manifest)
-        embeddings = embed_utterances(model, arrays, batch_size, max_frames, runtime, True)
+        lengths = np.array([frames.length(u) for u in utt_ids], dtype=np.int64)
+        log_cut_utterances(lengths, max_frames, manifest)
+        embeddings = embed_utterances(model, frames.arrays(utt_ids), batch_size, max_frames, runtime, True, lengths)
         log.info("encoded %d utterances of %s with %s", len(utt_ids), manifest, checkpoint)
         counts.append(write_store(
             output, zip(utt_ids, embeddings.numpy(), strict=True), model.config.embed_dim, "embedding",
@@ -161,7 +168,7 @@ def encode_images(
             f"{image_features}: features of {len(missing)} image(s) of {manifest} missing "
             f"({', '.join(missing[:5])}); rerun the image feature rule"
         )
-    embeddings = embed_images(model, store.matrix(image_ids), batch_size, runtime)
+    embeddings = embed_images(model, store.rows(image_ids), batch_size, runtime)
     return write_store(
         output, zip(image_ids, embeddings.numpy(), strict=True), model.config.embed_dim, "embedding",
         store_metadata(checkpoint, payload),

@@ -113,7 +113,8 @@ def evaluate(
     """Dev loss over fixed batches and caption -> image recall@1/5/10 over the dev images."""
     model.eval()
     captions = embed_utterances(
-        model, dev_set.arrays(range(len(dev_set))), settings.eval_batch_size, settings.max_frames, runtime
+        model, dev_set.frames.arrays(dev_set.utt_ids), settings.eval_batch_size, settings.max_frames, runtime,
+        lengths=dev_set.lengths,
     )
     images = embed_images(model, dev_set.image_features, settings.eval_batch_size, runtime)
     batches = epoch_batches(
