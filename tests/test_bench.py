@@ -41,6 +41,14 @@ def test_every_benchmark_writes_a_complete_record(tmp_path):
     assert train["gpu_estimate"]["gpu_hours_total"] > 0
     assert train["gpu_estimate"]["kind"].startswith("estimate") and "not a measurement" in train["gpu_estimate"]["kind"]
 
+    scale = json.loads((tmp_path / "scale.json").read_text())["results"]
+    (size,) = scale["sizes"]
+    assert size["encode"]["captions"] == size["write"]["test_captions"] > 0  # the test split, nothing else
+    assert size["peak_rss_gb"] == max(size[part]["peak_rss_gb"] for part in ("write", "train", "encode"))
+    rates = size["train"]
+    assert rates["loader_over_model"] == pytest.approx(
+        rates["loader_captions_per_s"] / rates["model_captions_per_s"], rel=0.02)
+
 
 def test_unknown_benchmark_is_named(tmp_path, capsys):
     # In-process: a subprocess would spend its time importing torch (the slow test above covers `python -m`).

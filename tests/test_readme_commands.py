@@ -188,6 +188,11 @@ WAYS: list[tuple[str, Way]] = [
                                                   "(make test)")),
     (r"make gpu-check", Way(target_exists, reason="tests/test_gpu_check.py runs its quick CPU mode "
                                                   "(python -m vgs.bench --only gpu --quick)")),
+    (r"python -m vgs\.bench --only scale", Way(lambda command: f"{command} --quick",
+                                             reason="quick mode: the full run writes a 32 GB store")),
+    (r"VGS_SCALE_SIZES_GB=4 VGS_SCALE_PARTS=train python -m vgs\.bench --only scale",
+     Way(lambda command: f"{command} --quick", reason="quick mode (tiny store, training part only); "
+                                                       "the 4 GB run is for a GPU machine")),
     (r"snakemake results/tables/ablation/world\.md --workflow-profile workflow/profiles/default "
      r"--configfile config\.yaml workflow/config/ablation\.yaml",
      Way(snakemake_dry_run, assert_ablation_plan, reason="dry run: nine training runs, bf16 ones slow on CPUs")),

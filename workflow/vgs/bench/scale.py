@@ -56,15 +56,17 @@ POOL_ROWS = 2**18  # noise frames that captions are cut from (40 MB)
 
 
 def settings(quick: bool) -> dict[str, Any]:
-    """What to run, from the environment (quick mode: one tiny store, two steps)."""
+    """What to run, from the environment (quick mode: one tiny store, two steps, the small model)."""
+    parts = os.environ.get("VGS_SCALE_PARTS", "train,encode").split(",")
+    if not parts or set(parts) - {"train", "encode"}:
+        raise ValueError(f"VGS_SCALE_PARTS={','.join(parts)!r}: use train, encode or train,encode")
     if quick:
-        return {"sizes_gb": [0.005], "parts": ["train", "encode"], "steps": 2, "loader_batches": 2,
-                "model": "small"}
+        return {"sizes_gb": [0.005], "parts": parts, "steps": 2, "loader_batches": 2, "model": "small"}
     import torch
 
     return {
         "sizes_gb": [float(x) for x in os.environ.get("VGS_SCALE_SIZES_GB", "1,32").split(",")],
-        "parts": os.environ.get("VGS_SCALE_PARTS", "train,encode").split(","),
+        "parts": parts,
         "steps": int(os.environ.get("VGS_SCALE_STEPS", "40")),
         "loader_batches": 4 * int(os.environ.get("VGS_SCALE_STEPS", "40")),
         "model": os.environ.get("VGS_SCALE_MODEL", "paper" if torch.cuda.is_available() else "small"),
