@@ -201,7 +201,8 @@ def test_a_training_pass_over_a_1gb_store_grows_rss_by_under_a_fifth_and_reads_t
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     job = json.loads(done.stdout)
-    assert job["growth"] < store_bytes / 5, f"RSS grew {job['growth'] / 1e9:.2f} GB for a {store_bytes / 1e9:.2f} GB store"
+    grown, size = job["growth"] / 1e9, store_bytes / 1e9
+    assert job["growth"] < store_bytes / 5, f"RSS grew {grown:.2f} GB for a {size:.2f} GB store"
     import hashlib
 
     manifest = pd.read_csv(tmp_path / "manifest.tsv", sep="\t")

@@ -38,9 +38,12 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # torch only inside the phases that use it: the write phase measures the writer alone
+    from vgs.model import ModelConfig
 
 NAME = "scale"
 
@@ -125,7 +128,8 @@ def write_phase(directory: str, target_bytes: float, image_dim: int, seed: int =
     paths = []
     for shard in range(shards):
         paths.append(str(root / f"mfcc{shard:03d}.h5"))
-        rows = ((manifest.utt_id[k], pool[starts[k] : starts[k] + lengths[k]]) for k in range(bounds[shard], bounds[shard + 1]))
+        rows = ((manifest.utt_id[k], pool[starts[k] : starts[k] + lengths[k]])
+                for k in range(bounds[shard], bounds[shard + 1]))
         write_store(paths[-1], rows, MFCC_DIM, "mfcc")
     write_store(root / "images.h5", ((i, rng.standard_normal(image_dim, dtype=np.float32)) for i in image_ids),
                 image_dim, "image")
@@ -137,13 +141,15 @@ def write_phase(directory: str, target_bytes: float, image_dim: int, seed: int =
             "write_mb_per_s": round(on_disk / 1e6 / seconds, 1), "peak_rss_gb": round(peak_rss_gb(), 3)}
 
 
-def model_config(name: str, image_dim: int):  # -> ModelConfig (imported lazily: torch)
+def model_config(name: str, image_dim: int) -> ModelConfig:
     from vgs.bench.train import SIZES
 
     return dataclasses.replace(SIZES[name], image_dim=image_dim)
 
 
-def train_phase(directory: str, mfcc_paths: list[str], steps: int, loader_batches: int, model: str) -> dict[str, object]:
+def train_phase(
+    directory: str, mfcc_paths: list[str], steps: int, loader_batches: int, model: str
+) -> dict[str, object]:
     """Open the store as training does, train ``steps`` steps, then time the loader alone."""
     import torch
 
@@ -272,8 +278,9 @@ def run(quick: bool) -> dict:
 def summary(record: Mapping[str, Any]) -> str:
     """Markdown table of one run (what README's Benchmarks section quotes)."""
     r = record["results"]
-    lines = [f"Scale benchmark, {record['when'][:10]}, {record['machine']['processor']} x{record['machine']['cpu_count']}"
-             f" ({r['machine_memory_gb']} GB RAM), torch {record['machine']['torch']}, model {r['settings']['model']}.",
+    machine = record["machine"]
+    lines = [f"Scale benchmark, {record['when'][:10]}, {machine['processor']} x{machine['cpu_count']} "
+             f"({r['machine_memory_gb']} GB RAM), torch {machine['torch']}, model {r['settings']['model']}.",
              "", "| store on disk | captions | peak RSS write / train / encode (GB) | train captions/s | "
              "loader / model captions/s | encode captions/s (test split) |", "|---|---|---|---|---|---|"]
     for row in r["sizes"]:
