@@ -63,3 +63,25 @@ def test_only_imports_the_named_benchmark():
              "print(sorted(found), sorted(m for m in sys.modules if m.startswith('vgs.bench.')))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.strip() == "['gpu'] ['vgs.bench.gpu', 'vgs.bench.train']"
+
+
+def test_on_request_benchmarks_run_only_when_named_or_quick(tmp_path, monkeypatch):
+    """``make bench`` must not write the scale benchmark's 33 GB store unasked."""
+    import types
+
+    import vgs.bench.__main__ as bench_main
+
+    ran: list[tuple[str, bool]] = []
+
+    def module(name: str, on_request: bool) -> types.ModuleType:
+        fake = types.ModuleType(name)
+        fake.NAME, fake.ON_REQUEST = name, on_request
+        fake.run = lambda quick: ran.append((name, quick)) or {"ok": True}
+        return fake
+
+    fakes = {"light": module("light", False), "heavy": module("heavy", True)}
+    monkeypatch.setattr(bench_main, "discover", lambda names=None: fakes)
+    monkeypatch.setattr(bench_main, "machine", lambda: {})
+    for argv in ([], ["--quick"], ["--only", "heavy"]):
+        main([*argv, "--out", str(tmp_path)])
+    assert ran == [("light", False), ("heavy", True), ("light", True), ("heavy", False)]

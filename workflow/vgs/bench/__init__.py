@@ -6,7 +6,8 @@ benchmark. ``python -m vgs.bench`` runs them all (or ``--only NAME``) and writes
 ``summary(record) -> str``) with the machine's description beside the numbers, because a
 speed figure means nothing without the hardware it was measured on. Benchmarks report ratios
 against a reference measured in the same run (e.g. our MFCCs vs python_speech_features), never
-absolute thresholds asserted in tests.
+absolute thresholds asserted in tests. A module with ``ON_REQUEST = True`` (the scale benchmark:
+33 GB of disk) runs only when named with ``--only``, or in ``--quick`` mode with all the others.
 """
 
 from __future__ import annotations
