@@ -273,7 +273,7 @@ class ArrayStore(Mapping[str, np.ndarray]):
 
     def close(self) -> None:
         """Close the files (also done when the store is garbage-collected)."""
-        for shard in self._shards:
+        for shard in getattr(self, "_shards", []):  # absent when __init__ stopped before opening any
             if shard.fd >= 0:
                 os.close(shard.fd)
                 shard.fd = -1
