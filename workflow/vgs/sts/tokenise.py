@@ -14,7 +14,8 @@ its output line by line with SentEval's files (``tests/test_sts_tokenise.py``):
   Moses-English ``it 's``); one at either end of a line stays attached (``'poof``).
 
 What remains different is the nonbreaking-prefix list of SentEval's Moses checkout (``No. 2`` and
-``Dec. 4`` were split, single capitals before punctuation too): 55 of the 25,291 lines compared, listed
+``Dec. 4`` were split, single capitals before punctuation too): 55 of the 25,291 lines compared
+(23 subtasks; cased text from a public copy of the archives, the server being unreachable), listed
 in ``tests/data/senteval_residuals.tsv``. Cost at the paper's size: ~25,000 input lines, a few
 seconds, once per download.
 """
