@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import soundfile
@@ -106,6 +107,17 @@ def test_flickr8k_manifest(tmp_path: Path) -> None:
     assert Path(row["wav_path"]).is_file() and Path(row["image_path"]).is_file()
 
 
+def test_flickr8k_dev_rows_in_the_authors_sampler_order(tmp_path: Path) -> None:
+    """Images by name, each image's k-th recording (by wav name) for k = 0..4 in turn."""
+    write_flickr8k(tmp_path, {"train": 2, "val": 3, "test": 1})
+    wav2capt = tmp_path / "flickr_audio" / "wav2capt.txt"
+    wav2capt.write_text("\n".join(reversed(wav2capt.read_text().splitlines())) + "\n")  # not name order
+    frame = read_corpus({"format": "flickr8k", "root": str(tmp_path)})
+    assert frame[frame["split"] == "dev"]["utt_id"].tolist() == [
+        f"{image}_abc_{k}" for k in range(5) for image in (1002, 1003, 1004)
+    ]
+
+
 def test_flickr8k_skips_images_outside_karpathy_and_reads_optional_speakers(tmp_path: Path) -> None:
     write_flickr8k(tmp_path, {"train": 1, "val": 1, "test": 1})
     (tmp_path / "flickr_audio" / "wav2spk.txt").unlink()
@@ -174,7 +186,8 @@ def test_places_reports_its_image_identity_check(tmp_path: Path, caplog: pytest.
 
 def test_spokencoco_dev_test_from_val_deterministic(tmp_path: Path) -> None:
     write_spokencoco(tmp_path, train_images=4, val_images=9, captions=3)
-    spec = {"format": "spokencoco", "root": str(tmp_path), "dev_images": 3, "test_images": 4, "seed": 5}
+    spec = {"format": "spokencoco", "root": str(tmp_path), "dev_images": 3, "test_images": 4, "seed": 5,
+            "selection": "seeded"}
     frame = read_corpus(spec)
     assert split_images(frame) == {"train": 4, "dev": 3, "test": 4}
     assert len(frame) == 11 * 3
@@ -186,6 +199,59 @@ def test_spokencoco_dev_test_from_val_deterministic(tmp_path: Path) -> None:
     row = frame.set_index("utt_id").loc["W2_1"]
     assert row["image_id"] == "COCO_train2014_000000000002"
     assert row["text"] == "A PICTURE 2 1" and row["speaker"] == "W1"
+
+
+def authors_reading(train_json: Path, val_json: Path, block: int, path: Path) -> dict[str, list[str]]:
+    """The authors' SpokenCOCO lists, by their procedure on a real HDF5 file (h5py, not our loader).
+
+    Their preparation creates one group per image in JSON order (train, then val) in subgroups of
+    ``block`` images and one child per recording named by its wav stem with ``-`` -> ``_``; HDF5
+    lists children by name, their sampler takes val[:1000] as dev, val[4000:] as test (here: the
+    last ``test`` of them) and children [0, 5) of each image, caption index outermost.
+    """
+    entries = [(entry, split) for source, split in ((train_json, "train"), (val_json, "val"))
+               for entry in json.loads(source.read_text())["data"]]
+    with h5py.File(path, "w") as handle:
+        for i, (entry, split) in enumerate(entries):
+            node = handle.require_group(f"subgroup_{i // block}").create_group(
+                "coco_" + Path(entry["image"]).stem)
+            node.attrs["split"] = split
+            for caption in entry["captions"]:
+                node.create_dataset(Path(caption["wav"]).name.split(".")[0].replace("-", "_"), data=0)
+    with h5py.File(path, "r") as handle:
+        nodes = [(name, [child for child in node]) for subgroup in handle.values()
+                 for name, node in subgroup.items() if node.attrs["split"] == "val"]
+    return {"nodes": [name.removeprefix("coco_") for name, _ in nodes],
+            "captions": [f"{name.removeprefix('coco_')} {children[k]}" for name, children in nodes
+                         for k in range(5)]}
+
+
+@pytest.mark.parametrize("block", [10_000, 1])  # 1: twelve subgroups, read 0, 1, 10, 11, 2, ...
+def test_spokencoco_authors_lists_on_the_miniature(tmp_path: Path, monkeypatch, block: int) -> None:
+    from corpus_layouts import write_spokencoco
+
+    from vgs.corpora import spokencoco
+
+    write_spokencoco(tmp_path, {"train": 3, "dev": 4, "test": 5})
+    val_json = tmp_path / "SpokenCOCO_val.json"
+    val = json.loads(val_json.read_text())
+    val["data"].reverse()  # JSON order is not name order
+    for i, entry in enumerate(val["data"]):  # six recordings each: the first five by name are read
+        entry["captions"].append(dict(entry["captions"][0], uttid=f"extra{i}", wav=f"wavs/val/a-first{i}.wav"))
+    val_json.write_text(json.dumps(val))
+    monkeypatch.setattr(spokencoco, "AUTHORS_BLOCK", block)
+    frame = read_corpus({"format": "spokencoco", "root": str(tmp_path), "dev_images": 2, "test_images": 3})
+    reference = authors_reading(tmp_path / "SpokenCOCO_train.json", val_json, block, tmp_path / "authors.h5")
+    assert len(reference["nodes"]) == 9
+    for split, images in (("dev", reference["nodes"][:2]), ("test", reference["nodes"][-3:])):
+        rows = frame[frame["split"] == split]
+        ours = [f"{image} {Path(wav).stem.replace('-', '_')}"
+                for image, wav in zip(rows["image_id"], rows["wav_path"], strict=True)]
+        expected = [line for k in range(5) for image in images
+                    for line in [reference["captions"][reference["nodes"].index(image) * 5 + k]]]
+        assert ours == expected, split
+    assert frame.groupby("image_id").size().eq(5).all()
+    assert frame["utt_id"].str.startswith("extra").sum() == 5  # one per dev and test image
 
 
 def test_spokencoco_val_too_small(tmp_path: Path) -> None:

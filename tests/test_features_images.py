@@ -14,7 +14,7 @@ from torchvision import transforms
 from vgs.corpora.manifest import CorpusError
 from vgs.features.efficientnet_lite import INPUT_MEAN, INPUT_STD, pretrained_efficientnet_lite0
 from vgs.features.image_encoders import MissingWeightsError, build_encoder, resnet152_weights_path
-from vgs.features.images import ImageError, extract_image_store
+from vgs.features.images import ImageError, crop_transform, extract_image_store
 from vgs.io import write_tsv
 from vgs.store import ArrayStore
 
@@ -79,7 +79,8 @@ def test_ten_crops_average_the_crops(tmp_path: Path) -> None:
     manifest = image_manifest(tmp_path, 1)
     extract_image_store(manifest, tmp_path / "ten.h5", "efficientnet_lite0", crops="ten", device="cpu")
     encoder = build_encoder("efficientnet_lite0")
-    image = transforms.Resize(256)(Image.open(tmp_path / "img0.png").convert("RGB"))
+    # The authors' resize, by PIL itself: shorter side (100) to 256 with Lanczos, 120 -> int(256 * 1.2).
+    image = Image.open(tmp_path / "img0.png").convert("RGB").resize((307, 256), Image.Resampling.LANCZOS)
     crops = transforms.TenCrop(224)(image)
     batch = torch.stack([transforms.Normalize(encoder.mean, encoder.std)(transforms.ToTensor()(c)) for c in crops])
     with torch.inference_mode():
@@ -87,6 +88,21 @@ def test_ten_crops_average_the_crops(tmp_path: Path) -> None:
     store = ArrayStore(tmp_path / "ten.h5")
     assert store.metadata["crops"] == "ten"
     np.testing.assert_allclose(store["img0"][0], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_resize_is_pils_lanczos_on_a_photograph() -> None:
+    """The authors resize with PIL's Lanczos (ANTIALIAS); torchvision's default bilinear differs."""
+    encoder = build_encoder("efficientnet_lite0")
+    photo = Image.open(PHOTO).convert("RGB")
+    width, height = photo.size
+    resized = photo.resize((256 * width // height, 256) if width > height else (256, 256 * height // width),
+                           Image.Resampling.LANCZOS)
+    to_tensor = transforms.Compose([transforms.CenterCrop(224), transforms.ToTensor(),
+                                    transforms.Normalize(encoder.mean, encoder.std)])
+    ours = crop_transform(encoder, "centre")(photo)[0]
+    torch.testing.assert_close(ours, to_tensor(resized), rtol=0, atol=0)
+    bilinear = transforms.Compose([transforms.Resize(256), to_tensor])(photo)
+    assert (ours - bilinear).abs().max() > 0.05
 
 
 @pytest.mark.slow

@@ -15,7 +15,8 @@ from pathlib import Path
 from checkout import fresh_checkout, run_shell
 from plan import dry_run
 from readme import readme_command
-from vgs.config import load_config
+from vgs.config import load_config, train_section
+from vgs.sts.download import download_text_forms
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "workflow" / "config" / "paper.yaml"
@@ -38,6 +39,18 @@ def test_paper_config_is_valid_and_paper_sized():
     letters = [re.fullmatch(r"en-US-Wavenet-([A-J])", voice).group(1) for voice in voices]
     assert sorted(Counter(WAVENET_GENDER[letter] for letter in letters).values()) == [3, 3]
     assert config["resources"]["gpu"] is True
+
+
+def test_paper_config_selects_the_authors_recipe_where_their_code_shows_it():
+    """SentEval's STS text, their SpokenCOCO lists, LR step arithmetic and dev batches (Places:
+    random, their order being an unseeded shuffle). Lanczos resizing has no option: it is the only one."""
+    config = load_config(PAPER)
+    assert download_text_forms(config["sts"]["sets"]) == {"resources/sts": "senteval"}
+    assert config["corpora"]["spokencoco"]["selection"] == "authors"
+    assert (config["train"]["lr_cycle"], config["train"]["dev_batches"]) == ("authors", "ordered")
+    dev_batches = {model: train_section(config, spec.get("train", {}), model)["dev_batches"]
+                   for model, spec in config["models"].items()}
+    assert dev_batches == {"flickr8k": "ordered", "places": "random", "spokencoco": "ordered"}
 
 
 def test_paper_dag_lists_every_job_kind_in_a_few_hundred_jobs(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def test_unpacks_2016_prefix_and_skips_unpaired_files(tmp_path: Path) -> None:
     )
     root = tmp_path / "root"
     root.mkdir()
-    assert unpack_archive(zip_path, "STS16", "sts2016-english-with-gs-v1.0", root) == ["headlines"]
+    assert unpack_archive(zip_path, "STS16", "sts2016-english-with-gs-v1.0", root, "official") == ["headlines"]
     assert sorted(p.name for p in (root / "STS16-en-test").iterdir()) == [
         "STS.gs.headlines.txt",
         "STS.input.headlines.txt",

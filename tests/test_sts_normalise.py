@@ -18,6 +18,8 @@ from vgs.sts.normalise import normalisation_table, normalise
         ("the fbi's agents", "the F.B.I.'s agents", ["lowercase_abbreviation"]),
         ("usage of us", "usage of us", []),
         ("a <b>bold</b> &amp; bright day", "a bold and bright day", ["markup", "symbols"]),
+        # SentEval's tokeniser splits entities apart.
+        ("' fast & amp ; furious ' star", "' fast and furious ' star", ["markup", "symbols"]),
         ("what ! ! ! really ...", "what ! really .", ["repeated_punctuation"]),
         ("palm--and more", "palm - and more", ["repeated_punctuation"]),
         ("israel doesn ' t care", "israel doesn't care", ["detached_apostrophe"]),

@@ -341,7 +341,8 @@ def test_logged_lr_follows_the_cyclic_schedule_step_by_step(tmp_path):
     uses at every step, and the ``lr`` column of train_log.tsv (the last step of each epoch),
     follow lr_min + (lr_max - lr_min) (1 - cos(2 pi s / 24)) / 2."""
     data = synthetic_corpus(tmp_path / "data", images={"train": 17, "dev": 8}, captions_per_image=2)
-    settings = {**FAST, "epochs": 5, "batch_size": 8, "lr_period_epochs": 4, "threads": 1, "mem_mb": 1000}
+    settings = {**FAST, "epochs": 5, "batch_size": 8, "lr_period_epochs": 4, "lr_cycle": "epochs", "threads": 1,
+                "mem_mb": 1000}
     used: list[float] = []
     hook = register_optimizer_step_pre_hook(
         lambda optimizer, args, kwargs: used.append(optimizer.param_groups[0]["lr"])
@@ -360,6 +361,45 @@ def test_logged_lr_follows_the_cyclic_schedule_step_by_step(tmp_path):
     epoch_ends = [expected[epoch * steps_per_epoch - 1] for epoch in log["epoch"]]
     assert log["lr"].tolist() == pytest.approx(epoch_ends, rel=1e-9)
     assert log["lr"].iloc[3] < lr_min + 0.02 * (lr_max - lr_min)  # the end of a period is a low point
+
+
+class Captions:
+    """The parts of a CaptionSet that the cycle length and the dev batches read."""
+
+    def __init__(self, image_ids: list[str]) -> None:
+        self.image_ids, self.lengths = image_ids, np.full(len(image_ids), 100)
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+
+def test_authors_cycle_on_flickr8k_against_a_hand_computation():
+    """Flickr8k: 6,000 training images x 5 captions, batches of 32. The authors' cycle is
+    int(6000 / 32) * 5 * 4 = 3,740 steps and their epoch ceil(30,000 / 32) = 938 steps, so after
+    epoch 32 (step 30,016) the phase is 30,016 - 8 * 3,740 = 96 steps: by hand,
+    1e-6 + 1.99e-4 * (1 - cos(2 pi 96 / 3740)) / 2 = 1e-6 + 1.99e-4 * 0.0064885 = 2.2912e-6.
+    Here an epoch is 5 passes of ceil(6000 / 32) = 188 batches = 940 steps; after epoch 32 (step
+    30,080) the phase is 160: 1e-6 + 1.99e-4 * (1 - cos(2 pi 160 / 3740)) / 2 = 4.573e-6."""
+    flickr = Captions([f"img{i}" for i in range(6000) for _ in range(5)])
+    authors = loop.TrainConfig()
+    assert (authors.lr_cycle, authors.lr_min, authors.lr_max) == ("authors", 1e-6, 2e-4)
+    assert loop.cycle_steps(flickr, authors) == 3740
+    assert cyclic_lr(32 * 938, 1e-6, 2e-4, 3740) == pytest.approx(2.2912e-6, rel=1e-4)
+    assert loop.steps_per_epoch(flickr, 32) == 940
+    assert cyclic_lr(32 * 940, 1e-6, 2e-4, loop.cycle_steps(flickr, authors)) == pytest.approx(4.573e-6, rel=1e-3)
+    assert loop.cycle_steps(flickr, loop.TrainConfig(lr_cycle="epochs")) == 4 * 940
+    places = Captions([f"img{i}" for i in range(1000)])  # one caption per image: int(1000 / 32) * 1 * 4
+    assert loop.cycle_steps(places, authors) == 124
+
+
+def test_ordered_dev_batches_read_the_manifest_order_and_random_ones_keep_images_apart():
+    dev = Captions([f"img{i}" for _ in range(5) for i in range(250)])  # caption-major, as the loaders write
+    ordered = loop.dev_loss_batches(dev, loop.TrainConfig(dev_batches="ordered"), seed=1)
+    assert [batch.tolist() for batch in ordered] == [list(range(s, s + 100)) for s in range(0, 1200, 100)] + [
+        list(range(1200, 1250))]
+    random = loop.dev_loss_batches(dev, loop.TrainConfig(dev_batches="random"), seed=1)
+    assert sorted(np.concatenate(random).tolist()) == list(range(1250))
+    assert all(len({dev.image_ids[i] for i in batch}) == len(batch) for batch in random)
 
 
 # --- the authors' recipe is the default -----------------------------------------------------------

@@ -4,12 +4,15 @@
 
 import re
 
+from vgs.sts.download import download_text_forms
+
 STS = f"{RESULTS}/sts"
 TTS_CACHE = f"{RESULTS}/tts_cache"
 TTS_SHARDS = int(config["tts"]["shards"])
 STS_DOWNLOAD_ROOTS = [
     spec["root"] for spec in config["sts"]["sets"].values() if spec.get("download")
 ]
+STS_DOWNLOAD_TEXT = download_text_forms(config["sts"]["sets"])
 
 
 wildcard_constraints:
@@ -31,6 +34,7 @@ rule sts_download:
         runtime=30,
     params:
         root=lambda wildcards: wildcards.sts_root,
+        text=lambda wildcards: STS_DOWNLOAD_TEXT[wildcards.sts_root],
     script:
         "../scripts/sts_download.py"
 

@@ -3,4 +3,4 @@ from vgs.rulekit import rule_context
 from vgs.sts.download import download_sts
 
 with rule_context(snakemake):
-    download_sts(snakemake.params.root, snakemake.output.complete)
+    download_sts(snakemake.params.root, snakemake.output.complete, text=snakemake.params.text)

@@ -12,7 +12,10 @@ On disk (``root``)::
 ``<root>/flickr_audio/wavs`` (the image and wav folders) when those live elsewhere.
 
 Karpathy's ``restval`` images count as training images and ``val`` becomes ``dev`` (6,000 / 1,000 /
-1,000 images).
+1,000 images). Dev and test rows are written in the authors' sampler order: their feature file
+has one node per image, read in sorted-name order, with its recordings read by name; the sampler
+yields every image's first caption, then every image's second, and so on (reproducible, so the
+dev loss can use their batches: ``train.dev_batches: ordered``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from vgs.corpora.manifest import CorpusError, finish_manifest, join_path, require_files
+from vgs.corpora.manifest import (
+    CorpusError, caption_major, caption_name, finish_manifest, join_path, require_files,
+)
 from vgs.corpora.metadata import entry_label, read_json, read_text, required, required_name
 
 log = logging.getLogger(__name__)
@@ -105,4 +110,8 @@ def load_flickr8k(root: str, image_root: str | None = None, audio_root: str | No
         })
     if outside:
         log.warning("%s: skipped %d captions of images outside the Karpathy splits", wav2capt, outside)
-    return finish_manifest(rows, f"Flickr8k ({root})", SOURCE)
+    by_name = sorted(rows, key=lambda row: (row["image_id"], caption_name(row["wav_path"])))
+    ordered = [row for row in rows if row["split"] == "train"] + [
+        row for split in ("dev", "test") for row in caption_major([r for r in by_name if r["split"] == split])
+    ]
+    return finish_manifest(ordered, f"Flickr8k ({root})", SOURCE)

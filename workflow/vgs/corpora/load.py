@@ -33,7 +33,7 @@ def read_corpus(spec: Mapping[str, Any]) -> pd.DataFrame:
     if fmt == "spokencoco":
         return spokencoco.load_spokencoco(
             root, image_root, spec.get("dev_images", 1000), spec.get("test_images", 1000), spec.get("seed", 0),
-            audio_root,
+            audio_root, spec.get("selection", "authors"),
         )
     raise ValueError(f"unknown corpus format {fmt!r}; expected flickr8k, places or spokencoco")
 

@@ -45,7 +45,26 @@ def require_files(paths: Iterable[PathLike], what: str, source: str) -> None:
         raise CorpusError(f"{len(missing)} {what} missing:\n{indented_list(missing)}\n{source}")
 
 
-def finish_manifest(rows: list[dict[str, str]], name: str, source: str) -> pd.DataFrame:
+def caption_name(wav_path: str) -> str:
+    """The name the authors' feature file gives a recording: its wav stem, ``-`` -> ``_`` (HDF5 naming)."""
+    return Path(wav_path).name.split(".")[0].replace("-", "_")
+
+
+def caption_major(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Rows (each image's captions in order) as the authors' samplers read dev and test.
+
+    Their samplers yield caption k of every image (in image order) for k = 0, 1, ...; the dev loss
+    is computed over consecutive batches of that order (``train.dev_batches: ordered``).
+    """
+    seen: dict[str, int] = {}
+    ranked = []
+    for index, row in enumerate(rows):
+        seen[row["image_id"]] = seen.get(row["image_id"], -1) + 1
+        ranked.append((seen[row["image_id"]], index, row))
+    return [row for _, _, row in sorted(ranked, key=lambda item: item[:2])]
+
+
+def finish_manifest(rows: pd.DataFrame | list[dict[str, str]], name: str, source: str) -> pd.DataFrame:
     """Order columns, check ids, splits and that every referenced image exists.
 
     Each row carries an ``entry`` (file and entry or line it came from, see

@@ -9,19 +9,33 @@ On disk (``root``)::
 Wav paths are relative to ``audio_root`` (default ``root``), image paths to ``image_root`` (default
 ``<root>/images``).
 
-Dev and test (the paper: 1,000 images each) come from the official val set, chosen
-deterministically: the val images sorted by image path are shuffled with ``numpy`` ``default_rng(seed)``;
-the first ``dev_images`` become dev, the next ``test_images`` test; remaining val images are unused.
+Dev and test (the paper: 1,000 images each) come from the official val set, in one of two ways:
+
+* ``selection: authors`` (the paper's): the lists the authors' code builds. Their feature file holds
+  one node per image, created in JSON order (train, then val) in subgroups of 10,000
+  (``subgroup_0``, ``subgroup_1``, ...), and PyTables visits children in sorted-name order, so the
+  subgroups are read 0, 1, 10, 11, 12, 2, ... and the images of each by name. Their sampler takes
+  the first 1,000 val images of that order as dev and those from 4,000 on as test (here: the first
+  ``dev_images`` and the last ``test_images``; the same with 5,000 val images), and the first five
+  recordings of every image (train, dev and test), in sorted order of the names the authors gave
+  them (wav file stem, ``-`` -> ``_``). Dev and test rows are written in their sampler's order:
+  every image's first caption, then every image's second, and so on.
+* ``selection: seeded``: the val images sorted by image path are shuffled with ``numpy``
+  ``default_rng(seed)``; the first ``dev_images`` become dev, the next ``test_images`` test; every
+  recording is kept.
+
+Remaining val images are unused either way. Cost at full size: one sort of 123,287 names.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
 
-from vgs.corpora.manifest import CorpusError, finish_manifest, join_path, require_files
+from vgs.corpora.manifest import CorpusError, caption_major, caption_name, finish_manifest, join_path, require_files
 from vgs.corpora.metadata import entry_label, optional_text, read_json, required, required_name
 
 SOURCE = (
@@ -32,7 +46,12 @@ SOURCE = (
 )
 
 
+log = logging.getLogger(__name__)
+
 Labelled = list[tuple[str, dict]]  # image entries with their labels for error messages
+SELECTIONS = ("authors", "seeded")
+AUTHORS_BLOCK = 10_000  # images per subgroup of the authors' feature file
+AUTHORS_CAPTIONS = 5  # recordings per image their sampler reads
 
 
 def _entries(path: Path) -> Labelled:
@@ -41,7 +60,11 @@ def _entries(path: Path) -> Labelled:
     for number, entry in enumerate(required(read_json(path), "data", str(path), list)):
         where = f"{path}: {entry_label('data', number, entry, 'image')}"
         required_name(entry, "image", where)
-        required(entry, "captions", where, list)
+        for caption_number, caption in enumerate(required(entry, "captions", where, list)):
+            # Checked here, before the authors' selection reorders captions, so errors keep JSON positions.
+            caption_where = f"{where} {entry_label('captions', caption_number, caption, 'uttid')}"
+            required_name(caption, "uttid", caption_where)
+            required_name(caption, "wav", caption_where)
         entries.append((where, entry))
     return entries
 
@@ -77,17 +100,59 @@ def split_val(entries: Labelled, dev_images: int, test_images: int, seed: int) -
     return chosen[:dev_images], chosen[dev_images:]
 
 
+def authors_order(entries: Labelled) -> Labelled:
+    """Image entries (train then val, JSON order) in the order the authors' reader visits their nodes."""
+    position = {id(entry): i for i, (_, entry) in enumerate(entries)}
+
+    def key(labelled: tuple[str, dict]) -> tuple[str, str]:
+        return f"subgroup_{position[id(labelled[1])] // AUTHORS_BLOCK}", PurePosixPath(labelled[1]["image"]).stem
+
+    return sorted(entries, key=key)
+
+
+def first_captions(entries: Labelled) -> Labelled:
+    """Each image entry with only its first five recordings in the authors' (sorted-name) order."""
+    short = sum(len(entry["captions"]) < AUTHORS_CAPTIONS for _, entry in entries)
+    if short:
+        log.warning("%d SpokenCOCO images have fewer than %d recordings (all kept); the authors' sampler "
+                    "reads five per image", short, AUTHORS_CAPTIONS)
+    def first(captions: list[dict]) -> list[dict]:
+        return sorted(captions, key=lambda caption: caption_name(caption["wav"]))[:AUTHORS_CAPTIONS]
+
+    return [(where, {**entry, "captions": first(entry["captions"])}) for where, entry in entries]
+
+
+def split_authors(train: Labelled, val: Labelled, dev_images: int, test_images: int) -> tuple[Labelled, ...]:
+    """Train, dev and test as the authors' code builds them (see module docstring)."""
+    if dev_images + test_images > len(val):
+        raise CorpusError(
+            f"SpokenCOCO val has {len(val)} images; cannot take {dev_images} dev + {test_images} test "
+            "(lower corpora.<name>.dev_images / test_images)"
+        )
+    val_ids = {id(entry) for _, entry in val}
+    ordered_val = [labelled for labelled in authors_order(train + val) if id(labelled[1]) in val_ids]
+    return (first_captions(train), first_captions(ordered_val[:dev_images]),
+            first_captions(ordered_val[len(ordered_val) - test_images:]))
+
+
 def load_spokencoco(
     root: str, image_root: str | None = None, dev_images: int = 1000, test_images: int = 1000, seed: int = 0,
-    audio_root: str | None = None,
+    audio_root: str | None = None, selection: str = "authors",
 ) -> pd.DataFrame:
-    """Return the common manifest of SpokenCOCO under ``root``."""
+    """Return the common manifest of SpokenCOCO under ``root`` (dev and test chosen by ``selection``)."""
+    if selection not in SELECTIONS:
+        raise ValueError(f"SpokenCOCO selection must be one of {SELECTIONS}, got {selection!r}")
     base = Path(root)
     train_json, val_json = base / "SpokenCOCO_train.json", base / "SpokenCOCO_val.json"
     require_files([train_json, val_json], "SpokenCOCO metadata files", SOURCE)
     images, audio = image_root or str(base / "images"), audio_root or root
-    train = _entries(train_json)
-    dev, test = split_val(_entries(val_json), dev_images, test_images, seed)
-    rows = [row for entries, split in ((train, "train"), (dev, "dev"), (test, "test"))
-            for row in _rows(entries, split, audio, images)]
+    train, val = _entries(train_json), _entries(val_json)
+    if selection == "authors":
+        train, dev, test = split_authors(train, val, dev_images, test_images)
+    else:
+        dev, test = split_val(val, dev_images, test_images, seed)
+    rows: list[dict[str, str]] = []
+    for entries, split in ((train, "train"), (dev, "dev"), (test, "test")):
+        split_rows = _rows(entries, split, audio, images)
+        rows += caption_major(split_rows) if selection == "authors" and split != "train" else split_rows
     return finish_manifest(rows, f"SpokenCOCO ({root})", SOURCE)

@@ -1,8 +1,9 @@
 """Image feature cache: every image of a corpus through a frozen encoder, one ``[1, dim]`` row per image.
 
-Preprocessing is the authors': resize the shorter side to 256, take ten 224 x 224 crops (four corners
-and centre, and their mirror images), encode each and average (``crops: ten``); ``crops: centre``
-encodes the centre crop only (10x faster).
+Preprocessing is the authors': resize the shorter side to 256 with Lanczos (their PIL ``ANTIALIAS``;
+torchvision's default would be bilinear), take ten 224 x 224 crops (four corners and centre, and their
+mirror images), encode each and average (``crops: ten``); ``crops: centre`` encodes the centre crop
+only (10x faster).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def crop_transform(encoder: ImageEncoder, crops: str) -> transforms.Compose:
     to_tensor = transforms.Compose([transforms.ToTensor(), transforms.Normalize(encoder.mean, encoder.std)])
     cropper = transforms.TenCrop(CROP) if crops == "ten" else transforms.CenterCrop(CROP)
     return transforms.Compose([
-        transforms.Resize(RESIZE),
+        transforms.Resize(RESIZE, interpolation=transforms.InterpolationMode.LANCZOS),
         cropper,
         transforms.Lambda(lambda out: torch.stack([to_tensor(c) for c in (out if crops == "ten" else [out])])),
     ])
@@ -103,8 +104,8 @@ def extract_image_store(
     require_files(images["image_path"], f"images of {manifest}", "re-run the corpus's load_corpus rule "
                   "after restoring the images (see its loader's error for where they come from)")
     model = build_encoder(encoder, seed)
-    metadata = {"encoder": model.name, "crops": crops, "resize": RESIZE, "crop": CROP, "mean": model.mean,
-                "std": model.std, "manifest": str(manifest), **model.metadata}
+    metadata = {"encoder": model.name, "crops": crops, "resize": RESIZE, "resample": "lanczos", "crop": CROP,
+                "mean": model.mean, "std": model.std, "manifest": str(manifest), **model.metadata}
     if "warning" in model.metadata:
         log.warning("%s", model.metadata["warning"])
     count = write_store(output, iter_image_features(images, model, crops, batch_size, resolve_device(device)),

@@ -4,8 +4,11 @@ Why our own unpacker: each year's zip has its own folder name (and 2016 its own 
 while the loader expects ``<root>/STS1X-en-test/STS.{input,gs}.<subtask>.txt``. Only subtasks with
 both an input and a gold file are kept (2013's SMT input is licensed separately and absent). The
 folder is written under a temporary name and renamed, and ``<root>/.complete`` is written last, so
-an interrupted download never looks finished. Note: SentEval additionally Moses-tokenises and
-lower-cases the text; these are the archives as published, which the TTS normalisation handles.
+an interrupted download never looks finished.
+
+``text`` chooses what the input files hold: ``senteval`` (the paper's: the first two columns
+Moses-tokenised and lower-cased, as SentEval's data script writes them; :mod:`vgs.sts.tokenise`) or
+``official`` (the archives as published, cased, source columns kept).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from vgs.io import PathLike, atomic_path, write_text_atomic
+from vgs.sts.tokenise import tokenise_input_file
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +46,15 @@ OFFICIAL_ARCHIVES: Mapping[str, Archive] = {
     ),
 }
 _NAME = re.compile(r"^STS(?:\d{4})?\.(input|gs)\.(.+)\.txt$")
+TEXT_FORMS = ("senteval", "official")
 
 
-def unpack_archive(zip_path: PathLike, name: str, folder: str, root: PathLike) -> list[str]:
-    """Unpack one year's zip into ``<root>/<name>-en-test``; return the subtasks written."""
+def unpack_archive(
+    zip_path: PathLike, name: str, folder: str, root: PathLike, text: str = "senteval"
+) -> list[str]:
+    """Unpack one year's zip into ``<root>/<name>-en-test``, text in form ``text``; return the subtasks."""
+    if text not in TEXT_FORMS:
+        raise ValueError(f"STS text form {text!r} is not one of {TEXT_FORMS}")
     target = Path(root) / f"{name}-en-test"
     files: dict[str, dict[str, zipfile.ZipInfo]] = {}
     with zipfile.ZipFile(zip_path) as archive:
@@ -66,13 +75,30 @@ def unpack_archive(zip_path: PathLike, name: str, folder: str, root: PathLike) -
             for task in subtasks:
                 for kind in ("input", "gs"):
                     (staging / f"STS.{kind}.{task}.txt").write_bytes(archive.read(files[task][kind]))
+                if text == "senteval":
+                    tokenise_input_file(staging / f"STS.input.{task}.txt")
             shutil.rmtree(target, ignore_errors=True)
             staging.rename(target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    log.info("%s: %d subtasks (%s)", target, len(subtasks), ", ".join(subtasks))
+    log.info("%s: %d subtasks (%s), %s text", target, len(subtasks), ", ".join(subtasks), text)
     return subtasks
+
+
+def download_text_forms(sets: Mapping[str, Mapping[str, object]]) -> dict[str, str]:
+    """Text form (``text``) of each downloaded root among the ``sts.sets``; sets sharing a root must agree."""
+    forms: dict[str, str] = {}
+    for name, spec in sets.items():
+        if not spec.get("download"):
+            continue
+        root, text = str(spec["root"]), str(spec.get("text", "senteval"))
+        if forms.setdefault(root, text) != text:
+            raise ValueError(
+                f"config error at sts.sets.{name}.text: root {root} is downloaded by another set with "
+                f"text: {forms[root]}; give each text form its own root"
+            )
+    return forms
 
 
 def fetch(url: str, destination: Path) -> None:
@@ -86,9 +112,15 @@ def fetch(url: str, destination: Path) -> None:
 
 
 def download_sts(
-    root: PathLike, complete_path: PathLike, archives: Mapping[str, Archive] = OFFICIAL_ARCHIVES
+    root: PathLike,
+    complete_path: PathLike,
+    archives: Mapping[str, Archive] = OFFICIAL_ARCHIVES,
+    text: str = "senteval",
 ) -> None:
-    """Fetch and unpack every archive into ``root``; write ``complete_path`` when all succeeded."""
+    """Fetch and unpack every archive into ``root`` (text in form ``text``); write ``complete_path`` last.
+
+    The marker's lines are ``<name> <url> <text form>``, so a copy says which form it holds.
+    """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root, prefix=".download.") as scratch:
@@ -102,7 +134,8 @@ def download_sts(
                     f"could not download {archive.url} ({error}); check the network or fetch "
                     f"it by hand and unpack it into {root}/{name}-en-test"
                 ) from None
-            unpack_archive(zip_path, name, archive.folder, root)
+            unpack_archive(zip_path, name, archive.folder, root, text)
     write_text_atomic(
-        complete_path, "".join(f"{name}\t{archive.url}\n" for name, archive in archives.items())
+        complete_path,
+        "".join(f"{name}\t{archive.url}\t{text}\n" for name, archive in archives.items()),
     )

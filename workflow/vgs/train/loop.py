@@ -22,6 +22,7 @@ import dataclasses
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,7 @@ from vgs.train.data import CaptionSet, load_training_data
 from vgs.train.device import Runtime, select_runtime
 from vgs.train.encode import embed_images, embed_utterances
 from vgs.train.loss import batch_loss, recall_at_k
-from vgs.train.schedule import cyclic_lr
+from vgs.train.schedule import authors_period, cyclic_lr
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class TrainConfig:
     lr_max: float = 2e-4
     lr_min: float = 1e-6
     lr_period_epochs: float = 4.0
+    lr_cycle: str = "authors"
     loss: str = "hinge"
     margin: float = 0.2
     temperature: float = 0.07
@@ -69,6 +71,7 @@ class TrainConfig:
     length_jitter: float = 0.05
     select_every: int = 4
     dev_batch_size: int = 100
+    dev_batches: str = "random"
     init: str = "authors"
     eval_batch_size: int = 64
     device: str = "auto"
@@ -106,6 +109,29 @@ def steps_per_epoch(train_set: CaptionSet, batch_size: int) -> int:
     return len(epoch_batches(train_set.image_ids, train_set.lengths, batch_size, np.random.default_rng(0)))
 
 
+def cycle_steps(train_set: CaptionSet, settings: TrainConfig) -> int:
+    """Steps per learning-rate cycle: the authors' arithmetic (``lr_cycle: authors``) or whole epochs."""
+    if settings.lr_cycle == "authors":
+        counts = Counter(train_set.image_ids)
+        return authors_period(len(counts), max(counts.values()), settings.batch_size, settings.lr_period_epochs)
+    return max(1, round(settings.lr_period_epochs * steps_per_epoch(train_set, settings.batch_size)))
+
+
+def dev_loss_batches(dev_set: CaptionSet, settings: TrainConfig, seed: int) -> list[np.ndarray]:
+    """The dev-loss batches: consecutive runs of the dev set's (manifest) order, or fixed random ones.
+
+    ``ordered`` is the authors' validation: batches of ``dev_batch_size`` read in their sampler's
+    order, which the Flickr8k and SpokenCOCO loaders write (every image's first caption, then every
+    image's second, ...). ``random`` draws fixed batches (pass p holds caption p of each dev image).
+    """
+    if settings.dev_batches == "ordered":
+        return [np.arange(start, min(start + settings.dev_batch_size, len(dev_set)))
+                for start in range(0, len(dev_set), settings.dev_batch_size)]
+    return epoch_batches(
+        dev_set.image_ids, dev_set.lengths, settings.dev_batch_size, np.random.default_rng([seed, DEV_SEED])
+    )
+
+
 @torch.no_grad()
 def evaluate(
     model: VGSModel, dev_set: CaptionSet, settings: TrainConfig, seed: int, runtime: Runtime
@@ -117,9 +143,7 @@ def evaluate(
         lengths=dev_set.lengths,
     )
     images = embed_images(model, dev_set.image_features, settings.eval_batch_size, runtime)
-    batches = epoch_batches(
-        dev_set.image_ids, dev_set.lengths, settings.dev_batch_size, np.random.default_rng([seed, DEV_SEED])
-    )
+    batches = dev_loss_batches(dev_set, settings, seed)
     targets = torch.from_numpy(dev_set.image_rows)
     losses = [
         float(batch_loss(settings.loss, captions[b], images[targets[b]], settings.margin, settings.temperature))
@@ -273,7 +297,7 @@ class Trainer:
         for partial in remove_partial_files(self.dir):  # a save killed mid-write; last.pt is intact
             log.warning("removed %s, left by a run killed while saving a checkpoint", partial)
         self.resume()
-        period = max(1, round(self.settings.lr_period_epochs * steps_per_epoch(train_set, self.settings.batch_size)))
+        period = cycle_steps(train_set, self.settings)
         for epoch in range(self.state.epoch + 1, self.settings.epochs + 1):
             start = time.perf_counter()
             train_loss, lr = self.train_epoch(train_set, epoch, period)
