@@ -54,13 +54,13 @@ def configurations(quick: bool) -> dict[str, tuple[object, int]]:
         return {"tiny-hubert (layer norm, batched)": (tiny, 8)}
     on_gpu = torch.cuda.is_available()
     return {
-        "tiny-hubert (layer norm, batched)": (tiny, 256 if on_gpu else 64),
+        "tiny-hubert (layer norm, batched)": (tiny, 1024 if on_gpu else 64),
         # hubert-base / wav2vec2-base / wavlm-base: group norm, so one utterance at a time.
-        "base hubert (group norm, per utterance)": (AutoConfig.for_model("hubert"), 256 if on_gpu else 24),
+        "base hubert (group norm, per utterance)": (AutoConfig.for_model("hubert"), 512 if on_gpu else 24),
         # The same size with the large checkpoints' layer-norm extractor: batched with masks.
         "base hubert (layer norm, batched)": (
             AutoConfig.for_model("hubert", feat_extract_norm="layer", do_stable_layer_norm=True),
-            512 if on_gpu else 24,
+            2048 if on_gpu else 24,
         ),
     }
 
