@@ -10,6 +10,9 @@ against the library's hidden states of the utterance encoded alone and unpadded.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -289,3 +292,25 @@ def test_layer_figure_draws_each_layer_and_the_references_from_the_table(tmp_pat
 def test_tiny_configs_are_padding_safe_and_base_configs_are_not():
     assert padding_safe(AutoModel.from_config(tiny_config("hubert")))
     assert AutoConfig.for_model("hubert").feat_extract_norm == "group"  # as hubert-base: encoded alone
+
+
+def test_the_benchmark_runs_on_torch_numpy_and_transformers_alone(tmp_path):
+    """GPU machines lack the workflow's audio stack: the standalone benchmark must import no vgs
+    module beyond vgs.encoders.{spec,hf}, nor torchaudio, h5py or pandas (transformers itself
+    may import soundfile where installed). Its projection follows from its measured rate."""
+    code = ("import runpy, sys\nsys.argv = ['encoders', '--quick', '--out', sys.argv[1]]\n"
+            "runpy.run_module('vgs.bench.encoders', run_name='__main__')\n"
+            "print('MODULES', sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('vgs', 'torchaudio', 'h5py', 'pandas')))")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "PYTHONPATH": str(REPO / "workflow")})  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    modules = result.stdout.split("MODULES", 1)[1].strip()
+    assert modules == str(["vgs", "vgs.bench", "vgs.encoders", "vgs.encoders.hf", "vgs.encoders.spec"])
+    record = json.loads((tmp_path / "encoders.json").read_text())
+    (tiny,) = [value for value in record["results"].values() if isinstance(value, dict)]
+    assert tiny["utterances"] == 8 and tiny["layers_read"] == 3 and tiny["utterances_per_s"] > 0
+    hours = tiny["spokensts_utterances"] / tiny["utterances_per_s"] / 3600
+    assert tiny["spokensts_hours_estimate"] == pytest.approx(hours, rel=0.02, abs=0.01)
+    assert tiny["spokensts_utterances"] == 122_388 + 638 * 2 * 4
+    assert (tmp_path / "encoders.md").read_text().count("|") > 10

@@ -33,8 +33,8 @@ from transformers import AutoConfig, AutoModel
 from vgs.encoders.hf import SAMPLE_RATE, length_batches, padding_safe, pooled_layers, tiny_config
 
 NAME = "encoders"
-# SpokenSTS at the paper's size: 10,199 pairs x 2 sides x 6 voices, and the natural sample
-# (638 pairs x 2 sides x 4 speakers at most).
+# SpokenSTS at the paper's size: 20,398 distinct sentences x 6 voices, and the natural sample
+# (638 pairs x 2 sides x 4 speakers).
 SYNTHETIC_UTTERANCES = 122_388
 NATURAL_UTTERANCES = 638 * 2 * 4
 MEAN_SECONDS = 3.5

@@ -3,9 +3,9 @@ encoder: one store per layer read and utterance set, ``<out_dir>/layer<L>/<set>.
 mean-pooled hidden state of each utterance (``[1, D]`` per utt_id, as the trained models' stores,
 but not L2-normalised: the evaluation normalises every embedding before averaging over voices).
 
-Cost at the paper's size: the 122,388 synthetic utterances (10,199 pairs x 2 sides x 6 voices,
-fewer after de-duplication of repeated sentences) and the natural sample are read once per
-encoder; one forward pass gives every layer. Memory holds one utterance set's pooled vectors for
+Cost at the paper's size: the 122,388 synthetic utterances (20,398 distinct sentences x 6 voices)
+and the natural sample (638 pairs x 2 sides x 4 speakers) are read once per encoder; one forward
+pass gives every layer. Memory holds one utterance set's pooled vectors for
 all layers read (20,398 utterances x 13 layers x 768 x 4 B = 0.8 GB for a base model, 2 GB for a
 large one with 25 layers of 1024) plus one batch of audio; disk is 3 KB per utterance and layer
 at D = 768 (4.9 GB for a base model's 13 layers). Throughput is measured in the README
