@@ -78,12 +78,13 @@ def measure(config: object, utterances: int, device: torch.device, batch_seconds
     pooled_layers(model, extractor, [waves[i] for i in batches[0]], layers, device)  # warm-up
     if device.type == "cuda":
         torch.cuda.synchronize()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for batch in batches:
         pooled_layers(model, extractor, [waves[i] for i in batch], layers, device)
     if device.type == "cuda":
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
     rate = utterances / elapsed
     total = SYNTHETIC_UTTERANCES + NATURAL_UTTERANCES
     return {
@@ -94,6 +95,9 @@ def measure(config: object, utterances: int, device: torch.device, batch_seconds
         "layers_read": len(layers),
         "utterances_per_s": round(rate, 2),
         "audio_seconds_per_s": round(float(seconds.sum()) / elapsed, 1),
+        # CPU time of this process (all its threads): on a shared machine, wall time also counts
+        # other jobs' load, CPU time does not.
+        "cpu_seconds_per_utterance": round(cpu_seconds / utterances, 3),
         "bytes_per_utterance_per_layer": 4 * config.hidden_size,
         "spokensts_utterances": total,
         "spokensts_hours_estimate": round(total / rate / 3600 * MEAN_SECONDS / float(seconds.mean()), 2),
@@ -118,11 +122,13 @@ def summary(record: Mapping[str, object]) -> str:
     results = record["results"]
     lines = [f"Encoder throughput on {results['device_name']} ({results['device']}, {results['torch_threads']} "
              f"threads); {results['assumption']}.", "",
-             "| configuration | utterances/s | audio s/s | layers | all SpokenSTS (h, estimate) |", "|---|---|---|---|---|"]  # fmt: skip
+             "| configuration | utterances/s | audio s/s | CPU s per utterance | layers | all SpokenSTS (h, estimate) |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
     for name, value in results.items():
         if isinstance(value, dict):
             lines.append(f"| {name} | {value['utterances_per_s']} | {value['audio_seconds_per_s']} | "
-                         f"{value['layers_read']} | {value['spokensts_hours_estimate']} |")  # fmt: skip
+                         f"{value['cpu_seconds_per_utterance']} | {value['layers_read']} | "
+                         f"{value['spokensts_hours_estimate']} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
