@@ -61,6 +61,12 @@ def tiny_dir(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def hubert_dir(tmp_path_factory):
+    """One tiny model for the tests that do not depend on the architecture."""
+    return save_random_model(tmp_path_factory.mktemp("hubert"), tiny_config("hubert"), seed=3)
+
+
+@pytest.fixture(scope="module")
 def group_norm_dir(tmp_path_factory):
     """A tiny model with wav2vec2-base's group-normalised feature extractor."""
     config = tiny_config("wav2vec2")
@@ -148,12 +154,12 @@ def write_manifest(tmp_path, name: str, wave_list: list[np.ndarray]) -> str:
     return str(manifest)
 
 
-def test_workflow_stores_hold_each_layer_of_each_utterance_set(tmp_path, tiny_dir):
-    model, extractor = load_encoder(str(tiny_dir))
+def test_workflow_stores_hold_each_layer_of_each_utterance_set(tmp_path, hubert_dir):
+    model, extractor = load_encoder(str(hubert_dir))
     # 4 s: the 1.9 s and 1 s utterances share a padded batch, the 0.56 s one is alone.
     manifests = [write_manifest(tmp_path, "v1", waves()), write_manifest(tmp_path, "natural", waves(seed=4)[:1])]
     out = tmp_path / "emb"
-    encode_sts_with_encoder("tiny", str(tiny_dir), [0, 2], manifests, ["v1", "natural"], out, batch_seconds=4.0)
+    encode_sts_with_encoder("tiny", str(hubert_dir), [0, 2], manifests, ["v1", "natural"], out, batch_seconds=4.0)
     for uttset, wave_list in (("v1", waves()), ("natural", waves(seed=4)[:1])):
         for layer in (0, 2):
             store = ArrayStore(layer_store(out, layer, uttset))
@@ -171,20 +177,20 @@ def hf_spec(model: str, layers: object = "all") -> dict:
     return {"kind": "hf", "model": model, "layers": layers, "architecture": "hubert", "seed": 0}
 
 
-def test_all_layers_are_read_from_the_checkpoints_config(tiny_dir):
-    assert encoder_layers("x", hf_spec(str(tiny_dir))) == [0, 1, 2]
-    assert encoder_layers("x", hf_spec(str(tiny_dir), [2, 0])) == [0, 2]
+def test_all_layers_are_read_from_the_checkpoints_config(hubert_dir):
+    assert encoder_layers("x", hf_spec(str(hubert_dir))) == [0, 1, 2]
+    assert encoder_layers("x", hf_spec(str(hubert_dir), [2, 0])) == [0, 2]
     assert encoder_layers("r", {"kind": "hf-random-tiny", "layers": "all", "architecture": "wavlm"}) == [0, 1, 2]
 
 
-def test_a_layer_out_of_range_stops_with_the_range(tiny_dir):
+def test_a_layer_out_of_range_stops_with_the_range(hubert_dir):
     with pytest.raises(EncoderConfigError, match=r"encoders\.x\.layers: layer 3 is out of range.*layers 0\.\.2"):
-        encoder_layers("x", hf_spec(str(tiny_dir), [1, 3]))
+        encoder_layers("x", hf_spec(str(hubert_dir), [1, 3]))
 
 
-def test_a_model_not_at_16_khz_stops_with_one_message(tmp_path, tiny_dir):
+def test_a_model_not_at_16_khz_stops_with_one_message(tmp_path, hubert_dir):
     for name in ("config.json", "model.safetensors", "preprocessor_config.json"):
-        (tmp_path / name).write_bytes((tiny_dir / name).read_bytes())
+        (tmp_path / name).write_bytes((hubert_dir / name).read_bytes())
     preprocessor = json.loads((tmp_path / "preprocessor_config.json").read_text())
     (tmp_path / "preprocessor_config.json").write_text(json.dumps({**preprocessor, "sampling_rate": 24000}))
     message = r"encoders\.x\.model: .* expects audio at 24000 Hz .* use a 16 kHz model"
@@ -194,7 +200,7 @@ def test_a_model_not_at_16_khz_stops_with_one_message(tmp_path, tiny_dir):
         load_encoder(str(tmp_path), "x")
 
 
-def test_a_non_speech_model_stops(tmp_path, tiny_dir):
+def test_a_non_speech_model_stops(tmp_path, hubert_dir):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 2}))
     (tmp_path / "preprocessor_config.json").write_text(json.dumps({"sampling_rate": 16000}))
     with pytest.raises(EncoderConfigError, match="is a 'bert' model"):
@@ -295,6 +301,7 @@ def test_tiny_configs_are_padding_safe_and_base_configs_are_not():
     assert AutoConfig.for_model("hubert").feat_extract_norm == "group"  # as hubert-base: encoded alone
 
 
+@pytest.mark.slow  # a subprocess importing torch and transformers
 def test_the_benchmark_runs_on_torch_numpy_and_transformers_alone(tmp_path):
     """GPU machines lack the workflow's audio stack: the standalone benchmark must import no vgs
     module beyond vgs.encoders.{spec,hf}, nor torchaudio, h5py or pandas (transformers itself

@@ -341,7 +341,9 @@ def topline_runs():
 ENCODERS = config["encoders"]
 try:
     # Layers read per encoder, checked against each checkpoint's config.json while planning.
-    ENCODER_LAYERS = {name: encoder_layers(name, spec) for name, spec in ENCODERS.items()}
+    ENCODER_LAYERS = {
+        name: encoder_layers(name, spec) for name, spec in ENCODERS.items()
+    }
 except EncoderConfigError as error:
     raise WorkflowError(str(error)) from None
 
@@ -386,13 +388,17 @@ def run_file(run, sts_set, name):
     if run["kind"] == "speech":
         return f"{EVAL}/{run['system']}/seed{run['seed']}/sts/{sts_set}/{name}"
     if run["kind"] == ENCODER_KIND:
-        return f"{EVAL}/encoders/{run['encoder']}/layer{run['layer']}/sts/{sts_set}/{name}"
+        return (
+            f"{EVAL}/encoders/{run['encoder']}/layer{run['layer']}/sts/{sts_set}/{name}"
+        )
     return f"{EVAL}/toplines/{run['system']}/sts/{sts_set}/{name}"
 
 
 def sts_run_files(name):
     """Input function: ``name`` for every system of ``sts_runs`` on the wildcard's STS set."""
-    return lambda wildcards: [run_file(run, wildcards.sts_set, name) for run in sts_runs()]
+    return lambda wildcards: [
+        run_file(run, wildcards.sts_set, name) for run in sts_runs()
+    ]
 
 
 def embedding_store(wildcards, uttset):

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from transformers import AutoConfig, AutoModel
 
-from vgs.encoders.hf import SAMPLE_RATE, length_batches, padding_safe, pooled_layers, tiny_config
+from vgs.encoders.hf import SAMPLE_RATE, feature_extractor, length_batches, padding_safe, pooled_layers, tiny_config
 
 NAME = "encoders"
 # SpokenSTS at the paper's size: 20,398 distinct sentences x 6 voices, and the natural sample
@@ -38,13 +38,6 @@ NAME = "encoders"
 SYNTHETIC_UTTERANCES = 122_388
 NATURAL_UTTERANCES = 638 * 2 * 4
 MEAN_SECONDS = 3.5
-
-
-def _extractor() -> object:
-    from transformers import Wav2Vec2FeatureExtractor
-
-    return Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0,
-                                    do_normalize=True, return_attention_mask=True)  # fmt: skip
 
 
 def configurations(quick: bool) -> dict[str, tuple[object, int]]:
@@ -69,7 +62,7 @@ def measure(config: object, utterances: int, device: torch.device, batch_seconds
     """Encode ``utterances`` random waveforms of 2-5 s (every layer read), after one warm-up batch."""
     torch.manual_seed(0)
     model = AutoModel.from_config(config).eval().to(device)
-    extractor = _extractor()
+    extractor = feature_extractor()
     rng = np.random.default_rng(0)
     seconds = np.linspace(2.0, 5.0, utterances)
     waves = [rng.standard_normal(int(s * SAMPLE_RATE)).astype(np.float32) * 0.1 for s in seconds]

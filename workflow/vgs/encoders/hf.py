@@ -21,7 +21,6 @@ batch-mates (tested against unpadded single-utterance outputs).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,7 +30,6 @@ from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, PreTrained
 
 from vgs.encoders.spec import SAMPLE_RATE, TINY_LAYERS, EncoderConfigError, check_checkpoint
 
-log = logging.getLogger(__name__)
 
 ARCHITECTURES = ("wav2vec2", "hubert", "wavlm")
 
@@ -54,20 +52,23 @@ def tiny_config(architecture: str) -> object:
     )  # fmt: skip
 
 
+def feature_extractor() -> object:
+    """The wav2vec2-style feature extractor of the random models: 16 kHz, per-utterance
+    normalisation (as the large checkpoints), attention masks."""
+    from transformers import Wav2Vec2FeatureExtractor
+
+    return Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0, do_normalize=True,
+                                    return_attention_mask=True)  # fmt: skip
+
 
 def save_random_model(directory: str | Path, config: object, seed: int) -> Path:
     """Initialise a model of ``config`` with ``seed`` and save it with its feature extractor, in the
     layout of a downloaded checkpoint, so it loads through exactly the path a real one takes."""
-    from transformers import Wav2Vec2FeatureExtractor
-
     torch.manual_seed(seed)
     model = AutoModel.from_config(config)
     directory = Path(directory)
     model.save_pretrained(directory)
-    extractor = Wav2Vec2FeatureExtractor(
-        feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0, do_normalize=True, return_attention_mask=True
-    )
-    extractor.save_pretrained(directory)
+    feature_extractor().save_pretrained(directory)
     return directory
 
 
