@@ -33,6 +33,7 @@ from transformers import AutoConfig, AutoModel
 from vgs.encoders.hf import SAMPLE_RATE, feature_extractor, length_batches, padding_safe, pooled_layers, tiny_config
 
 NAME = "encoders"
+ON_REQUEST = True  # make bench leaves it out (~10 min on 2 shared cores); --only encoders and --quick run it
 # SpokenSTS at the paper's size: 20,398 distinct sentences x 6 voices, and the natural sample
 # (638 pairs x 2 sides x 4 speakers).
 SYNTHETIC_UTTERANCES = 122_388
