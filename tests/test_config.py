@@ -15,7 +15,7 @@ from vgs.config import ConfigError, load_config, model_train_section, validate_c
 SHIPPED = REPO / "workflow" / "config"
 # Overlays are layered on a base by a second --configfile; they are not configurations alone.
 OVERLAYS = {SHIPPED / "ablation.yaml": REPO / "config.yaml", SHIPPED / "study.yaml": REPO / "config.yaml",
-            SHIPPED / "rehearsal.yaml": SHIPPED / "paper.yaml"}
+            SHIPPED / "rehearsal.yaml": SHIPPED / "paper.yaml", SHIPPED / "encoders.yaml": REPO / "config.yaml"}
 CONFIGS = [REPO / "config.yaml", *sorted(set(SHIPPED.glob("*.yaml")) - set(OVERLAYS))]
 
 

@@ -132,6 +132,38 @@ def assert_my_config_plan(plan: Plan) -> None:
     assert plan.values("train", "model") == MY_MODELS
 
 
+# --- External speech encoders -------------------------------------------------------------------
+
+
+def assert_encoders_plan(plan: Plan) -> None:
+    """The world plus the random tiny encoder: its model, one encoding job, three layers evaluated,
+    the layer-wise figure; the world's models as usual."""
+    counts = plan.counts()
+    assert counts["encoder_random_model"] == 1 and counts["encode_sts_encoder"] == 1
+    assert plan.values("eval_sts_encoder", "layer") == {"0", "1", "2"}
+    assert counts["figure_encoder_layers"] == 1
+    assert plan.values("train", "model") == world_models()
+
+
+def write_checkpoint_overlay(checkout: Path) -> None:
+    """hubert.yaml naming a local checkpoint directory: a tiny random HuBERT saved as a download is."""
+    from vgs.encoders.hf import save_random_model, tiny_config
+
+    directory = save_random_model(checkout / "tiny-hubert-checkpoint", tiny_config("hubert"), seed=0)
+    overlay = {"encoders": {"hubert-base": {"kind": "hf", "model": str(directory), "layers": [0, 2]}}}
+    (checkout / "hubert.yaml").write_text(yaml.safe_dump(overlay))
+
+
+def assert_checkpoint_plan(plan: Plan) -> None:
+    counts = plan.counts()
+    assert "encoder_random_model" not in counts and counts["encode_sts_encoder"] == 1
+    assert plan.values("eval_sts_encoder", "layer") == {"0", "2"}
+
+
+def quick(command: str) -> str:
+    return f"{command} --quick --out results/benchmarks"
+
+
 # --- How each README command runs here ----------------------------------------------------------
 
 
@@ -205,6 +237,13 @@ WAYS: list[tuple[str, Way]] = [
      Way(make_dry_run, assert_rehearsal_plan, reason="dry run here; tests/test_rehearsal.py runs it as "
                                                      "written on miniature corpora")),
     (r"pip install -e \. -r requirements\.txt", Way(pip_dry_run, reason="pip's offline dry run: installs nothing")),
+    (r"snakemake --workflow-profile workflow/profiles/default --configfile config\.yaml workflow/config/encoders\.yaml",
+     Way(snakemake_dry_run, assert_encoders_plan, reason="dry run: tests/test_encoders_workflow.py runs it on a tiny world")),
+    (r"snakemake --workflow-profile workflow/profiles/default --configfile config\.yaml hubert\.yaml",
+     Way(snakemake_dry_run, assert_checkpoint_plan, write_checkpoint_overlay,
+         reason="dry run, with a saved tiny random model as the local checkpoint (no hub offline)")),
+    (r"python -m vgs\.bench --only encoders", Way(quick, reason="quick mode: the full CPU run takes minutes")),
+    (r"PYTHONPATH=workflow python3 -m vgs\.bench\.encoders", Way(quick, reason="quick mode: the full CPU run takes minutes")),
     (r"snakemake --profile workflow/profiles/slurm --configfile workflow/config/paper\.yaml",
      Way(snakemake_dry_run, assert_paper_plan, reason="dry run: needs a GPU cluster")),
 ]

@@ -3,6 +3,13 @@
 from snakemake.exceptions import WorkflowError
 
 from vgs.config import ConfigError, train_section, validate_config
+from vgs.encoders.spec import (
+    EncoderConfigError,
+    RANDOM_TINY,
+    SYSTEM_KIND as ENCODER_KIND,
+    encoder_description,
+    encoder_layers,
+)
 from vgs.evaluate.labels import natural_description, natural_label
 from vgs.features.frames import ms_to_samples
 
@@ -329,17 +336,68 @@ def topline_runs():
     ]
 
 
+# --- External speech encoders (encoders:; rules in encoders.smk, package vgs.encoders) -----------
+
+ENCODERS = config["encoders"]
+try:
+    # Layers read per encoder, checked against each checkpoint's config.json while planning.
+    ENCODER_LAYERS = {
+        name: encoder_layers(name, spec) for name, spec in ENCODERS.items()
+    }
+except EncoderConfigError as error:
+    raise WorkflowError(str(error)) from None
+
+
+def encoder_runs():
+    """Every configured encoder x layer read, an evaluated system ``<name>-L<layer>`` without seed."""
+    return [
+        {
+            "system": f"{name}-L{layer}",
+            "kind": ENCODER_KIND,
+            "corpus": encoder_description(spec),
+            "subset_k": None,
+            "seed": None,
+            "encoder": name,
+            "layer": layer,
+        }
+        for name, spec in ENCODERS.items()
+        for layer in ENCODER_LAYERS[name]
+    ]
+
+
+def encoder_source(name):
+    """Where encoder ``name`` is loaded from: its hub id or directory, or the random model's directory."""
+    spec = ENCODERS[name]
+    if spec["kind"] == RANDOM_TINY:
+        return f"{RESULTS}/encoders/{name}/random-model"
+    return spec["model"]
+
+
+def encoder_embeddings(encoder, sts_set):
+    """Directory of an encoder's per-layer stores of one STS set (``layer<L>/<voice|natural>.h5``)."""
+    return f"{RESULTS}/embeddings/encoders/{encoder}/sts/{sts_set}"
+
+
+def sts_runs():
+    """Every system evaluated on SpokenSTS: trained models, encoder layers, text toplines."""
+    return speech_runs() + encoder_runs() + topline_runs()
+
+
 def run_file(run, sts_set, name):
     """``similarities.tsv`` or ``correlations.tsv`` of one run on one STS set."""
     if run["kind"] == "speech":
         return f"{EVAL}/{run['system']}/seed{run['seed']}/sts/{sts_set}/{name}"
+    if run["kind"] == ENCODER_KIND:
+        return (
+            f"{EVAL}/encoders/{run['encoder']}/layer{run['layer']}/sts/{sts_set}/{name}"
+        )
     return f"{EVAL}/toplines/{run['system']}/sts/{sts_set}/{name}"
 
 
 def sts_run_files(name):
-    """Input function: ``name`` for every speech and topline run on the wildcard's STS set."""
+    """Input function: ``name`` for every system of ``sts_runs`` on the wildcard's STS set."""
     return lambda wildcards: [
-        run_file(run, wildcards.sts_set, name) for run in speech_runs() + topline_runs()
+        run_file(run, wildcards.sts_set, name) for run in sts_runs()
     ]
 
 
@@ -373,7 +431,7 @@ def evaluation_targets():
     for sts_set in EVAL_CONFIG["sts_sets"]:
         targets += [
             run_file(run, sts_set, name)
-            for run in speech_runs() + topline_runs()
+            for run in sts_runs()
             for name in ("similarities.tsv", "correlations.tsv")
         ]
         stems = ["sts_correlations", "table3_aic_all"]
@@ -387,6 +445,7 @@ def evaluation_targets():
             f"{TABLES}/{sts_set}/model_comparisons.{ext}" for ext in ("csv", "md")
         ]
         figures = ["figure1", "figure2"] if has_subset_models() else ["figure1"]
+        figures += ["encoder_layers"] if ENCODERS else []
         targets += [
             f"{FIGURES}/{sts_set}/{name}.{ext}"
             for name in figures

@@ -126,7 +126,7 @@ rule table_sts_correlations:
     conda:
         "../../envs/analysis.yaml"
     params:
-        runs=speech_runs() + topline_runs(),
+        runs=sts_runs(),
         level=EVAL_CONFIG["ci_level"],
         natural_source=NATURAL_SOURCE,
         natural=natural_label(NATURAL_SOURCE),
@@ -153,7 +153,7 @@ rule table_model_comparisons:
     conda:
         "../../envs/analysis.yaml"
     params:
-        runs=speech_runs() + topline_runs(),
+        runs=sts_runs(),
     script:
         "../scripts/table_model_comparisons.py"
 
@@ -175,7 +175,7 @@ rule table3_aic:
     conda:
         "../../envs/analysis.yaml"
     params:
-        runs=speech_runs() + topline_runs(),
+        runs=sts_runs(),
         table="table3_aic",
     script:
         "../scripts/table_aic.py"
@@ -198,7 +198,7 @@ rule table3_aic_all:
     conda:
         "../../envs/analysis.yaml"
     params:
-        runs=speech_runs() + topline_runs(),
+        runs=sts_runs(),
         table="aic_table_all",
     script:
         "../scripts/table_aic.py"

@@ -1,5 +1,5 @@
 """Figures: Figure 1 (STS correlation per subtask and overall), Figure 2 (correlation against
-captions per image), learning curves and the size × captions-per-image study. Each is written as PNG (report, README) and PDF (paper).
+captions per image), the external encoders' correlation by layer, learning curves and the size × captions-per-image study. Each is written as PNG (report, README) and PDF (paper).
 
 The figures read the seed-aggregated correlation table written by
 :func:`vgs.evaluate.tables.sts_tables`, so restyling a figure never recomputes an evaluation.
@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from vgs.evaluate.tables import TEXT_TOPLINE, system_label  # noqa: E402
+from vgs.evaluate.tables import ENCODER, SPEECH, TEXT_TOPLINE, system_label  # noqa: E402
 from vgs.io import PathLike, atomic_path, read_tsv  # noqa: E402
 
 #: Levels shown after the subtasks, in this order; their labels come from the data (the
@@ -110,7 +110,8 @@ def figure1(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: 
     axis.set_xlim(-0.6, len(groups) - 0.4)
     axis.set_ylabel(f"{measure.capitalize()} r with human scores (95% CI)")
     axis.set_xlabel("")
-    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="Model (training corpus)")
+    title = "Model (training corpus or encoder)" if (speech["kind"] == ENCODER).any() else "Model (training corpus)"
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title=title)
     save_figure(figure, out_paths)
     return figure
 
@@ -148,6 +149,57 @@ def figure2(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: 
     axis.set_xlabel("Captions per image in training (same total number of captions)")
     axis.set_ylabel(f"{measure.capitalize()} r with human scores (95% CI)")
     axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    save_figure(figure, out_paths)
+    return figure
+
+
+def encoder_layer_figure(
+    correlations_csv: PathLike, runs: Sequence[Mapping[str, Any]], out_paths: Sequence[PathLike], measure: str = "pearson"
+) -> plt.Figure:
+    """Correlation (95% CI) against the hidden-state index of each external encoder (one line per
+    encoder), on All and on the natural-speech sample (one panel each); the trained models that are
+    not captions-per-image subsets (as in Figure 1) and the text toplines as horizontal lines with
+    their CIs as bands. ``runs`` are the encoder runs (``encoder``, ``layer``, ``system``)."""
+    frame = _read_correlations(correlations_csv)
+    layer_of = {run["system"]: (run["encoder"], int(run["layer"])) for run in runs}
+    if not layer_of:
+        raise ValueError("the layer-wise figure needs encoders: in the config")
+    panels = [(level, label) for level, label in overall_groups(frame) if level in ("all", "natural")]
+    encoders = list(dict.fromkeys(encoder for encoder, _ in layer_of.values()))
+    colours = dict(zip(encoders, sns.color_palette("colorblind", len(encoders)), strict=True))
+    references = frame[(frame["kind"] == TEXT_TOPLINE) | ((frame["kind"] == SPEECH) & frame["subset_k"].isna())]
+    reference_systems = list(dict.fromkeys(references["system"]))
+    reference_colours = dict(zip(reference_systems, sns.color_palette("dark", len(reference_systems)), strict=True))
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels) + 2.5, 4.0), sharey=True, squeeze=False)
+    for axis, (level, label) in zip(axes[0], panels, strict=True):
+        rows = frame[(frame["level"] == level) & frame["system"].isin(list(layer_of))]
+        for encoder in encoders:
+            mine = rows[[layer_of[system][0] == encoder for system in rows["system"]]]
+            layers = np.array([layer_of[system][1] for system in mine["system"]])
+            order = np.argsort(layers)
+            y = mine[measure].to_numpy(dtype=float)[order]
+            error = np.abs(np.vstack([y - mine[f"{measure}_low"].to_numpy()[order],
+                                      mine[f"{measure}_high"].to_numpy()[order] - y]))  # fmt: skip
+            description = mine["corpus"].iloc[0] if len(mine) else ""
+            axis.errorbar(layers[order], y, yerr=np.nan_to_num(error), marker="o", capsize=3, color=colours[encoder],
+                          label=f"{encoder} ({description})")  # fmt: skip
+        for row in references[references["level"] == level].itertuples(index=False):
+            colour = reference_colours[row.system]
+            style = "--" if row.kind == TEXT_TOPLINE else "-"
+            name = system_label(row.system, row.kind) if row.kind == TEXT_TOPLINE else f"{row.system} ({row.corpus})"
+            axis.axhline(getattr(row, measure), color=colour, linestyle=style, linewidth=1, label=name)
+            low, high = getattr(row, f"{measure}_low"), getattr(row, f"{measure}_high")
+            if np.isfinite(low) and np.isfinite(high):
+                axis.axhspan(low, high, color=colour, alpha=0.08, linewidth=0)
+        axis.set_title(label)
+        axis.set_xlabel("Hidden state read (0 = transformer input)")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0][0].set_ylabel(f"{measure.capitalize()} r with human scores (95% CI)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    axes[0][-1].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
+                       title="Encoder / reference")  # fmt: skip
+    figure.tight_layout()
     save_figure(figure, out_paths)
     return figure
 

@@ -4,8 +4,10 @@ people and papers).
 
 A **run** is one evaluated system on one seed, described by a dict with ``system`` (the model or
 topline name), ``seed`` (``None`` for text toplines, which have no training seed), ``kind``
-(``speech`` or ``text topline``), ``corpus`` and ``subset_k`` (``None`` unless a captions-per-image
-subset model). Rules pass runs as params in the same order as their input files.
+(``speech``, ``speech encoder`` or ``text topline``), ``corpus`` (for an encoder: its checkpoint,
+or that it is random) and ``subset_k`` (``None`` unless a captions-per-image subset model).
+External encoders, like toplines, have no seed and are compared with every run. Rules pass runs as
+params in the same order as their input files.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
+from vgs.encoders.spec import SYSTEM_KIND
 from vgs.evaluate.labels import natural_description, natural_label
 from vgs.evaluate.retrieval import RECALL_AT, read_retrieval
 from vgs.evaluate.stats import compare_dependent, mean_correlation, regression_aic
@@ -30,6 +33,7 @@ Run = Mapping[str, Any]
 RUN_COLUMNS = ("system", "kind", "corpus", "subset_k", "seed")
 SPEECH = "speech"
 TEXT_TOPLINE = "text topline"
+ENCODER = SYSTEM_KIND  # an external encoder's layer (vgs.encoders), system "<name>-L<layer>"
 DIRECTIONS = {"caption_to_image": "caption→image", "image_to_caption": "image→caption"}
 METRICS = [f"r{k}" for k in RECALL_AT] + ["medr"]
 
@@ -172,9 +176,14 @@ def sts_tables(
     return aggregated
 
 
-def system_label(system: str, kind: str) -> str:
-    """Display name of a system; text toplines are marked as such everywhere."""
-    return f"{system} (text topline)" if kind == TEXT_TOPLINE else str(system)
+def system_label(system: str, kind: str, corpus: object = None) -> str:
+    """Display name of a system; text toplines are marked as such everywhere, and an external
+    encoder's layer by its checkpoint (or as random weights) when ``corpus`` is given."""
+    if kind == TEXT_TOPLINE:
+        return f"{system} (text topline)"
+    if kind == ENCODER and corpus is not None:
+        return f"{system} ({corpus})"
+    return str(system)
 
 
 def _correlation_matrix(aggregated: pd.DataFrame) -> pd.DataFrame:
@@ -188,7 +197,8 @@ def _correlation_matrix(aggregated: pd.DataFrame) -> pd.DataFrame:
         return f"{row['pearson']:.2f}"
 
     frame = aggregated.assign(
-        label=[system_label(s, k) for s, k in zip(aggregated["system"], aggregated["kind"], strict=True)],
+        label=[system_label(s, k, c) for s, k, c in zip(aggregated["system"], aggregated["kind"], aggregated["corpus"],
+                                                           strict=True)],
         cell=aggregated.apply(cell, axis=1),
         row=aggregated["level"] + ": " + aggregated["group"].astype(str),
     )
@@ -242,7 +252,7 @@ def headline_metrics(
 
 
 def _run_label(run: Run, several_seeds: bool) -> str:
-    label = system_label(run["system"], run["kind"])
+    label = system_label(run["system"], run["kind"], run.get("corpus"))
     return f"{label} seed {run['seed']}" if several_seeds and run.get("seed") is not None else label
 
 
@@ -320,6 +330,6 @@ def aic_table_all(
 ) -> pd.DataFrame:
     """Every model and text topline (beyond the paper's Table 3), ordered by AIC, ΔAIC to the best."""
     frame = _aic_frame(runs, similarity_paths).sort_values("aic", kind="stable")
-    caption = ("OLS regression of human scores on each system's similarity (All), every trained model and text "
-               "topline; ΔAIC relative to the best of all. " + AIC_CONVENTION)  # fmt: skip
+    caption = ("OLS regression of human scores on each system's similarity (All), every trained model, external "
+               "encoder layer and text topline; ΔAIC relative to the best of all. " + AIC_CONVENTION)  # fmt: skip
     return _write_aic(frame, paths, caption)

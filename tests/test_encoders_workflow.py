@@ -1,0 +1,66 @@
+"""The encoders overlay (workflow/config/encoders.yaml) through Snakemake on a tiny world: the random
+tiny encoder's layers end in the STS tables, the model comparisons, the all-models AIC table and
+the layer-wise figure, labelled as random; a bad layer stops planning with one message.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO
+from test_workflow_e2e import tiny_config
+
+pytestmark = pytest.mark.slow
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+SYSTEMS = ["tiny-random-L0", "tiny-random-L1", "tiny-random-L2"]
+
+
+def encoders_config() -> dict:
+    """The tiny world with one trained model (no subsets, no study) and the overlay's encoders."""
+    config = tiny_config()
+    config.pop("study")
+    config.pop("subsets")
+    config["models"] = {"flickr": config["models"]["flickr"]}
+    config.update(yaml.safe_load((REPO / "workflow" / "config" / "encoders.yaml").read_text()))
+    return config
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *args], capture_output=True, text=True,
+                          timeout=2400)  # fmt: skip
+
+
+def test_the_overlay_ends_in_the_layer_figure_and_rows_labelled_random(tmp_path):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(encoders_config(), sort_keys=False))
+    result = snakemake(tmp_path, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    tables = tmp_path / "results" / "tables" / "world"
+    assert (tmp_path / "results" / "figures" / "world" / "encoder_layers.png").stat().st_size > 0
+    correlations = pd.read_csv(tables / "sts_correlations.csv")
+    encoders = correlations[correlations["kind"] == "speech encoder"]
+    assert sorted(encoders["system"].unique()) == SYSTEMS
+    assert set(encoders["corpus"]) == {"random weights, untrained, tiny hubert"}
+    assert {"all", "natural"} <= set(encoders["level"])
+    aic = pd.read_csv(tables / "table3_aic_all.csv")
+    assert {f"{system} (random weights, untrained, tiny hubert)" for system in SYSTEMS} <= set(aic["model"])
+    comparisons = pd.read_csv(tables / "model_comparisons.csv")
+    against_ours = comparisons[(comparisons["a"] == "flickr") & comparisons["b"].str.startswith("tiny-random-L")]
+    assert len(against_ours) == len(SYSTEMS)
+    assert "random weights" in (tables / "sts_correlations.md").read_text()
+
+
+def test_a_layer_out_of_range_stops_planning_with_one_message(tmp_path):
+    config = encoders_config()
+    config["encoders"]["tiny-random"]["layers"] = [1, 5]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake(tmp_path, "--dry-run")
+    assert result.returncode != 0
+    message = "encoders.tiny-random.layers: layer 5 is out of range; the model has 2 transformer layers"
+    assert (result.stdout + result.stderr).count(message) == 1, result.stderr[-3000:]
