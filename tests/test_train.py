@@ -420,11 +420,10 @@ def test_fp32_on_cuda_unless_autocast_is_asked_for(monkeypatch):
     from vgs.train.device import select_runtime
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
     assert select_runtime("auto").device.type == "cuda"
     assert select_runtime("auto").dtype is None
     assert select_runtime("auto", loop.TrainConfig().precision).dtype is None
-    assert select_runtime("auto", "auto").dtype == torch.bfloat16  # the opt-in speed option
+    assert select_runtime("auto", "auto").dtype == torch.float16  # the opt-in speed option, fastest on the H200
 
 
 def test_authors_initialisation(corpus, tmp_path):
