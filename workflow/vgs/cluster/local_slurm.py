@@ -323,6 +323,9 @@ DefMemPerCPU=256
 MpiDefault=none
 ReturnToService=2
 MinJobAge=300
+# Seconds between SIGTERM and SIGKILL at a time limit (SLURM's default is 30): enough for a test
+# job to save a checkpoint, and a short wait before the node takes the next job.
+KillWait=10
 NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.memory_mb}{gres} State=UNKNOWN
 {partitions}
 """
