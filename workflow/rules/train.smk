@@ -18,7 +18,7 @@ rule train:
     conda:
         "../../envs/torch.yaml"
     threads: config["train"]["threads"]
-    # A job stopped at its time limit saved its step; Snakemake resubmits it (README "Running on
+    # A job stopped at its time limit saved its step; Snakemake resubmits it (README "On
     # a SLURM cluster").
     retries: config["train"]["submissions"] - 1
     resources:
