@@ -23,8 +23,8 @@ rule train:
         curve="model/seed{seed}/learning_curve.png",
     log:
         "logs/train/seed{seed}.log",
-    threads: 1
     retries: config["train"]["submissions"] - 1
+    threads: 1
     resources:
         mem_mb=1000,
         runtime=config["train"]["runtime"],
@@ -35,4 +35,6 @@ rule train:
         train=config["train"],
         step_seconds=config["step_seconds"],
     script:
-        "train_slowly.py" if config["step_seconds"] else "../../workflow/scripts/train_model.py"
+        "train_slowly.py"
+        if config["step_seconds"]
+        else "../../workflow/scripts/train_model.py"

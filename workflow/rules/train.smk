@@ -15,12 +15,12 @@ rule train:
         f"{LOGS}/train/{{model}}/seed{{seed}}.log",
     benchmark:
         f"{BENCH}/train/{{model}}/seed{{seed}}.tsv"
-    conda:
-        "../../envs/torch.yaml"
-    threads: config["train"]["threads"]
     # A job stopped at its time limit saved its step; Snakemake resubmits it (README "On
     # a SLURM cluster").
     retries: config["train"]["submissions"] - 1
+    conda:
+        "../../envs/torch.yaml"
+    threads: config["train"]["threads"]
     resources:
         **train_gpu_resources(),
         mem_mb=config["train"]["mem_mb"],
