@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -22,11 +23,14 @@ import pytest
 import yaml
 
 from conftest import skip_or_fail_in_ci
-from vgs.cluster.local_slurm import JobRecord, LocalSlurmCluster, unavailable_reason
+from vgs.cluster.local_slurm import ClusterError, JobRecord, LocalSlurmCluster, unavailable_reason
 
 REPO = Path(__file__).resolve().parents[1]
 SLURM_PROFILE = REPO / "workflow" / "profiles" / "slurm"
 TOY_SNAKEFILE = Path(__file__).resolve().parent / "slurm" / "Snakefile"
+TRAIN_SNAKEFILE = Path(__file__).resolve().parent / "slurm" / "train.smk"
+# The time-limit test's partition: SLURM's shortest limit, one minute.
+SHORT_PARTITION, SHORT_LIMIT_MINUTES = "short", 1
 
 
 # Columns of the model-comparison tables computed from differences of correlations.
@@ -42,11 +46,15 @@ FAST_POLLING = [
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory):
-    """One cluster for the module: 2 CPUs, partitions `cpu` (default) and `gpu` (one GRES GPU)."""
+    """One cluster for the module: 2 CPUs, partitions `cpu` (default), `gpu` (one GRES GPU) and
+    `short` (a one-minute limit; the profile's partitions.yaml does not offer it to other jobs)."""
     reason = unavailable_reason()
     if reason:
         skip_or_fail_in_ci(reason)
-    with LocalSlurmCluster(tmp_path_factory.mktemp("slurm"), cpus=2, gpus=1) as running:
+    with LocalSlurmCluster(
+        tmp_path_factory.mktemp("slurm"), cpus=2, gpus=1, partitions=("cpu", "gpu", SHORT_PARTITION),
+        time_limits={SHORT_PARTITION: SHORT_LIMIT_MINUTES},
+    ) as running:
         yield running
 
 
@@ -279,3 +287,109 @@ def test_job_record_names_the_rule_from_the_plugin_comment():
     assert record("rule_train_model_wildcards_coco-k5_1").rule == "train_model"
     assert record("rule_all").rule == "all"
     assert record("").rule is None
+
+
+# The time-limit test's training: 24 epochs of 24 batches, each step held 0.2 s in the SLURM
+# job: 115 s. A one-minute limit ends a job 60-90 s after it starts (slurmctld checks limits
+# every 30 s) and each submission spends 10-30 s starting Snakemake twice and torch, so one
+# submission trains at most ~80 s: the job needs two or more (three on this busy 2-core machine).
+# Between submissions the plugin's status checks, 10 s further apart after each check that
+# finds no finished job, add 20-80 s; the test takes about five minutes.
+TIME_LIMIT_EPOCHS, STEP_SECONDS = 24, 0.2
+TIME_LIMIT_MODEL = {"conv_channels": 8, "conv_kernel": 6, "conv_stride": 2, "rnn_layers": 1, "rnn_hidden": 16,
+                    "attention_hidden": 8}
+
+
+def time_limit_config(step_seconds: float) -> dict:
+    """Config of tests/slurm/train.smk: a tiny model, one-minute jobs, enough submissions."""
+    return {
+        "partition": SHORT_PARTITION, "step_seconds": step_seconds,
+        "model": {"size": "tiny", "sizes": {"tiny": TIME_LIMIT_MODEL}},
+        "train": {"epochs": TIME_LIMIT_EPOCHS, "batch_size": 8, "lr_max": 2e-3, "lr_min": 2e-5,
+                  "lr_period_epochs": 4, "progress": False, "threads": 1, "mem_mb": 1000,
+                  "runtime": SHORT_LIMIT_MINUTES, "submissions": 10},
+    }
+
+
+def kill_leftovers(workdir: Path) -> None:
+    """SIGKILL processes still running in ``workdir`` after the run: stopped jobs' inner Snakemake.
+
+    Why: at a time limit SLURM sends SIGTERM to every process of the job; the Snakemake inside a
+    job step waits for its job on SIGTERM and then sometimes hangs, re-parented to init, where
+    this cluster's process tracking (/proc, no cgroups) no longer finds it for the SIGKILL that a
+    real cluster's cgroup would deliver.
+    """
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and f"{workdir}/" in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (ProcessLookupError, FileNotFoundError, PermissionError):
+            continue
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_training_past_the_partition_time_limit_resumes_over_submissions_bit_identical(
+    cluster: LocalSlurmCluster, tmp_path: Path,
+):
+    """A training job longer than its partition's one-minute limit, through the SLURM profile.
+
+    At each limit SLURM sends SIGTERM; the trainer saves its step inside the epoch, the job ends
+    TIMEOUT and Snakemake resubmits it (`retries` = train.submissions - 1) until it completes.
+    The weights, best epoch and log must equal an uninterrupted local run of the same rule.
+    """
+    import torch
+
+    from vgs.train.checkpoint import load_checkpoint
+    from vgs.train.synthetic import synthetic_corpus
+
+    remote, local = tmp_path / "slurm", tmp_path / "local"
+    synthetic_corpus(remote / "data", images={"train": 96, "dev": 8}, captions_per_image=2)
+    shutil.copytree(remote / "data", local / "data")
+    for workdir, step_seconds in ((remote, STEP_SECONDS), (local, 0)):
+        (workdir / "config.yaml").write_text(yaml.safe_dump(time_limit_config(step_seconds)))
+    # The uninterrupted reference: the workflow's script at full speed, on this host.
+    reference = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(TRAIN_SNAKEFILE), "--directory", str(local),
+         "--configfile", str(local / "config.yaml"), "--cores", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    before = cluster.sacct()
+
+    result = run_profile(cluster, remote, "--configfile", str(remote / "config.yaml"),
+                         snakefile=TRAIN_SNAKEFILE, timeout=600)
+    (tmp_path / "snakemake.err").write_text(result.stderr)
+
+    _, reference_err = reference.communicate(timeout=600)
+    kill_leftovers(remote)
+    assert result.returncode == 0, result.stderr[-6000:] + cluster.log_tails()
+    assert reference.returncode == 0, reference_err[-4000:]
+    jobs = [r for r in new_records(cluster, before) if r.rule == "train"]
+    # Several submissions: each one but the last ran into the limit, the last completed.
+    assert len(jobs) >= 2, cluster.command("sacct", "-X", "-o", "JobID,State,Elapsed,Partition")
+    assert [r.state for r in jobs] == ["TIMEOUT"] * (len(jobs) - 1) + ["COMPLETED"], jobs
+    assert {r.partition for r in jobs} == {SHORT_PARTITION}
+    # Stopped submissions saved their place inside an epoch (the failed jobs' logs are shown; a
+    # limit that comes after the last step stops nothing), and the last submission resumed.
+    stops = re.findall(r"stopped by SIGTERM after batch (\d+) of (\d+) in epoch", result.stderr)
+    assert stops and all(0 < int(done) <= int(total) for done, total in stops), result.stderr[-6000:]
+    assert "resumed model/seed1/checkpoints" in (remote / "logs" / "train" / "seed1.log").read_text()
+
+    for name in ("best.pt", "checkpoints/last.pt"):
+        ours = load_checkpoint(remote / "model" / "seed1" / name)
+        theirs = load_checkpoint(local / "model" / "seed1" / name)
+        assert ours["model"].keys() == theirs["model"].keys()
+        assert all(torch.equal(ours["model"][k], theirs["model"][k]) for k in ours["model"]), name
+    columns = ["epoch", "train_loss", "dev_loss", "dev_r1", "dev_r5", "dev_r10", "lr"]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(remote / "model" / "seed1" / "train_log.tsv", sep="\t")[columns],
+        pd.read_csv(local / "model" / "seed1" / "train_log.tsv", sep="\t")[columns], check_exact=True,
+    )
+
+
+def test_partition_time_limits_reach_slurm_conf(tmp_path: Path):
+    conf = LocalSlurmCluster(tmp_path, partitions=("cpu", "short"), time_limits={"short": 1})._slurm_conf()
+    assert re.search(r"^PartitionName=short .*MaxTime=1 State=UP$", conf, flags=re.M)
+    assert re.search(r"^PartitionName=cpu .*MaxTime=INFINITE State=UP$", conf, flags=re.M)
+    with pytest.raises(ClusterError, match=r"time_limits names partitions \['gpu'\] that are not in \('cpu',\)"):
+        LocalSlurmCluster(tmp_path, partitions=("cpu",), time_limits={"gpu": 5})

@@ -6,6 +6,7 @@ import math
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -234,6 +235,70 @@ def test_sigkill_while_a_checkpoint_is_written_resumes_from_the_last_complete_on
     assert drop(resumed.log) == drop(straight.log)
     assert states_equal(resumed_trainer.model.state_dict(), trainer.model.state_dict())
     assert not list((tmp_path / "resumed").glob(PARTIAL_GLOB)), "the torn temporary file must not stay"
+
+
+SIGTERM_AT_STEP = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from torch.optim.optimizer import register_optimizer_step_post_hook
+from test_train import make_trainer
+data, directory, ready, at_step = Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), int(sys.argv[5])
+corpus = {"manifest": data / "manifest.tsv", "mfcc": data / "mfcc.h5", "images": data / "images.h5"}
+trainer, train_set, dev_set = make_trainer(corpus, directory)
+
+def hold_step_until_signalled(optimizer, args, kwargs):
+    \"\"\"Inside optimizer step ``at_step``: tell the test, then wait until its SIGTERM was handled.\"\"\"
+    if trainer.state.step == at_step - 1:
+        ready.touch()
+        deadline = time.monotonic() + 120
+        while not trainer.stop_requested and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+register_optimizer_step_post_hook(hold_step_until_signalled)
+trainer.fit(train_set, dev_set)
+"""
+
+
+def test_sigterm_mid_epoch_saves_the_step_and_resumes_bit_identical(corpus, tmp_path):
+    """SLURM's time-limit signal (SIGTERM) sent to a training process inside epoch 2.
+
+    The process must finish the step, save its place in the epoch (step 6 = batch 2 of 4) and
+    stop; the resumed run must continue from that batch (not redo the epoch) and end with the
+    uninterrupted run's weights, log and best epoch, bit for bit.
+    """
+    trainer, train_set, dev_set = make_trainer(corpus, tmp_path / "straight")
+    straight = trainer.fit(train_set, dev_set)
+    batches = loop.steps_per_epoch(train_set, FAST["batch_size"])
+    assert batches == 4 and straight.step == 12  # 32 captions, batches of 8, 3 epochs
+
+    ready = tmp_path / "ready"
+    job = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_AT_STEP, str(Path(__file__).parent), str(corpus["manifest"].parent),
+         str(tmp_path / "resumed"), str(ready), "6"], stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 300
+    while not ready.exists() and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    job.send_signal(signal.SIGTERM)
+    _, stderr = job.communicate(timeout=300)
+    assert job.returncode == 1, stderr[-3000:]  # stopped by TrainingInterrupted, not killed by the signal
+    assert "stopped by SIGTERM after batch 2 of 4 in epoch 2 (step 6)" in stderr, stderr[-3000:]
+    saved = load_checkpoint(tmp_path / "resumed" / "last.pt")["state"]
+    assert (saved["epoch"], saved["batches_done"], saved["step"]) == (1, 2, 6)
+
+    resumed_trainer, _, _ = make_trainer(corpus, tmp_path / "resumed")
+    steps = []
+    resumed_trainer.train_step = lambda *args, real=resumed_trainer.train_step: steps.append(1) or real(*args)
+    resumed = resumed_trainer.fit(train_set, dev_set)
+    assert len(steps) == straight.step - 6  # continued after step 6
+    assert resumed.step == straight.step and resumed.best_epoch == straight.best_epoch
+    drop = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]  # noqa: E731
+    assert drop(resumed.log) == drop(straight.log)
+    assert states_equal(resumed_trainer.model.state_dict(), trainer.model.state_dict())
+    assert states_equal(load_checkpoint(tmp_path / "straight" / "best.pt")["model"],
+                        load_checkpoint(tmp_path / "resumed" / "best.pt")["model"])
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # fit() gave SIGTERM back
 
 
 def test_checkpoint_of_another_model_fails_clearly(corpus, tmp_path):

@@ -1,6 +1,7 @@
 # Rules of the train stage: train every model x seed, then encode utterance sets and test images
 # with the best epoch (by dev loss). Checkpoints live in results/models/<model>/seed<s>/checkpoints/
-# and are not declared outputs, so a killed or preempted job resumes after its last epoch.
+# and are not declared outputs, so a killed or preempted job resumes after its last epoch, and one
+# stopped by SIGTERM (a SLURM time limit) from the step where it stopped.
 
 
 rule train:
@@ -14,6 +15,9 @@ rule train:
         f"{LOGS}/train/{{model}}/seed{{seed}}.log",
     benchmark:
         f"{BENCH}/train/{{model}}/seed{{seed}}.tsv"
+    # A job stopped at its time limit saved its step; Snakemake resubmits it (README "On
+    # a SLURM cluster").
+    retries: config["train"]["submissions"] - 1
     conda:
         "../../envs/torch.yaml"
     threads: config["train"]["threads"]

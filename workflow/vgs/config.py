@@ -23,7 +23,7 @@ from referencing.jsonschema import DRAFT202012
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 MAIN_SCHEMA = "config.schema.yaml"
 #: Keys of ``train:`` that size the Snakemake rules (requests), not the training itself.
-TRAIN_RULE_KEYS = ("gpus", "threads", "runtime", "mem_mb")
+TRAIN_RULE_KEYS = ("gpus", "threads", "runtime", "mem_mb", "submissions")
 
 
 class ConfigError(ValueError):

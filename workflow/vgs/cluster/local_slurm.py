@@ -36,7 +36,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,7 +130,9 @@ class _Daemon:
 class LocalSlurmCluster:
     """munged + mariadbd + slurmdbd + slurmctld + slurmd under ``root``; a context manager.
 
-    ``partitions`` are created over the one node; the first is the default. ``gpus`` > 0
+    ``partitions`` are created over the one node; the first is the default. ``time_limits``
+    gives some of them a MaxTime in minutes (like a cluster's short partitions), the others have
+    none. ``gpus`` > 0
     declares that many GPUs as generic resources (GRES) backed by /dev/null, so that ``--gpus``
     requests are scheduled, bound (CUDA_VISIBLE_DEVICES) and accounted on a machine without GPUs.
     """
@@ -142,6 +144,7 @@ class LocalSlurmCluster:
         cpus: int | None = None,
         memory_margin_mb: int = 1024,
         partitions: Sequence[str] = ("cpu", "gpu"),
+        time_limits: Mapping[str, int] | None = None,
         gpus: int = 0,
         start_timeout_s: float = 60.0,
     ) -> None:
@@ -149,6 +152,10 @@ class LocalSlurmCluster:
         self.cpus = cpus or os.cpu_count() or 1
         self.memory_mb = max(256, total_memory_mb() - memory_margin_mb)
         self.partitions = tuple(partitions)
+        self.time_limits = dict(time_limits or {})
+        unknown = sorted(set(self.time_limits) - set(self.partitions))
+        if unknown:
+            raise ClusterError(f"time_limits names partitions {unknown} that are not in {self.partitions}")
         self.gpus = gpus
         self.start_timeout_s = start_timeout_s
         self.node = socket.gethostname().split(".")[0]
@@ -276,7 +283,7 @@ class LocalSlurmCluster:
         gres = f" Gres=gpu:{self.gpus}" if self.gpus else ""
         partitions = "\n".join(
             f"PartitionName={name} Nodes={self.node} Default={'YES' if i == 0 else 'NO'} "
-            "MaxTime=INFINITE State=UP"
+            f"MaxTime={self.time_limits.get(name, 'INFINITE')} State=UP"
             for i, name in enumerate(self.partitions)
         )
         return f"""\
@@ -316,6 +323,9 @@ DefMemPerCPU=256
 MpiDefault=none
 ReturnToService=2
 MinJobAge=300
+# Seconds between SIGTERM and SIGKILL at a time limit (SLURM's default is 30): enough for a test
+# job to save a checkpoint, and a short wait before the node takes the next job.
+KillWait=10
 NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.memory_mb}{gres} State=UNKNOWN
 {partitions}
 """
