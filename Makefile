@@ -3,6 +3,7 @@
 #   make test   set up .venv if needed, then lint the workflow and run the test suite
 #   make gpu-check  on a CUDA machine: measure the GPU path (< 8 min); quick CPU mode without a GPU
 #   make test-fast  the everyday subset: no Snakemake subprocess, no SLURM, no real training
+#   make plan   project the jobs, CPU/GPU-hours, memory and disk of CONFIG before running it
 #   make study  the size x captions-per-image study on the world (workflow/config/study.yaml)
 # Everything is idempotent: a second `make run` only redoes what is missing.
 
@@ -19,7 +20,7 @@ TARGETS ?=
 # Local settings (show failed logs, rerun incomplete jobs); Snakemake only finds profiles/default by itself.
 PROFILE := --workflow-profile workflow/profiles/default
 
-.PHONY: setup run study test test-fast lint format bench gpu-check report rulegraph readme-figures slurm-deps
+.PHONY: setup run plan study test test-fast lint format bench gpu-check report rulegraph readme-figures slurm-deps
 
 setup: $(STAMP)
 
@@ -37,6 +38,11 @@ run: setup
 	end=$$(date +%s) && \
 	echo "Workflow finished in $$((end - start)) s wall time on $(CORES) cores." && \
 	echo "Tables:  results/tables/    Figures: results/figures/    Logs: results/logs/"
+
+# Jobs of each kind with projected CPU core-hours, GPU-hours, peak memory and disk (vgs.plan), from
+# the corpora's published sizes (or their manifests once loaded); runs nothing.
+plan: setup
+	$(BIN)/python -m vgs.plan $(CONFIG)
 
 # The study's 48 models and its tables and figure only (the world's other models are not trained).
 study:

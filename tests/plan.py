@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from checkout import run_shell
+from vgs.plan import parse_dry_run
 
 
 @dataclass(frozen=True)
@@ -18,15 +18,7 @@ class Plan:
 
     @classmethod
     def parse(cls, output: str) -> Plan:
-        jobs: list[tuple[str, dict[str, str], dict[str, str]]] = []
-        for line in output.splitlines():
-            rule = re.fullmatch(r"(?:local)?rule (\w+):", line.strip())
-            if rule:
-                jobs.append((rule.group(1), {}, {}))
-            field = re.fullmatch(r"\s+(wildcards|resources): (.*)", line)
-            if field and jobs:
-                pairs = dict(item.split("=", 1) for item in field.group(2).split(", "))
-                jobs[-1][1 if field.group(1) == "wildcards" else 2].update(pairs)
+        jobs = parse_dry_run(output)
         assert jobs, f"no jobs in the dry run's output:\n{output[-2000:]}"
         return cls(tuple(jobs))
 

@@ -2,7 +2,16 @@
 
 from snakemake.exceptions import WorkflowError
 
-from vgs.config import ConfigError, train_section, validate_config
+from vgs.costs import job_cost
+from vgs.config import (
+    ConfigError,
+    train_settings,
+    subset_models,
+    table_models,
+    trained_models,
+    train_section,
+    validate_config,
+)
 from vgs.encoders.spec import (
     EncoderConfigError,
     RANDOM_TINY,
@@ -48,57 +57,12 @@ wildcard_constraints:
 # --- Training conditions ----------------------------------------------------------------------
 
 
-def subset_models():
-    """Models trained on the captions-per-image subsets, named ``<source>-k<k>``."""
-    subsets = config.get("subsets")
-    if not subsets:
-        return {}
-    return {
-        f"{subsets['source']}-k{k}": {
-            "corpus": subsets["source"],
-            "subset_k": k,
-            "subset_total": subsets["total"],
-        }
-        for k in subsets["k"]
-    }
-
-
-def study_models():
-    """The study's models, one per total x k cell, named ``<source>-n<total>-k<k>`` (see study.schema.yaml)."""
-    study = config.get("study")
-    if not study:
-        return {}
-    return {
-        f"{study['source']}-n{total}-k{k}": {
-            "corpus": study["source"],
-            "subset_k": k,
-            "subset_total": total,
-            "train": study["train"],
-            "seeds": study["seeds"],
-            "study": True,
-        }
-        for total in study["totals"]
-        for k in study["k"]
-    }
-
-
-def configured_models():
-    """The ``models:`` entries; one with ``subset_k`` trains on the subset of ``subsets.total`` captions."""
-    models = {}
-    for name, spec in config["models"].items():
-        if spec.get("subset_k"):
-            if not config.get("subsets"):
-                raise WorkflowError(
-                    f"models.{name}.subset_k needs a subsets: section (its total)"
-                )
-            spec = {**spec, "subset_total": config["subsets"]["total"]}
-        models[name] = spec
-    return models
-
-
 # Models of the paper's tables and figures (configured + subset models); every trainable model.
-TABLE_MODELS = {**configured_models(), **subset_models()}
-MODELS = {**TABLE_MODELS, **study_models()}
+try:
+    TABLE_MODELS = table_models(config)
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
+MODELS = trained_models(config)
 SEEDS = config["seeds"]
 
 
@@ -595,7 +559,7 @@ def paper_style_runs():
     single-seed comparison the study's seed spread is set against."""
     return [
         {"system": model, "seed": model_seeds(model)[0], "k": spec["subset_k"]}
-        for model, spec in subset_models().items()
+        for model, spec in subset_models(config).items()
         if spec["corpus"] == study_config()["source"]
     ]
 
@@ -660,6 +624,29 @@ def cuda_resources():
     return {"gpu": 1} if config["resources"]["gpu"] else {}
 
 
+def job_resources(rule, overrides=None):
+    """mem_mb, runtime and disk_mb of a heavy rule's jobs, computed from what each job processes
+    (vgs.costs.job_cost: the projection of `make plan` times safety margins). ``overrides`` are
+    configured requests that replace computed ones (``train.runtime``, ``train.mem_mb``).
+
+    Use as ``resources: **cuda_resources(), **job_resources("mfcc")``.
+    """
+    overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
+
+    def request(key):
+        def value(wildcards):
+            if key in overrides:
+                return overrides[key]
+            try:
+                return job_cost(config, rule, wildcards, RESULTS).resources()[key]
+            except ConfigError as error:
+                raise WorkflowError(str(error)) from None
+
+        return value
+
+    return {key: request(key) for key in ("mem_mb", "runtime", "disk_mb")}
+
+
 # --- Training and encoding (owned by the train stage; rules in train.smk) -----------------------
 
 
@@ -680,9 +667,7 @@ def train_checkpoint_dir(wildcards):
 
 def model_train(wildcards):
     """The ``train:`` settings of the wildcard's model (shared section + the model's overrides)."""
-    spec = MODELS[wildcards.model]
-    where = "study.train" if spec.get("study") else f"models.{wildcards.model}.train"
-    return train_section(config, spec.get("train", {}), where)
+    return train_settings(config, wildcards.model)
 
 
 def train_gpu_resources():

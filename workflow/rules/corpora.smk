@@ -27,8 +27,7 @@ rule load_corpus:
         "../../envs/tts.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=20,
+        **job_resources("load_corpus"),
     params:
         spec=lambda wildcards: config["corpora"][wildcards.corpus],
         # Where the unusable utterances are listed when loading stops (outputs of a failed job are deleted).

@@ -17,8 +17,7 @@ rule mfcc:
         "../../envs/torch.yaml"
     threads: config["features"]["mfcc"]["threads"]
     resources:
-        mem_mb=4000,
-        runtime=120,
+        **job_resources("mfcc"),
     params:
         settings=config["features"]["mfcc"],
         shards=lambda wildcards: mfcc_shard_count(wildcards.uttset),
@@ -39,8 +38,8 @@ rule image_features:
         "../../envs/torch.yaml"
     threads: config["features"]["image"]["threads"]
     resources:
-        mem_mb=8000,
-        runtime=600,
+        **cuda_resources(),
+        **job_resources("image_features"),
     params:
         image=config["features"]["image"],
     script:

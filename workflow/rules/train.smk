@@ -23,8 +23,13 @@ rule train:
     threads: config["train"]["threads"]
     resources:
         **train_gpu_resources(),
-        mem_mb=config["train"]["mem_mb"],
-        runtime=config["train"]["runtime"],
+        **job_resources(
+            "train",
+            {
+                "runtime": config["train"].get("runtime"),
+                "mem_mb": config["train"].get("mem_mb"),
+            },
+        ),
     params:
         checkpoints=train_checkpoint_dir,
         model=config["model"],
@@ -51,8 +56,7 @@ rule encode_utterances:
     threads: config["train"]["threads"]
     resources:
         **cuda_resources(),
-        mem_mb=config["train"]["mem_mb"],
-        runtime=30,
+        **job_resources("encode_utterances"),
     params:
         split="test",  # a corpus is encoded on its test split only
         train=model_train,
@@ -84,8 +88,7 @@ rule encode_sts:
     threads: config["train"]["threads"]
     resources:
         **cuda_resources(),
-        mem_mb=config["train"]["mem_mb"],
-        runtime=30,
+        **job_resources("encode_sts"),
     params:
         # The MFCC shard files of each set, in the order of the manifests and outputs.
         mfcc=lambda wildcards: [mfcc_files(u) for u in sts_uttsets(wildcards.sts_set)],
@@ -109,8 +112,8 @@ rule encode_images:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **cuda_resources(),
+        **job_resources("encode_images"),
     params:
         train=model_train,
     script:

@@ -11,6 +11,7 @@ every optional key being present.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,9 @@ def _load_schema(name: str) -> dict[str, Any]:
         return yaml.safe_load(handle)
 
 
+@functools.cache
 def _registry() -> Registry:
+    """The schemas, read once per process (every training job's settings are validated with them)."""
     resources = [
         (path.name, Resource.from_contents(_load_schema(path.name), default_specification=DRAFT202012))
         for path in sorted(SCHEMA_DIR.glob("*.schema.yaml"))
@@ -132,6 +135,65 @@ def train_section(
     if error is not None:
         raise ConfigError(f"config error at {where}.{_key_path(error)}: {_message(error)}")
     return merged
+
+
+def subset_models(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Models trained on the captions-per-image subsets, named ``<source>-k<k>``."""
+    subsets = config.get("subsets")
+    if not subsets:
+        return {}
+    return {
+        f"{subsets['source']}-k{k}": {"corpus": subsets["source"], "subset_k": k, "subset_total": subsets["total"]}
+        for k in subsets["k"]
+    }
+
+
+def study_models(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The study's models, one per total x k cell, named ``<source>-n<total>-k<k>`` (see study.schema.yaml)."""
+    study = config.get("study")
+    if not study:
+        return {}
+    return {
+        f"{study['source']}-n{total}-k{k}": {
+            "corpus": study["source"], "subset_k": k, "subset_total": total,
+            "train": study["train"], "seeds": study["seeds"], "study": True,
+        }
+        for total in study["totals"]
+        for k in study["k"]
+    }
+
+
+def configured_models(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ``models:`` entries; one with ``subset_k`` trains on the subset of ``subsets.total`` captions."""
+    models = {}
+    for name, spec in config["models"].items():
+        if spec.get("subset_k"):
+            if not config.get("subsets"):
+                raise ConfigError(f"config error at models.{name}.subset_k: needs a subsets: section (its total)")
+            spec = {**spec, "subset_total": config["subsets"]["total"]}
+        models[name] = spec
+    return models
+
+
+def table_models(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Models of the paper's tables and figures: the configured ones and the subset models.
+
+    Why in the package: the workflow's rules and the cost plan (vgs.plan) must agree on which
+    models exist and what each trains on.
+    """
+    return {**configured_models(config), **subset_models(config)}
+
+
+def trained_models(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every trainable model: the table models and the study's."""
+    return {**table_models(config), **study_models(config)}
+
+
+def train_settings(config: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """The ``train:`` settings of ``model`` (shared section + the model's overrides)."""
+    spec = trained_models(config)[model]
+    where = "study.train" if spec.get("study") else f"models.{model}.train"
+    return train_section(config, spec.get("train", {}), where)
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

@@ -25,6 +25,8 @@ import time
 import numpy as np
 import torch
 
+from vgs import costs
+from vgs.costs import ASSUMED_GPU_TFLOPS
 from vgs.model import ModelConfig, VGSModel
 from vgs.train.batching import epoch_batches, pad_batch
 from vgs.train.loss import hinge_loss
@@ -48,25 +50,17 @@ IMAGES = 400  # x 5 captions: one epoch of 2,000 captions to draw batches from
 # Assumptions of the GPU-hour estimate: training captions of the paper's eight models (Flickr8k's
 # 6,000 train images x 5; Places' 400k; SpokenCOCO_train.json's ~82,800 images x 5; five SpokenCOCO
 # subsets of 30,000 captions each), their mean length, 32 epochs, and the FLOP rate a cuDNN LSTM at
-# batch 32 achieves in bf16 on a current data-centre GPU (latency-bound recurrences reach a few per
-# cent of peak).
+# batch 32 achieves on a current data-centre GPU (vgs.costs.ASSUMED_GPU_TFLOPS, the one place to change it).
 PAPER_MODELS = {"flickr8k": 30_000, "places": 400_000, "spokencoco": 414_000,
                 **{f"spokencoco-k{k}": 30_000 for k in range(1, 6)}}
 MEAN_SECONDS = {"flickr8k": 4.3, "places": 9.0}
 DEFAULT_SECONDS = 4.3
 EPOCHS = 32
-ASSUMED_GPU_TFLOPS = 25.0
 
 
 def forward_flops(config: ModelConfig, frames: float) -> float:
-    """Multiply-add FLOPs (x2) of one caption's forward pass with ``frames`` MFCC frames."""
-    steps = max(1.0, (frames - config.conv_kernel) / config.conv_stride + 1)
-    h = config.rnn_hidden
-    conv = 2 * config.mfcc_dim * config.conv_kernel * config.conv_channels
-    lstm = sum(2 * 2 * 4 * h * ((config.conv_channels if layer == 0 else 2 * h) + h)
-               for layer in range(config.rnn_layers))
-    attention = 2 * 2 * config.embed_dim * config.attention_hidden
-    return steps * (conv + lstm + attention)
+    """Multiply-add FLOPs (x2) of one caption's forward pass with ``frames`` MFCC frames (vgs.costs)."""
+    return costs.forward_flops(config.as_dict(), frames)
 
 
 def padded_ratio(batches: list[np.ndarray], lengths: np.ndarray) -> float:

@@ -1,0 +1,420 @@
+"""What each heavy job costs, computed from what it processes: the per-unit costs in one place.
+
+Why: a job's memory, runtime and disk grow with its corpus (captions, audio hours, images), its
+model and its epochs; constants sized for one corpus are wrong for the next, and before 375 jobs
+go to a cluster a user must see what the run will cost and whether each job fits its partition.
+The rules' resource callables (``job_resources`` in workflow/rules/common.smk) and ``make plan``
+(:mod:`vgs.plan`) both call :func:`job_cost`, so a request and the plan never disagree.
+
+Sizes come from ``results/corpora/<c>/manifest.tsv`` once a corpus is loaded, before that from
+the published size in the configuration (``corpora.<c>.size``) or, for the generated world, from
+its configuration. At the paper's size (SpokenCOCO's ~416k loaded captions, ~510 h; Places 400k
+captions, ~1,000 h) the MFCC caches are ~29 GB and ~56 GB, and a training job that opens its
+corpus's whole cache (``ArrayStore`` reads every shard) needs that much memory plus the model.
+
+Every rate below is per thread (CPU) or per GPU and states where it comes from. The GPU rate is an
+**assumption** until ``make gpu-check`` measures it on a GPU: change ``ASSUMED_GPU_TFLOPS`` here
+(vgs.bench.train and vgs.bench.gpu read it from this module).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vgs.config import ConfigError, trained_models, train_settings
+
+# --- Per-unit costs: the one place to change them -----------------------------------------------
+
+#: Achieved GPU throughput (TFLOP/s, counted with :func:`forward_flops`) of training, encoding and
+#: the image CNN. ASSUMED, not measured: what a cuDNN LSTM at batch 32 reaches on a current
+#: data-centre GPU (latency-bound recurrences reach a few per cent of peak). ``make gpu-check``
+#: measures the real rate; put it here.
+ASSUMED_GPU_TFLOPS = 25.0
+#: CPU training, GFLOP/s per thread (training FLOPs = 3x forward, over padded frames). Measured by
+#: ``make bench`` here (README, Benchmarks): paper size 1.07 captions/s bucketed (padding 1.11) and
+#: 0.58 random (1.92) at 108.6 GFLOP per 430-frame caption -> 129 and 121; small size 297 and 160
+#: captions/s at 0.146 GFLOP -> 48 and 45. A size not listed is taken at the paper size's rate.
+CPU_TRAIN_GFLOPS_PER_THREAD = {"paper": 125.0, "small": 46.5}
+#: CPU training in bf16 / fp16 autocast is this many times slower than fp32 on a CPU without bf16
+#: instructions (measured here: the ablation's bf16 arm, 346-358 s against 41-59 s per seed).
+CPU_REDUCED_PRECISION_SLOWDOWN = 7.0
+#: Padded frames per real frame of a training epoch (``make bench``): bucketed / random batches.
+PADDING = {"bucketed": 1.11, "random": 1.92}
+#: MFCC job end to end (read 16 kHz wavs, 13 MFCC + deltas in float64, write the store): seconds
+#: of audio per CPU-second, measured here on 600 wavs of ~4.3 s (one thread, 2-core VM).
+MFCC_AUDIO_S_PER_CPU_S = 917.0
+#: Corpus loading: wav headers checked per CPU-second (vgs.corpora.audio_check, one worker,
+#: measured here on 600 wavs); metadata parsing is small beside it.
+HEADER_CHECKS_PER_CPU_S = 10_400.0
+#: Image features on CPU, images per second per thread (``make bench``; random and ImageNet weights
+#: cost the same): (encoder, crops) -> rate.
+CPU_IMAGES_PER_THREAD_S = {
+    ("resnet152", "ten"): 0.47, ("resnet152", "centre"): 5.4,
+    ("efficientnet_lite0", "ten"): 2.2, ("efficientnet_lite0", "centre"): 27.9,
+}
+#: Forward GFLOP per 224x224 crop (2 x multiply-adds; torchvision's published counts), for the GPU.
+CNN_GFLOP_PER_CROP = {"resnet152": 23.0, "efficientnet_lite0": 0.8}
+#: Feature dimension of each image encoder.
+IMAGE_DIM = {"resnet152": 2048, "efficientnet_lite0": 1280}
+#: Memory: resident bytes per byte of an ArrayStore that a job opens (every shard is read, then
+#: concatenated; measured 1.26 on a 1.09 GB MFCC store, issue 19).
+STORE_RSS_PER_BYTE = 1.26
+#: Memory of a process with torch imported and a model's workspace, before any data (measured: an
+#: MFCC job peaked at 1.06 GB here); and of one without torch.
+TORCH_BASE_MB = 1100.0
+PYTHON_BASE_MB = 300.0
+#: Bytes a loaded manifest row takes in pandas, and on disk.
+MANIFEST_ROW_BYTES = {"memory": 1000, "disk": 250}
+#: Start-up of every job (interpreter, imports, model load), seconds: the world run's 104 jobs other
+#: than training took 404 s of job time in all (README, `make run`), ~4 s each.
+JOB_START_S = 5.0
+#: Mean duration of a generated-world caption spoken by espeak-ng (measured here: 2.3 s over 640
+#: captions of the three world corpora) and of an STS sentence (ASSUMED: ~11 words read at ~3 words/s).
+WORLD_CAPTION_S = 2.3
+STS_SENTENCE_S = 3.7
+#: Pairs and distinct normalised sentences of the real STS 2012-2016 test sets (measured here:
+#: 12,544 pairs -> 20,398 sentences), used before sts_ingest has written them; the released
+#: natural speech has four speakers per pair.
+REAL_STS_PAIRS = 12_544
+REAL_STS_SENTENCES = 20_398
+NATURAL_SPEAKERS_PER_PAIR = 4
+#: Requests are the projection times these margins (runtime at least MIN_RUNTIME_MIN minutes).
+RUNTIME_MARGIN = 2.0
+MEMORY_MARGIN = 1.5
+MIN_RUNTIME_MIN = 10
+
+FRAMES_PER_S = 100
+MFCC_DIM = 39
+FLOAT_BYTES = 4
+MB = 1e6
+
+
+class MissingStatistics(ConfigError):
+    """A corpus's size is needed but neither its manifest nor ``corpora.<c>.size`` gives it."""
+
+
+@dataclass(frozen=True)
+class CorpusSize:
+    """What a loaded corpus holds (all splits of its manifest) and where the numbers come from."""
+
+    captions: int
+    images: int
+    hours: float
+    train_captions: int
+    source: str  # "manifest", "published (corpora.<c>.size)" or "world configuration"
+
+    @property
+    def caption_seconds(self) -> float:
+        return 3600 * self.hours / self.captions
+
+    @property
+    def test_captions(self) -> int:
+        """Dev and test are equal halves of the rest in all three formats (1,000 images each)."""
+        return (self.captions - self.train_captions) // 2
+
+    @property
+    def test_images(self) -> int:
+        return max(1, round(self.test_captions * self.images / self.captions))
+
+
+@dataclass(frozen=True)
+class JobCost:
+    """Projected wall time, device, peak memory and output size of one job."""
+
+    seconds: float
+    threads: int
+    gpu: bool
+    peak_mb: float
+    disk_mb: float
+
+    @property
+    def cpu_hours(self) -> float:
+        """Core-hours of a CPU job (a GPU job's cores are counted in its GPU-hours)."""
+        return 0.0 if self.gpu else self.seconds * self.threads / 3600
+
+    @property
+    def gpu_hours(self) -> float:
+        return self.seconds / 3600 if self.gpu else 0.0
+
+    def resources(self) -> dict[str, int]:
+        """Snakemake resources: the projection with safety margins (mem_mb, runtime in minutes, disk_mb)."""
+        return {
+            "mem_mb": math.ceil(self.peak_mb * MEMORY_MARGIN),
+            "runtime": max(MIN_RUNTIME_MIN, math.ceil(self.seconds / 60 * RUNTIME_MARGIN)),
+            "disk_mb": math.ceil(self.disk_mb) + 1,
+        }
+
+
+# --- Model arithmetic -------------------------------------------------------------------------
+
+
+def model_size(config: Mapping[str, Any]) -> dict[str, int]:
+    """The architecture settings of ``model.size`` (mfcc_dim filled in)."""
+    section = config["model"]
+    if section["size"] not in section["sizes"]:
+        raise ConfigError(f"config error at model.size: {section['size']!r} is not one of model.sizes")
+    return {"mfcc_dim": MFCC_DIM, **section["sizes"][section["size"]]}
+
+
+def forward_flops(size: Mapping[str, int], frames: float) -> float:
+    """FLOPs (2 x multiply-adds) of one caption's forward pass with ``frames`` MFCC frames."""
+    steps = max(1.0, (frames - size["conv_kernel"]) / size["conv_stride"] + 1)
+    h = size["rnn_hidden"]
+    conv = 2 * size["mfcc_dim"] * size["conv_kernel"] * size["conv_channels"]
+    lstm = sum(2 * 2 * 4 * h * ((size["conv_channels"] if layer == 0 else 2 * h) + h)
+               for layer in range(size["rnn_layers"]))
+    attention = 2 * 2 * (2 * h) * size["attention_hidden"]
+    return steps * (conv + lstm + attention)
+
+
+def parameter_count(size: Mapping[str, int], image_dim: int) -> int:
+    """Parameters of the VGS model (vgs.model): conv, two LSTMs per layer, attention, image projection."""
+    h, c = size["rnn_hidden"], size["conv_channels"]
+    conv = size["mfcc_dim"] * size["conv_kernel"] * c + c
+    lstm = sum(2 * (4 * h * ((c if layer == 0 else 2 * h) + h) + 8 * h) for layer in range(size["rnn_layers"]))
+    a = size["attention_hidden"]
+    attention = 2 * h * a + a + a * 2 * h + 2 * h
+    image = image_dim * 2 * h + 2 * h
+    return conv + lstm + attention + image
+
+
+def image_encoder(config: Mapping[str, Any]) -> str:
+    """The image encoder's architecture (random_resnet152 costs what resnet152 costs)."""
+    return config["features"]["image"]["encoder"].removeprefix("random_")
+
+
+def mfcc_mb(audio_seconds: float) -> float:
+    """Size of the MFCC store of ``audio_seconds`` of speech: 39 float32 per 10 ms frame."""
+    return audio_seconds * FRAMES_PER_S * MFCC_DIM * FLOAT_BYTES / MB
+
+
+# --- Sizes --------------------------------------------------------------------------------------
+
+
+def corpus_manifest(results: str | Path, corpus: str) -> Path:
+    """Where ``load_corpus`` writes a corpus's manifest (DESIGN.md, files between stages)."""
+    return Path(results) / "corpora" / corpus / "manifest.tsv"
+
+
+@functools.lru_cache(maxsize=32)
+def _manifest_counts(path: str, mtime: float) -> tuple[int, int, int]:
+    """(captions, images, train captions) of a manifest; cached per modification time, since a
+    Snakemake run asks for every job's resources and Places' manifest holds 400k rows."""
+    import pandas as pd  # only when a manifest exists
+
+    frame = pd.read_csv(path, sep="\t", usecols=["utt_id", "image_id", "split"], dtype=str)
+    return len(frame), frame["image_id"].nunique(), int((frame["split"] == "train").sum())
+
+
+def corpus_size(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> CorpusSize:
+    """The corpus's size: its manifest's counts once loaded, else the published or world figures.
+
+    Raises :class:`MissingStatistics` naming ``corpora.<c>.size`` when neither exists.
+    """
+    spec = config["corpora"][corpus]
+    published = spec.get("size")
+    world = (config.get("world") or {}).get("corpora", {}).get(spec.get("world", ""))
+    if world:
+        per_image = world["captions_per_image"]
+        images = sum(world["images"].values())
+        expected = CorpusSize(images * per_image, images, images * per_image * WORLD_CAPTION_S / 3600,
+                              world["images"]["train"] * per_image, "world configuration")
+    elif published:
+        expected = CorpusSize(published["captions"], published["images"], published["hours"],
+                              published["train_captions"], f"published (corpora.{corpus}.size)")
+    else:
+        expected = None
+    manifest = corpus_manifest(results, corpus)
+    if manifest.exists():
+        captions, images, train = _manifest_counts(str(manifest), os.path.getmtime(manifest))
+        seconds = expected.caption_seconds if expected else None
+        if seconds is None:
+            raise MissingStatistics(
+                f"config error at corpora.{corpus}.size: needed for the mean caption duration of {manifest} "
+                "(give captions, images, hours and train_captions of the corpus as loaded; see paper.yaml)"
+            )
+        return CorpusSize(captions, images, captions * seconds / 3600, train, "manifest")
+    if expected is None:
+        raise MissingStatistics(
+            f"config error at corpora.{corpus}.size: the corpus is not loaded yet ({manifest} is missing) and "
+            "its published size is not given (captions, images, hours and train_captions as loaded; see "
+            "workflow/config/paper.yaml)"
+        )
+    return expected
+
+
+def sts_counts(config: Mapping[str, Any], sts_set: str, results: str | Path = "results") -> tuple[int, int]:
+    """(pairs, distinct sentences) of an STS set: sts_ingest's files once written, else the world's
+    configuration or the real STS 2012-2016 test sets (an upper bound for a set restricted to subtasks)."""
+    folder = Path(results) / "sts" / sts_set
+    if (folder / "sentences.tsv").exists() and (folder / "pairs.tsv").exists():
+        return tuple(_data_lines(folder / name) for name in ("pairs.tsv", "sentences.tsv"))  # type: ignore[return-value]
+    if config["sts"]["sets"][sts_set].get("world"):
+        world_sts = config["world"]["sts"]
+        pairs = world_sts["pairs_per_subtask"] * len(world_sts["subtasks"])
+        return pairs, 2 * pairs
+    return REAL_STS_PAIRS, REAL_STS_SENTENCES
+
+
+def _data_lines(path: Path) -> int:
+    with open(path, encoding="utf-8") as handle:
+        return sum(1 for _ in handle) - 1
+
+
+def sts_utterances(config: Mapping[str, Any], sts_set: str, name: str, results: str | Path = "results") -> int:
+    """Utterances of one STS utterance set: a voice speaks every distinct sentence once; the
+    natural sample is ``fraction`` of the pairs, both sides, read by one stand-in speaker each
+    (synthetic) or by every speaker of the release (spokensts: four)."""
+    pairs, sentences = sts_counts(config, sts_set, results)
+    if name != "natural":
+        return sentences
+    natural = config["sts"]["natural"]
+    readers = NATURAL_SPEAKERS_PER_PAIR if natural["source"] == "spokensts" else 1
+    return 2 * math.ceil(natural["fraction"] * pairs) * readers
+
+
+# --- Jobs ---------------------------------------------------------------------------------------
+
+
+def _uses_gpu(config: Mapping[str, Any], training: bool = False) -> bool:
+    """Whether the job requests a GPU (and so runs on one): ``resources.gpu``, and for training ``train.gpus``."""
+    return bool(config["resources"]["gpu"]) and (not training or config["train"]["gpus"] > 0)
+
+
+def _model_seconds(config: Mapping[str, Any], flops: float, threads: int, gpu: bool, precision: str) -> float:
+    """Seconds of VGS-model work: at the GPU rate, or at the model size's CPU rate (reduced precision
+    autocast is slower there; ``auto`` means fp32 on a CPU)."""
+    if gpu:
+        return flops / (ASSUMED_GPU_TFLOPS * 1e12)
+    rate = CPU_TRAIN_GFLOPS_PER_THREAD.get(config["model"]["size"], CPU_TRAIN_GFLOPS_PER_THREAD["paper"])
+    slowdown = CPU_REDUCED_PRECISION_SLOWDOWN if precision in ("bf16", "fp16") else 1.0
+    return flops * slowdown / (rate * 1e9 * threads)
+
+
+def load_corpus_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
+    size = corpus_size(config, corpus, results)
+    return JobCost(JOB_START_S + size.captions / HEADER_CHECKS_PER_CPU_S, 1, False,
+                   PYTHON_BASE_MB + size.captions * MANIFEST_ROW_BYTES["memory"] / MB,
+                   size.captions * MANIFEST_ROW_BYTES["disk"] / MB)
+
+
+def _uttset_seconds(config: Mapping[str, Any], uttset: str, results: str | Path) -> float:
+    """Seconds of audio in an utterance set (``corpus/<c>``, ``sts/<set>/<voice or natural>``)."""
+    parts = uttset.split("/")
+    if parts[0] == "corpus":
+        return corpus_size(config, parts[1], results).hours * 3600
+    return sts_utterances(config, parts[1], parts[2], results) * STS_SENTENCE_S
+
+
+def mfcc_cost(config: Mapping[str, Any], uttset: str, shards: int, results: str | Path = "results") -> JobCost:
+    threads = config["features"]["mfcc"]["threads"]
+    audio = _uttset_seconds(config, uttset, results) / shards
+    return JobCost(JOB_START_S + audio / MFCC_AUDIO_S_PER_CPU_S / threads, threads, False,
+                   TORCH_BASE_MB, mfcc_mb(audio))
+
+
+def image_features_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
+    image = config["features"]["image"]
+    encoder, crops = image_encoder(config), image["crops"]
+    images = corpus_size(config, corpus, results).images
+    gpu = _uses_gpu(config) and image["device"] != "cpu"
+    if gpu:
+        seconds = images * (10 if crops == "ten" else 1) * CNN_GFLOP_PER_CROP[encoder] * 1e9 / (ASSUMED_GPU_TFLOPS * 1e12)
+    else:
+        seconds = images / (CPU_IMAGES_PER_THREAD_S[(encoder, crops)] * image["threads"])
+    disk = images * IMAGE_DIM[encoder] * FLOAT_BYTES / MB
+    return JobCost(JOB_START_S + seconds, image["threads"], gpu, TORCH_BASE_MB + 1000, disk)
+
+
+def _store_mb(config: Mapping[str, Any], corpus: str, results: str | Path) -> float:
+    """Memory of opening the corpus's MFCC cache and image features (every shard is read)."""
+    size = corpus_size(config, corpus, results)
+    stores = mfcc_mb(size.hours * 3600) + size.images * IMAGE_DIM[image_encoder(config)] * FLOAT_BYTES / MB
+    return stores * STORE_RSS_PER_BYTE
+
+
+def train_cost(config: Mapping[str, Any], model: str, results: str | Path = "results") -> JobCost:
+    spec = trained_models(config)[model]
+    train = train_settings(config, model)
+    size = corpus_size(config, spec["corpus"], results)
+    captions = min(spec["subset_total"], size.train_captions) if spec.get("subset_k") else size.train_captions
+    dev = size.test_captions  # dev is as large as test
+    frames = min(train["max_frames"], size.caption_seconds * FRAMES_PER_S)
+    arch = model_size(config)
+    padding = PADDING["bucketed" if train["bucket"] else "random"]
+    flops = (3 * captions + dev) * train["epochs"] * forward_flops(arch, frames) * padding
+    gpu = _uses_gpu(config, training=True)
+    threads = config["train"]["threads"]
+    params = parameter_count(arch, IMAGE_DIM[image_encoder(config)])
+    peak = TORCH_BASE_MB + _store_mb(config, spec["corpus"], results) + 4 * params * FLOAT_BYTES / MB
+    # checkpoints/last.pt (weights + Adam's two moments), checkpoints/best.pt and best.pt.
+    disk = 5 * params * FLOAT_BYTES / MB
+    seconds = _model_seconds(config, flops, threads, gpu, train["precision"])
+    return JobCost(JOB_START_S + seconds, threads, gpu, peak, disk)
+
+
+def _encode_cost(config: Mapping[str, Any], utterances: int, frames: float, store_mb: float) -> JobCost:
+    arch = model_size(config)
+    flops = utterances * forward_flops(arch, min(frames, config["train"]["max_frames"])) * PADDING["bucketed"]
+    gpu = _uses_gpu(config)
+    threads = config["train"]["threads"]
+    params = parameter_count(arch, IMAGE_DIM[image_encoder(config)])
+    peak = TORCH_BASE_MB + store_mb + params * FLOAT_BYTES / MB
+    disk = utterances * 2 * arch["rnn_hidden"] * FLOAT_BYTES / MB
+    seconds = _model_seconds(config, flops, threads, gpu, config["train"]["precision"])
+    return JobCost(JOB_START_S + seconds, threads, gpu, peak, disk)
+
+
+def encode_utterances_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
+    """The test split of a corpus, read from the corpus's whole MFCC cache."""
+    size = corpus_size(config, corpus, results)
+    return _encode_cost(config, size.test_captions, size.caption_seconds * FRAMES_PER_S,
+                        _store_mb(config, corpus, results))
+
+
+def encode_sts_cost(config: Mapping[str, Any], sts_set: str, names: list[str], results: str | Path = "results") -> JobCost:
+    """The six voices and the natural sample of one STS set, in one job."""
+    utterances = sum(sts_utterances(config, sts_set, name, results) for name in names)
+    store = mfcc_mb(utterances * STS_SENTENCE_S) * STORE_RSS_PER_BYTE
+    return _encode_cost(config, utterances, STS_SENTENCE_S * FRAMES_PER_S, store)
+
+
+def encode_images_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
+    """Test images through the image projection: tiny work, the corpus's feature store in memory."""
+    size = corpus_size(config, corpus, results)
+    dim = IMAGE_DIM[image_encoder(config)]
+    store = size.images * dim * FLOAT_BYTES / MB * STORE_RSS_PER_BYTE
+    arch = model_size(config)
+    params = parameter_count(arch, dim)
+    gpu = _uses_gpu(config)
+    return JobCost(JOB_START_S, 1, gpu, TORCH_BASE_MB + store + params * FLOAT_BYTES / MB,
+                   size.test_images * 2 * arch["rnn_hidden"] * FLOAT_BYTES / MB)
+
+
+#: How each heavy rule's job is costed from its wildcards, in pipeline order; other rules are light.
+HEAVY_RULES: dict[str, Callable[[Mapping[str, Any], Mapping[str, str], str | Path], JobCost]] = {
+    "load_corpus": lambda config, w, results: load_corpus_cost(config, w["corpus"], results),
+    "mfcc": lambda config, w, results: mfcc_cost(
+        config, w["uttset"], config["features"]["mfcc"]["shards"] if w["uttset"].startswith("corpus/") else 1, results),
+    "image_features": lambda config, w, results: image_features_cost(config, w["corpus"], results),
+    "train": lambda config, w, results: train_cost(config, w["model"], results),
+    "encode_utterances": lambda config, w, results: encode_utterances_cost(
+        config, w["uttset"].removeprefix("corpus/"), results),
+    "encode_sts": lambda config, w, results: encode_sts_cost(
+        config, w["sts_set"], [*config["tts"]["voices"], "natural"], results),
+    "encode_images": lambda config, w, results: encode_images_cost(config, w["corpus"], results),
+}
+
+
+def job_cost(config: Mapping[str, Any], rule: str, wildcards: Mapping[str, str],
+             results: str | Path = "results") -> JobCost | None:
+    """The projected cost of one job of ``rule`` with ``wildcards``; None for a light rule (its
+    fixed request in the rule file stands)."""
+    cost = HEAVY_RULES.get(rule)
+    return cost(config, wildcards, results) if cost else None
