@@ -631,7 +631,9 @@ def job_resources(rule, overrides=None):
 
     Use as ``resources: **cuda_resources(), **job_resources("mfcc")``.
     """
-    overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
+    overrides = {
+        key: value for key, value in (overrides or {}).items() if value is not None
+    }
 
     def request(key):
         def value(wildcards):
