@@ -20,6 +20,8 @@ from vgs.sts.download import download_text_forms
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "workflow" / "config" / "paper.yaml"
+# The rules that run a CNN (image features) or the VGS model (training, every encoding).
+GPU_RULES = ("image_features", "train", "encode_utterances", "encode_sts", "encode_images")
 WAVENET_GENDER = {"A": "m", "B": "m", "C": "f", "D": "m", "E": "f", "F": "f", "G": "f", "H": "f",
                   "I": "m", "J": "m"}
 
@@ -59,7 +61,8 @@ def test_paper_dag_lists_every_job_kind_in_a_few_hundred_jobs(tmp_path: Path) ->
     command = readme_command("-n --configfile workflow/config/paper.yaml").text
 
     start = time.perf_counter()
-    counts = dry_run(command, checkout).counts()
+    plan = dry_run(command, checkout)
+    counts = plan.counts()
     seconds = time.perf_counter() - start
 
     every_rule = set(run_shell("snakemake --list-rules", checkout, timeout=120).stdout.split())
@@ -80,4 +83,7 @@ def test_paper_dag_lists_every_job_kind_in_a_few_hundred_jobs(tmp_path: Path) ->
     # Jobs are shards, not utterances: ~150k STS utterances and 400k Places captions stay a few
     # hundred jobs (planning time is printed, not asserted: machines differ).
     assert sum(counts.values()) < 1000
+    # Every job that runs a CNN or the VGS model asks for a GPU (resources.gpu: true), no other does.
+    gpu_jobs = Counter(rule for rule, _, resources in plan.jobs if resources.get("gpu") == "1")
+    assert gpu_jobs == {rule: counts[rule] for rule in GPU_RULES}
     print(f"paper DAG: {sum(counts.values())} jobs planned in {seconds:.1f} s")

@@ -50,8 +50,9 @@ def assert_paper_plan(plan: Plan) -> None:
     assert plan.values("sts_voice_manifest", "voice") == PAPER_VOICES
     assert plan.values("make_subset", "k") == PAPER_SUBSETS
     assert plan.values("sts_ingest", "sts_set") == {"real"}
-    # paper.yaml asks for a GPU for every training job (resources.gpu: true).
-    assert {resources.get("gpu") for rule, _, resources in plan.jobs if rule == "train"} == {"1"}
+    # paper.yaml asks for a GPU for every job that runs a CNN or the VGS model (resources.gpu: true).
+    for gpu_rule in ("image_features", "train", "encode_utterances", "encode_sts", "encode_images"):
+        assert {resources.get("gpu") for rule, _, resources in plan.jobs if rule == gpu_rule} == {"1"}, gpu_rule
 
 
 def assert_rehearsal_plan(plan: Plan) -> None:
@@ -61,7 +62,7 @@ def assert_rehearsal_plan(plan: Plan) -> None:
     assert plan.values("train", "model") == PAPER_MODELS
     assert plan.values("sts_voice_manifest", "voice") == PAPER_VOICES
     assert "sts_download" not in counts  # the real STS text is linked in, not fetched
-    assert {resources.get("gpu") for rule, _, resources in plan.jobs if rule == "train"} == {None}
+    assert {resources.get("gpu") for _, _, resources in plan.jobs} == {None}
 
 
 def world_models() -> set[str]:
@@ -233,6 +234,8 @@ WAYS: list[tuple[str, Way]] = [
     (r"snakemake -n --configfile workflow/config/paper\.yaml", Way(as_written, assert_paper_plan)),
     (r"make run CONFIG=workflow/config/paper\.yaml",
      Way(make_dry_run, assert_paper_plan, reason="dry run: the paper needs the corpora and ~56 GPU-hours")),
+    (r"make plan CONFIG=workflow/config/paper\.yaml",
+     Way(as_written, reason="prints the plan; tests/test_plan.py checks its counts and sums")),
     (r'make run CONFIG="workflow/config/paper\.yaml workflow/config/rehearsal\.yaml"',
      Way(make_dry_run, assert_rehearsal_plan, reason="dry run here; tests/test_rehearsal.py runs it as "
                                                      "written on miniature corpora")),

@@ -1,0 +1,111 @@
+"""vgs.costs: a job's memory, runtime and disk follow its data, by numbers computed here by hand.
+
+Why: the requests of the heavy rules and `make plan` rest on these formulas; a wrong parameter
+count, FLOP count or corpus size silently over- or under-asks at the paper's size (Places' training
+job is projected at ~62 GPU-hours and ~77 GB with today's whole-store reads).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vgs import costs
+from vgs.config import load_config
+from vgs.model import ModelConfig, VGSModel
+
+REPO = Path(__file__).resolve().parents[1]
+PAPER = REPO / "workflow" / "config" / "paper.yaml"
+WORLD = REPO / "config.yaml"
+
+
+@pytest.mark.parametrize(("size", "image_dim"), [("paper", 2048), ("small", 1280)])
+def test_parameter_count_is_the_models(size: str, image_dim: int) -> None:
+    """Checkpoint size and model memory come from this count; torch's module is the reference."""
+    arch = costs.model_size(load_config(PAPER) | {"model": {**load_config(PAPER)["model"], "size": size}})
+    model = VGSModel(ModelConfig.from_dict({**arch, "image_dim": image_dim}))
+    assert costs.parameter_count(arch, image_dim) == sum(p.numel() for p in model.parameters())
+
+
+def test_forward_flops_by_hand() -> None:
+    # 11 frames, kernel 2, stride 1: 10 steps; conv 2*2*2*3 = 24, LSTM 2*2*4*4*(3+4) = 448,
+    # attention 2*2*8*5 = 160 per step.
+    size = {"mfcc_dim": 2, "conv_kernel": 2, "conv_stride": 1, "conv_channels": 3, "rnn_layers": 1,
+            "rnn_hidden": 4, "attention_hidden": 5}
+    assert costs.forward_flops(size, 11) == 10 * (24 + 448 + 160)
+
+
+def test_mfcc_cache_of_spokencoco_is_about_42_gb() -> None:
+    # 742 h x 3600 s x 100 frames x 39 float32 = 41,670,720,000 bytes (issue 19's ~42 GB).
+    assert costs.mfcc_mb(742 * 3600) == pytest.approx(41_670.72)
+
+
+def test_requests_are_the_projection_with_margins() -> None:
+    cost = costs.JobCost(seconds=600, threads=2, gpu=False, peak_mb=1000, disk_mb=10.2)
+    assert cost.resources() == {"mem_mb": 1500, "runtime": 20, "disk_mb": 12}
+    assert (cost.cpu_hours, cost.gpu_hours) == (pytest.approx(1 / 3), 0.0)
+    assert costs.JobCost(1, 1, True, 1, 0).resources()["runtime"] == costs.MIN_RUNTIME_MIN
+
+
+def test_corpus_size_from_world_published_and_manifest(tmp_path: Path) -> None:
+    world = load_config(WORLD)
+    # config.yaml: world coco, 600 + 50 + 50 images x 10 captions at 2.3 s each.
+    coco = costs.corpus_size(world, "world-coco", tmp_path)
+    assert (coco.captions, coco.images, coco.train_captions, coco.test_captions) == (7000, 700, 6000, 500)
+    assert coco.hours == pytest.approx(7000 * 2.3 / 3600)
+    paper = load_config(PAPER)
+    places = costs.corpus_size(paper, "places", tmp_path)
+    assert (places.captions, places.hours, places.source) == (400_000, 1000, "published (corpora.places.size)")
+    manifest = costs.corpus_manifest(tmp_path, "places")
+    manifest.parent.mkdir(parents=True)
+    pd.DataFrame({"utt_id": list("abcdefg"), "image_id": list("aabcdef"),
+                  "split": ["train"] * 5 + ["dev", "test"]}).to_csv(manifest, sep="\t", index=False)
+    loaded = costs.corpus_size(paper, "places", tmp_path)
+    assert (loaded.captions, loaded.images, loaded.train_captions, loaded.source) == (7, 6, 5, "manifest")
+    assert loaded.hours == pytest.approx(7 * 9 / 3600)  # Places' published mean: 1,000 h / 400k captions
+
+
+def test_missing_statistics_name_the_key(tmp_path: Path) -> None:
+    config = copy.deepcopy(load_config(PAPER))
+    del config["corpora"]["places"]["size"]
+    with pytest.raises(costs.MissingStatistics, match=r"^config error at corpora\.places\.size: "):
+        costs.job_cost(config, "train", {"model": "places", "seed": "1"}, tmp_path)
+
+
+def test_world_training_on_cpu_by_hand(tmp_path: Path) -> None:
+    """config.yaml's coco model on a CPU: 6,000 captions x 3 + 500 dev, 24 epochs, 230 frames (2.3 s),
+    random batches (1.92 padded frames per frame), the small model."""
+    config = load_config(WORLD)
+    config["resources"]["gpu"] = False
+    # Small model at 230 frames: (230 - 6) / 3 + 1 steps x (14,976 conv + 294,912 LSTM + 32,768 attention).
+    forward = (224 / 3 + 1) * 342_656
+    flops = (3 * 6000 + 500) * 24 * forward * 1.92
+    expected = costs.JOB_START_S + flops / (costs.CPU_TRAIN_GFLOPS_PER_THREAD["small"] * 1e9)
+    cost = costs.job_cost(config, "train", {"model": "coco", "seed": "1"}, tmp_path)
+    assert not cost.gpu and cost.seconds == pytest.approx(expected)
+
+
+def test_places_training_on_a_gpu_by_hand(tmp_path: Path) -> None:
+    """paper.yaml's Places model: 398,000 captions x 3 + 1,000 dev, 32 epochs, 900 frames (9 s)."""
+    config = load_config(PAPER)
+    # Paper model at 900 frames: 448 steps x (29,952 conv + 17,825,792 + 3 x 50,331,648 LSTM + 1,048,576 attention).
+    forward = 448 * (29_952 + 17_825_792 + 3 * 50_331_648 + 1_048_576)
+    hours = (3 * 398_000 + 1000) * 32 * forward * 1.92 / (costs.ASSUMED_GPU_TFLOPS * 1e12) / 3600
+    cost = costs.job_cost(config, "train", {"model": "places", "seed": "1"}, tmp_path)
+    assert cost.gpu and cost.gpu_hours == pytest.approx(hours + costs.JOB_START_S / 3600)
+    # Today's whole-store read: Places' 1,000 h cache (56.16 GB) and 400k x 2048 image features x 1.26.
+    stores = (1000 * 3600 * 100 * 39 * 4 + 400_000 * 2048 * 4) / 1e6 * 1.26
+    assert cost.peak_mb > stores
+
+
+def test_a_subset_model_trains_on_its_total(tmp_path: Path) -> None:
+    config = load_config(PAPER)
+    subset = costs.job_cost(config, "train", {"model": "spokencoco-k3", "seed": "1"}, tmp_path)
+    full = costs.job_cost(config, "train", {"model": "spokencoco", "seed": "1"}, tmp_path)
+    # 30,000 of 406,500 captions, the same dev set: (3 x 30,000 + dev) / (3 x 406,500 + dev).
+    dev = (416_300 - 406_500) // 2
+    ratio = (3 * 30_000 + dev) / (3 * 406_500 + dev)
+    assert subset.seconds - costs.JOB_START_S == pytest.approx((full.seconds - costs.JOB_START_S) * ratio)
