@@ -93,7 +93,8 @@ def test_places_training_on_a_gpu_by_hand(tmp_path: Path) -> None:
     config = load_config(PAPER)
     # Paper model at 900 frames: 448 steps x (29,952 conv + 17,825,792 + 3 x 50,331,648 LSTM + 1,048,576 attention).
     forward = 448 * (29_952 + 17_825_792 + 3 * 50_331_648 + 1_048_576)
-    hours = (3 * 398_000 + 1000) * 32 * forward * 1.92 / (costs.ASSUMED_GPU_TFLOPS * 1e12) / 3600
+    # fp32 (paper.yaml) at the H200 rate measured by make gpu-check.
+    hours = (3 * 398_000 + 1000) * 32 * forward * 1.92 / (costs.GPU_PADDED_TFLOPS["fp32"] * 1e12) / 3600
     cost = costs.job_cost(config, "train", {"model": "places", "seed": "1"}, tmp_path)
     assert cost.gpu and cost.gpu_hours == pytest.approx(hours + costs.JOB_START_S / 3600)
     # Today's whole-store read: Places' 1,000 h cache (56.16 GB) and 400k x 2048 image features x 1.26.

@@ -12,9 +12,9 @@ its configuration. At the paper's size (SpokenCOCO's ~416k loaded captions, ~510
 captions, ~1,000 h) the MFCC caches are ~29 GB and ~56 GB, and a training job that opens its
 corpus's whole cache (``ArrayStore`` reads every shard) needs that much memory plus the model.
 
-Every rate below is per thread (CPU) or per GPU and states where it comes from. The GPU rate is an
-**assumption** until ``make gpu-check`` measures it on a GPU: change ``ASSUMED_GPU_TFLOPS`` here
-(vgs.bench.train and vgs.bench.gpu read it from this module).
+Every rate below is per thread (CPU) or per GPU and states where it comes from; the GPU rates were
+measured on one NVIDIA H200 (``make gpu-check``): for another GPU, measure and change
+``GPU_PADDED_TFLOPS`` and ``GPU_IMAGES_PER_S`` here.
 """
 
 from __future__ import annotations
@@ -31,10 +31,15 @@ from vgs.config import ConfigError, trained_models, train_settings
 
 # --- Per-unit costs: the one place to change them -----------------------------------------------
 
-#: Achieved GPU throughput (TFLOP/s, counted with :func:`forward_flops`) of training, encoding and
-#: the image CNN. ASSUMED, not measured: what a cuDNN LSTM at batch 32 reaches on a current
-#: data-centre GPU (latency-bound recurrences reach a few per cent of peak). ``make gpu-check``
-#: measures the real rate; put it here.
+#: GPU training and encoding, TFLOP/s of padded frames (3x forward for training) by precision
+#: (``auto`` is bf16 on CUDA). MEASURED on one NVIDIA H200 by ``make gpu-check``
+#: (workflow/report/measured/gpu-h200-2026-12-04-run1.md, eager, paper-size model, batches of 32):
+#: useful-frame rates x padded frames per frame (bucketed 1.104, random 1.885) -- fp32 17.8 x 1.104
+#: and 10.5 x 1.885 -> 19.7, 19.8; bf16 31.2 x 1.104 and 21.6 x 1.885 -> 34.4, 40.7; fp16 36.4 x
+#: 1.104 and 19.9 x 1.885 -> 40.2, 37.6. Another GPU: measure with `make gpu-check` and put it here.
+GPU_PADDED_TFLOPS = {"fp32": 19.8, "bf16": 37.5, "fp16": 38.9}
+#: The rate the FLOP-count estimate of vgs.bench assumed before any measurement (kept so that its
+#: estimate stays comparable with the measured projection there).
 ASSUMED_GPU_TFLOPS = 25.0
 #: CPU training, GFLOP/s per thread (training FLOPs = 3x forward, over padded frames). Measured by
 #: ``make bench`` here (README, Benchmarks): paper size 1.07 captions/s bucketed (padding 1.11) and
@@ -58,8 +63,12 @@ CPU_IMAGES_PER_THREAD_S = {
     ("resnet152", "ten"): 0.47, ("resnet152", "centre"): 5.4,
     ("efficientnet_lite0", "ten"): 2.2, ("efficientnet_lite0", "centre"): 27.9,
 }
-#: Forward GFLOP per 224x224 crop (2 x multiply-adds; torchvision's published counts), for the GPU.
-CNN_GFLOP_PER_CROP = {"resnet152": 23.0, "efficientnet_lite0": 0.8}
+#: Image features on a GPU, images per second: MEASURED on one NVIDIA H200 with 16 threads
+#: (workflow/report/measured/image-features-h200-2026-12-04.json; random weights cost the same).
+GPU_IMAGES_PER_S = {
+    ("resnet152", "ten"): 83.7, ("resnet152", "centre"): 256.0,
+    ("efficientnet_lite0", "ten"): 107.0, ("efficientnet_lite0", "centre"): 357.0,
+}
 #: Feature dimension of each image encoder.
 IMAGE_DIM = {"resnet152": 2048, "efficientnet_lite0": 1280}
 #: Memory: resident bytes per byte of an ArrayStore that a job opens (every shard is read, then
@@ -288,10 +297,10 @@ def _uses_gpu(config: Mapping[str, Any], training: bool = False) -> bool:
 
 
 def _model_seconds(config: Mapping[str, Any], flops: float, threads: int, gpu: bool, precision: str) -> float:
-    """Seconds of VGS-model work: at the GPU rate, or at the model size's CPU rate (reduced precision
-    autocast is slower there; ``auto`` means fp32 on a CPU)."""
+    """Seconds of VGS-model work at the precision's GPU rate, or at the model size's CPU rate
+    (reduced-precision autocast is slower there; ``auto`` means bf16 on CUDA, fp32 on a CPU)."""
     if gpu:
-        return flops / (ASSUMED_GPU_TFLOPS * 1e12)
+        return flops / (GPU_PADDED_TFLOPS["bf16" if precision == "auto" else precision] * 1e12)
     rate = CPU_TRAIN_GFLOPS_PER_THREAD.get(config["model"]["size"], CPU_TRAIN_GFLOPS_PER_THREAD["paper"])
     slowdown = CPU_REDUCED_PRECISION_SLOWDOWN if precision in ("bf16", "fp16") else 1.0
     return flops * slowdown / (rate * 1e9 * threads)
@@ -325,7 +334,7 @@ def image_features_cost(config: Mapping[str, Any], corpus: str, results: str | P
     images = corpus_size(config, corpus, results).images
     gpu = _uses_gpu(config) and image["device"] != "cpu"
     if gpu:
-        seconds = images * (10 if crops == "ten" else 1) * CNN_GFLOP_PER_CROP[encoder] * 1e9 / (ASSUMED_GPU_TFLOPS * 1e12)
+        seconds = images / GPU_IMAGES_PER_S[(encoder, crops)]
     else:
         seconds = images / (CPU_IMAGES_PER_THREAD_S[(encoder, crops)] * image["threads"])
     disk = images * IMAGE_DIM[encoder] * FLOAT_BYTES / MB

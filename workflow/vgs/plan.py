@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from vgs.config import ConfigError, trained_models, validate_config
-from vgs.costs import ASSUMED_GPU_TFLOPS, HEAVY_RULES, corpus_size, job_cost
+from vgs.costs import HEAVY_RULES, corpus_size, job_cost
 
 #: A job of a dry run: rule name, wildcards, resources (all as Snakemake prints them).
 Job = tuple[str, dict[str, str], dict[str, str]]
@@ -159,9 +159,9 @@ def format_plan(rows: Sequence[Row], config: Mapping[str, Any], results: str | P
     notes = [
         "",
         f"Sizes: {sources}.",
-        "Projections from vgs.costs (per-unit costs measured on a 2-core VM; GPU work at an ASSUMED "
-        f"{ASSUMED_GPU_TFLOPS:g} TFLOP/s until `make gpu-check` measures it). Requests are the projections "
-        "x 2 (runtime) and x 1.5 (memory). '(request)' rows are light jobs at their fixed requests.",
+        "Projections from vgs.costs (CPU rates measured on a 2-core VM, GPU rates on one NVIDIA H200 by "
+        "`make gpu-check`). Requests are the projections x 2 (runtime) and x 1.5 (memory). "
+        "'(request)' rows are light jobs at their fixed requests.",
     ]
     if gpu_rows:
         longest = max(gpu_rows, key=lambda row: row.longest_hours)
