@@ -9,8 +9,8 @@ The rules' resource callables (``job_resources`` in workflow/rules/common.smk) a
 Sizes come from ``results/corpora/<c>/manifest.tsv`` once a corpus is loaded, before that from
 the published size in the configuration (``corpora.<c>.size``) or, for the generated world, from
 its configuration. At the paper's size (SpokenCOCO's ~416k loaded captions, ~510 h; Places 400k
-captions, ~1,000 h) the MFCC caches are ~29 GB and ~56 GB, and a training job that opens its
-corpus's whole cache (``ArrayStore`` reads every shard) needs that much memory plus the model.
+captions, ~1,000 h) the MFCC caches are ~29 GB and ~56 GB on disk; a training or encoding job reads
+their rows on demand, so its memory grows only with the key index (~0.2 GB for Places) and the model.
 
 Every rate below is per thread (CPU) or per GPU and states where it comes from; the GPU rates were
 measured on one NVIDIA H200 (``make gpu-check``): for another GPU, measure and change
@@ -71,9 +71,9 @@ GPU_IMAGES_PER_S = {
 }
 #: Feature dimension of each image encoder.
 IMAGE_DIM = {"resnet152": 2048, "efficientnet_lite0": 1280}
-#: Memory: resident bytes per byte of an ArrayStore that a job opens (every shard is read, then
-#: concatenated; measured 1.26 on a 1.09 GB MFCC store, issue 19).
-STORE_RSS_PER_BYTE = 1.26
+#: Memory: a job reads store rows on demand (vgs.store), so what grows with the corpus is the index
+#: of the keys it opens: 0.18 GB for 449k captions, manifest included (README, "Memory at scale").
+STORE_INDEX_BYTES_PER_KEY = 400
 #: Memory of a process with torch imported and a model's workspace, before any data (measured: an
 #: MFCC job peaked at 1.06 GB here); and of one without torch.
 TORCH_BASE_MB = 1100.0
@@ -341,11 +341,11 @@ def image_features_cost(config: Mapping[str, Any], corpus: str, results: str | P
     return JobCost(JOB_START_S + seconds, image["threads"], gpu, TORCH_BASE_MB + 1000, disk)
 
 
-def _store_mb(config: Mapping[str, Any], corpus: str, results: str | Path) -> float:
-    """Memory of opening the corpus's MFCC cache and image features (every shard is read)."""
+def _index_mb(config: Mapping[str, Any], corpus: str, results: str | Path) -> float:
+    """Memory of opening the corpus's MFCC cache and image features: their key indexes (rows are
+    read on demand, so the frames themselves are not held)."""
     size = corpus_size(config, corpus, results)
-    stores = mfcc_mb(size.hours * 3600) + size.images * IMAGE_DIM[image_encoder(config)] * FLOAT_BYTES / MB
-    return stores * STORE_RSS_PER_BYTE
+    return (size.captions + size.images) * STORE_INDEX_BYTES_PER_KEY / MB
 
 
 def train_cost(config: Mapping[str, Any], model: str, results: str | Path = "results") -> JobCost:
@@ -361,20 +361,20 @@ def train_cost(config: Mapping[str, Any], model: str, results: str | Path = "res
     gpu = _uses_gpu(config, training=True)
     threads = config["train"]["threads"]
     params = parameter_count(arch, IMAGE_DIM[image_encoder(config)])
-    peak = TORCH_BASE_MB + _store_mb(config, spec["corpus"], results) + 4 * params * FLOAT_BYTES / MB
+    peak = TORCH_BASE_MB + _index_mb(config, spec["corpus"], results) + 4 * params * FLOAT_BYTES / MB
     # checkpoints/last.pt (weights + Adam's two moments), checkpoints/best.pt and best.pt.
     disk = 5 * params * FLOAT_BYTES / MB
     seconds = _model_seconds(config, flops, threads, gpu, train["precision"])
     return JobCost(JOB_START_S + seconds, threads, gpu, peak, disk)
 
 
-def _encode_cost(config: Mapping[str, Any], utterances: int, frames: float, store_mb: float) -> JobCost:
+def _encode_cost(config: Mapping[str, Any], utterances: int, frames: float, index_mb: float) -> JobCost:
     arch = model_size(config)
     flops = utterances * forward_flops(arch, min(frames, config["train"]["max_frames"])) * PADDING["bucketed"]
     gpu = _uses_gpu(config)
     threads = config["train"]["threads"]
     params = parameter_count(arch, IMAGE_DIM[image_encoder(config)])
-    peak = TORCH_BASE_MB + store_mb + params * FLOAT_BYTES / MB
+    peak = TORCH_BASE_MB + index_mb + params * FLOAT_BYTES / MB
     disk = utterances * 2 * arch["rnn_hidden"] * FLOAT_BYTES / MB
     seconds = _model_seconds(config, flops, threads, gpu, config["train"]["precision"])
     return JobCost(JOB_START_S + seconds, threads, gpu, peak, disk)
@@ -384,21 +384,21 @@ def encode_utterances_cost(config: Mapping[str, Any], corpus: str, results: str 
     """The test split of a corpus, read from the corpus's whole MFCC cache."""
     size = corpus_size(config, corpus, results)
     return _encode_cost(config, size.test_captions, size.caption_seconds * FRAMES_PER_S,
-                        _store_mb(config, corpus, results))
+                        _index_mb(config, corpus, results))
 
 
 def encode_sts_cost(config: Mapping[str, Any], sts_set: str, names: list[str], results: str | Path = "results") -> JobCost:
     """The six voices and the natural sample of one STS set, in one job."""
     utterances = sum(sts_utterances(config, sts_set, name, results) for name in names)
-    store = mfcc_mb(utterances * STS_SENTENCE_S) * STORE_RSS_PER_BYTE
-    return _encode_cost(config, utterances, STS_SENTENCE_S * FRAMES_PER_S, store)
+    return _encode_cost(config, utterances, STS_SENTENCE_S * FRAMES_PER_S,
+                        utterances * STORE_INDEX_BYTES_PER_KEY / MB)
 
 
 def encode_images_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
-    """Test images through the image projection: tiny work, the corpus's feature store in memory."""
+    """Test images through the image projection: tiny work; the feature store's index in memory."""
     size = corpus_size(config, corpus, results)
     dim = IMAGE_DIM[image_encoder(config)]
-    store = size.images * dim * FLOAT_BYTES / MB * STORE_RSS_PER_BYTE
+    store = size.images * STORE_INDEX_BYTES_PER_KEY / MB
     arch = model_size(config)
     params = parameter_count(arch, dim)
     gpu = _uses_gpu(config)
