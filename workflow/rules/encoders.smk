@@ -49,7 +49,8 @@ rule encode_sts_encoder:
     threads: config["train"]["threads"]
     resources:
         **cuda_resources(),
-        mem_mb=config["train"]["mem_mb"],
+        # A fixed request: external encoders are not costed by vgs.costs (train.mem_mb when set).
+        mem_mb=config["train"].get("mem_mb", 8000),
         runtime=240,
     params:
         source=lambda w: encoder_source(w.encoder),
