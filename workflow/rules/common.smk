@@ -130,7 +130,9 @@ def rejected_labels(wildcards, output):
     """Report labels of a corpus's rejected.tsv, read when the report is made: the load summary's counts."""
     from vgs.corpora.load import LoadSummary  # only --report needs it
 
-    summary = LoadSummary.from_outputs(wildcards.corpus, output.manifest, output.rejected)
+    summary = LoadSummary.from_outputs(
+        wildcards.corpus, output.manifest, output.rejected
+    )
     return {"corpus": wildcards.corpus, **summary.labels()}
 
 
@@ -676,3 +678,10 @@ def train_gpu_resources():
     """GPU request of a training job: ``train.gpus`` (0 or 1), only while ``resources.gpu`` is true."""
     gpus = config["train"]["gpus"]
     return {"gpu": gpus} if cuda_resources() and gpus else {}
+
+
+def encoder_model_files(wildcards):
+    """The random model's files to wait for; a checkpoint (hub id or directory) is read by the job."""
+    if ENCODERS[wildcards.encoder]["kind"] == RANDOM_TINY:
+        return f"{encoder_source(wildcards.encoder)}/config.json"
+    return []

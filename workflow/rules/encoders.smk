@@ -27,13 +27,6 @@ rule encoder_random_model:
         "../scripts/encoder_random_model.py"
 
 
-def encoder_model_files(wildcards):
-    """The random model's files to wait for; a checkpoint (hub id or directory) is read by the job."""
-    if ENCODERS[wildcards.encoder]["kind"] == RANDOM_TINY:
-        return f"{encoder_source(wildcards.encoder)}/config.json"
-    return []
-
-
 rule encode_sts_encoder:
     input:
         manifests=lambda w: [uttset_manifest(u) for u in sts_uttsets(w.sts_set)],
