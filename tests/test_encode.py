@@ -119,6 +119,24 @@ def test_missing_mfcc_is_named(trained, tmp_path):
     assert not (tmp_path / "x.h5").exists()
 
 
+
+def test_a_manifest_whose_durations_disagree_with_the_store_is_refused(trained, tmp_path):
+    """A voice manifest records each wav's duration; a store with more frames than that audio gives
+    is a stale cache of other audio, named with the utterance and its counts (#19)."""
+    data, _, checkpoint = trained
+    manifest = pd.read_csv(data["manifest"], sep="\t")
+    frames = ArrayStore([data["mfcc"]])
+    manifest["duration"] = [frames.length(u) / 100 for u in manifest["utt_id"]]  # as the audio gives
+    manifest.to_csv(tmp_path / "fits.tsv", sep="\t", index=False)
+    encode_utterances(tmp_path / "fits.tsv", [data["mfcc"]], checkpoint, tmp_path / "ok.h5", device="cpu")
+    stale = manifest["utt_id"].iloc[1]
+    manifest.loc[manifest["utt_id"] == stale, "duration"] = 0.05  # the audio is now 5 frames long
+    manifest.to_csv(tmp_path / "stale.tsv", sep="\t", index=False)
+    with pytest.raises(ValueError, match=rf"1 utterance\(s\) of .*stale\.tsv.*{stale}: \d+ frames for 0\.05 s.*"
+                                         r"delete it and rerun the mfcc rule"):
+        encode_utterances(tmp_path / "stale.tsv", [data["mfcc"]], checkpoint, tmp_path / "x.h5", device="cpu")
+    assert not (tmp_path / "x.h5").exists()
+
 def test_encode_images_projects_test_images(trained, tmp_path):
     data, model, checkpoint = trained
     count = encode_images(data["manifest"], data["images"], checkpoint, tmp_path / "images.h5", device="cpu")

@@ -79,6 +79,33 @@ def log_cut_utterances(lengths: Sequence[int], max_frames: int, source: PathLike
     return cut
 
 
+def check_frames_fit_durations(
+    manifest_path: PathLike, mfcc_paths: Sequence[PathLike], utt_ids: Sequence[str], lengths: np.ndarray
+) -> None:
+    """Stop when the MFCC store holds more frames than a manifest's audio can give (a stale cache).
+
+    Manifests that record each wav's ``duration`` (the SpokenSTS voices and the natural sample)
+    bound its frame count: 10 ms frames of 25 ms windows give at most ``100 * duration + 2``
+    (rounding and the last partial window). Fewer frames are fine (silence is cut before MFCCs);
+    more mean the store was made from other, longer audio than the manifest lists now, and
+    encoding it would pair a sentence with another recording's frames.
+    """
+    table = read_tsv(manifest_path)
+    if "duration" not in table.columns:
+        return
+    seconds = table.drop_duplicates("utt_id").set_index("utt_id")["duration"].astype(float)
+    limit = np.floor(100 * seconds.reindex(list(utt_ids)).to_numpy() + 2)
+    too_long = [(utt, int(n), float(d)) for utt, n, d, bound in
+                zip(utt_ids, lengths, seconds.reindex(list(utt_ids)), limit, strict=True) if n > bound]
+    if too_long:
+        shown = "; ".join(f"{utt}: {n} frames for {d:.2f} s" for utt, n, d in too_long[:5])
+        raise ValueError(
+            f"{list(mfcc_paths)}: {len(too_long)} utterance(s) of {manifest_path} have more MFCC frames than their "
+            f"audio's duration allows ({shown}); the MFCC cache was made from other audio: delete it and rerun "
+            "the mfcc rule for this set"
+        )
+
+
 def manifest_ids(manifest_path: PathLike, column: str, split: str | None) -> list[str]:
     """Unique values of ``column`` (first-seen order), optionally only rows of ``split``."""
     frame = read_tsv(manifest_path, required=[column] + (["split"] if split else []))
@@ -137,6 +164,7 @@ def encode_utterance_sets(
                 f"({', '.join(missing[:5])}); rerun the mfcc rule for this set"
             )
         lengths = np.array([frames.length(u) for u in utt_ids], dtype=np.int64)
+        check_frames_fit_durations(manifest, list(mfcc_paths), utt_ids, lengths)
         log_cut_utterances(lengths, max_frames, manifest)
         embeddings = embed_utterances(model, frames.arrays(utt_ids), batch_size, max_frames, runtime, True, lengths)
         log.info("encoded %d utterances of %s with %s", len(utt_ids), manifest, checkpoint)
