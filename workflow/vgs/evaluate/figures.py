@@ -158,8 +158,8 @@ def encoder_layer_figure(
 ) -> plt.Figure:
     """Correlation (95% CI) against the hidden-state index of each external encoder (one line per
     encoder), on All and on the natural-speech sample (one panel each); the trained models that are
-    not captions-per-image subsets (as in Figure 1) and the text toplines as horizontal lines with
-    their CIs as bands. ``runs`` are the encoder runs (``encoder``, ``layer``, ``system``)."""
+    not captions-per-image subsets (as in Figure 1) and the text toplines (on All only: text has no
+    natural-speech row) as horizontal lines with their CIs as bands. ``runs`` are the encoder runs (``encoder``, ``layer``, ``system``)."""
     frame = _read_correlations(correlations_csv)
     layer_of = {run["system"]: (run["encoder"], int(run["layer"])) for run in runs}
     if not layer_of:
