@@ -555,7 +555,9 @@ def yaml_config() -> dict:
 def test_rule_writes_rejected_tsv_and_the_report_counts_it(tmp_path: Path) -> None:
     broken = places_with_bad_wavs(tmp_path / "places")
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["corpora"]["bad"] = spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.2)
+    # A real-format corpus states its size until its manifest exists (job resources are planned from it).
+    config["corpora"]["bad"] = spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.2,
+                                       size={"captions": 40, "images": 40, "hours": 0.05, "train_captions": 20})
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
 
     def snakemake(*args: str) -> str:
