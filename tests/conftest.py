@@ -77,3 +77,18 @@ def _fast_tier_starts_no_snakemake(request: pytest.FixtureRequest, monkeypatch: 
         start(process, args, *rest, **options)
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse_snakemake)
+
+
+@pytest.fixture()
+def preadv_bytes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Bytes of each ``os.preadv`` call from here on (the store reads rows only through it), so a test
+    can assert that a job read exactly the rows it uses."""
+    read: list[int] = []
+    real = os.preadv
+
+    def counting(fd: int, buffers: list, offset: int) -> int:
+        read.append(real(fd, buffers, offset))
+        return read[-1]
+
+    monkeypatch.setattr(os, "preadv", counting)
+    return read

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import h5py
 import numpy as np
@@ -47,7 +46,7 @@ def test_encode_test_split_matches_single_utterance_embeddings(trained, tmp_path
         assert np.linalg.norm(store[utt][0]) == pytest.approx(1.0, abs=1e-5)
 
 
-def test_test_split_encoding_reads_only_the_test_captions_rows(trained, tmp_path, monkeypatch):
+def test_test_split_encoding_reads_only_the_test_captions_rows(trained, tmp_path, preadv_bytes):
     """A test-split encoding must not load the corpus's cache (SpokenCOCO's is ~42 GB): the bytes it
     reads are exactly its own captions' frames, counted from the file's index with h5py."""
     data, _, checkpoint = trained
@@ -55,14 +54,7 @@ def test_test_split_encoding_reads_only_the_test_captions_rows(trained, tmp_path
     test_ids = set(manifest.loc[manifest["split"] == "test", "utt_id"])
     with h5py.File(data["mfcc"], "r") as handle:
         rows = {key.decode(): int(n) for key, n in zip(handle["ids"][:], handle["lengths"][:])}
-    read: list[int] = []
-    real = os.preadv
-
-    def counting(fd: int, buffers: list, offset: int) -> int:
-        read.append(real(fd, buffers, offset))
-        return read[-1]
-
-    monkeypatch.setattr(os, "preadv", counting)
+    read = preadv_bytes
     encode_utterances(data["manifest"], [data["mfcc"]], checkpoint, tmp_path / "t.h5", split="test", device="cpu")
     assert len(read) == len(test_ids) < len(rows)
     assert sum(read) == sum(rows[utt] for utt in test_ids) * 39 * 4

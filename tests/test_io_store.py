@@ -109,17 +109,10 @@ def test_single_rows_read_lazily_as_a_matrix(tmp_path):
         store.rows(["img9"])
 
 
-def test_store_reads_only_the_rows_asked_for(tmp_path, monkeypatch):
+def test_store_reads_only_the_rows_asked_for(tmp_path, preadv_bytes):
     arrays = {f"u{i}": np.full((100 + i, 39), i, dtype=np.float32) for i in range(50)}
     write_store(tmp_path / "m.h5", arrays.items(), dim=39, kind="mfcc")
-    read: list[int] = []
-    real = os.preadv
-
-    def counting(fd: int, buffers: list, offset: int) -> int:
-        read.append(real(fd, buffers, offset))
-        return read[-1]
-
-    monkeypatch.setattr(os, "preadv", counting)
+    read = preadv_bytes
     store = ArrayStore(tmp_path / "m.h5")
     assert read == [] and store.length("u7") == 107  # opening and lengths read no data
     np.testing.assert_array_equal(store["u7"], arrays["u7"])
