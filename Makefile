@@ -39,10 +39,10 @@ run: setup
 	echo "Workflow finished in $$((end - start)) s wall time on $(CORES) cores." && \
 	echo "Tables:  results/tables/    Figures: results/figures/    Logs: results/logs/"
 
-# Jobs of each kind with projected CPU core-hours, GPU-hours, peak memory and disk (vgs.plan), from
+# Jobs of each kind with projected CPU core-hours, GPU-hours, peak memory and disk (vgs.projection), from
 # the corpora's published sizes (or their manifests once loaded); runs nothing.
 plan: setup
-	$(BIN)/python -m vgs.plan $(CONFIG)
+	$(BIN)/python -m vgs.projection $(CONFIG)
 
 # The study's 48 models and its tables and figure only (the world's other models are not trained).
 study:

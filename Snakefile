@@ -25,10 +25,10 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        final_targets(),
+        PLAN.final_targets(),
 
 
 # The size x captions-per-image study (`make study`; workflow/config/study.yaml).
 rule study:
     input:
-        lambda wildcards: study_targets(),
+        lambda wildcards: planned(PLAN.study_targets)(),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checkout import run_shell
-from vgs.plan import parse_dry_run
+from vgs.projection import parse_dry_run
 
 
 @dataclass(frozen=True)

@@ -113,9 +113,3 @@ def test_bad_per_model_train_override_is_named(default, override, message):
     default["models"]["coco"]["train"] = override
     with pytest.raises(ConfigError, match=message):
         validate_config(default)
-
-
-def test_train_rules_take_the_models_own_settings():
-    """Every rule that trains or encodes passes the per-model section, never the shared one."""
-    rules = (REPO / "workflow" / "rules" / "train.smk").read_text()
-    assert rules.count("train=model_train,") == 4 and 'config["train"],' not in rules

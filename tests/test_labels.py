@@ -98,16 +98,6 @@ def test_captions_call_a_synthetic_sample_synthetic(caption):
         assert "synthetic" in text
 
 
-def test_rules_give_the_captions_the_label():
-    """Every rule whose report caption names the sample passes the label as params."""
-    rules = (REPO / "workflow" / "rules" / "evaluate.smk").read_text()
-    for caption in CAPTIONS:
-        if "snakemake.params.natural" in caption.read_text():
-            block = rules[rules.index(f'caption="../report/{caption.name}"'):]
-            block = block[: block.index("script:")]
-            assert "natural=natural_label(NATURAL_SOURCE)" in block and "natural_description=" in block, caption
-
-
 @pytest.mark.parametrize("world", [True, False])
 def test_study_caption_calls_only_the_world_generated(world):
     """The study runs on the world or on a real corpus with the real STS pairs: its caption says the

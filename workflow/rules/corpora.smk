@@ -4,25 +4,25 @@
 
 rule load_corpus:
     input:
-        corpus_source,
+        lambda w: PLAN.corpus_source(w.corpus),
     output:
-        manifest=f"{RESULTS}/corpora/{{corpus}}/manifest.tsv",
+        manifest=layout.CORPUS_MANIFEST,
         rejected=report(
-            f"{RESULTS}/corpora/{{corpus}}/rejected.tsv",
+            layout.CORPUS_REJECTED,
             caption="../report/rejected.rst",
             category="Corpora",
             labels=rejected_labels,
         ),
         repaired=report(
-            f"{RESULTS}/corpora/{{corpus}}/repaired.tsv",
+            layout.CORPUS_REPAIRED,
             caption="../report/repaired.rst",
             category="Corpora",
             labels=repaired_labels,
         ),
     log:
-        f"{LOGS}/corpora/{{corpus}}.log",
+        layout.log("load_corpus", "{corpus}"),
     benchmark:
-        f"{BENCH}/corpora/{{corpus}}.tsv"
+        layout.benchmark("load_corpus", "{corpus}")
     conda:
         "../../envs/tts.yaml"
     threads: 1
@@ -31,7 +31,7 @@ rule load_corpus:
     params:
         spec=lambda wildcards: config["corpora"][wildcards.corpus],
         # Where the unusable utterances are listed when loading stops (outputs of a failed job are deleted).
-        stop_list=f"{LOGS}/corpora/{{corpus}}.rejected.tsv",
+        stop_list=f"{layout.LOGS}/load_corpus/{{corpus}}.rejected.tsv",
         # The MFCC stage refuses audio shorter than one analysis window; such files are rejected here already.
         min_samples=ms_to_samples(config["features"]["mfcc"]["window_ms"]),
     script:
@@ -40,13 +40,13 @@ rule load_corpus:
 
 rule make_subset:
     input:
-        f"{RESULTS}/corpora/{{corpus}}/manifest.tsv",
+        layout.CORPUS_MANIFEST,
     output:
-        f"{RESULTS}/subsets/{{corpus}}/n{{total}}/k{{k}}/manifest.tsv",
+        layout.SUBSET_MANIFEST,
     log:
-        f"{LOGS}/subsets/{{corpus}}/n{{total}}/k{{k}}.log",
+        layout.log("make_subset", "{corpus}/n{total}/k{k}"),
     benchmark:
-        f"{BENCH}/subsets/{{corpus}}/n{{total}}/k{{k}}.tsv"
+        layout.benchmark("make_subset", "{corpus}/n{total}/k{k}")
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -54,6 +54,6 @@ rule make_subset:
         mem_mb=2000,
         runtime=10,
     params:
-        ranking=subset_ranking,
+        ranking=lambda w: planned(PLAN.subset_ranking)(w.corpus, w.total),
     script:
         "../scripts/subset_make.py"

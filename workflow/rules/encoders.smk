@@ -1,7 +1,7 @@
 # Rules of external speech encoders (encoders: in the config; package vgs.encoders): the random
 # tiny demonstration model, SpokenSTS embeddings of every layer read (one model load per STS set),
 # their evaluation as systems <name>-L<layer>, and the layer-wise figure. Tables, model
-# comparisons, Table 3 (all models) and Figure 1 take the encoder runs through sts_runs().
+# comparisons, Table 3 (all models) and Figure 1 take the encoder runs through PLAN.sts_runs().
 
 
 wildcard_constraints:
@@ -11,9 +11,11 @@ wildcard_constraints:
 
 rule encoder_random_model:
     output:
-        config=f"{RESULTS}/encoders/{{encoder}}/random-model/config.json",
+        config=f"{layout.RANDOM_ENCODER}/config.json",
     log:
-        f"{LOGS}/encoder_random_model/{{encoder}}.log",
+        layout.log("encoder_random_model", "{encoder}"),
+    benchmark:
+        layout.benchmark("encoder_random_model", "{encoder}")
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -21,22 +23,22 @@ rule encoder_random_model:
         mem_mb=1000,
         runtime=5,
     params:
-        architecture=lambda w: ENCODERS[w.encoder]["architecture"],
-        seed=lambda w: ENCODERS[w.encoder]["seed"],
+        architecture=lambda w: PLAN.encoders[w.encoder]["architecture"],
+        seed=lambda w: PLAN.encoders[w.encoder]["seed"],
     script:
         "../scripts/encoder_random_model.py"
 
 
 rule encode_sts_encoder:
     input:
-        manifests=lambda w: [uttset_manifest(u) for u in sts_uttsets(w.sts_set)],
-        model=encoder_model_files,
+        manifests=uttset_files(sts_set_uttsets),
+        model=lambda w: PLAN.encoder_model_files(w.encoder),
     output:
-        directory(encoder_embeddings("{encoder}", "{sts_set}")),
+        directory(layout.ENCODER_EMBEDDINGS),
     log:
-        f"{LOGS}/encode_sts_encoder/{{encoder}}/{{sts_set}}.log",
+        layout.log("encode_sts_encoder", "{encoder}/{sts_set}"),
     benchmark:
-        f"{BENCH}/encode_sts_encoder/{{encoder}}/{{sts_set}}.tsv"
+        layout.benchmark("encode_sts_encoder", "{encoder}/{sts_set}")
     conda:
         "../../envs/torch.yaml"
     threads: config["train"]["threads"]
@@ -46,32 +48,30 @@ rule encode_sts_encoder:
         mem_mb=config["train"].get("mem_mb", 8000),
         runtime=240,
     params:
-        source=lambda w: encoder_source(w.encoder),
-        layers=lambda w: ENCODER_LAYERS[w.encoder],
-        uttsets=STS_UTTSET_NAMES,
-        batch_seconds=lambda w: ENCODERS[w.encoder]["batch_seconds"],
+        source=lambda w: PLAN.encoder_source(w.encoder),
+        layers=lambda w: PLAN.encoder_layers[w.encoder],
+        uttsets=PLAN.sts_uttset_names,
+        batch_seconds=lambda w: PLAN.encoders[w.encoder]["batch_seconds"],
         device=config["train"]["device"],
-        description=lambda w: encoder_description(ENCODERS[w.encoder]),
+        description=lambda w: PLAN.encoder_description(w.encoder),
     script:
         "../scripts/encode_sts_encoder.py"
 
 
 rule eval_sts_encoder:
     input:
-        pairs=f"{RESULTS}/sts/{{sts_set}}/pairs.tsv",
-        sample=f"{RESULTS}/sts/{{sts_set}}/natural/sample.tsv",
-        voice_manifests=lambda w: [
-            uttset_manifest(f"sts/{w.sts_set}/{voice}") for voice in sts_voices()
-        ],
-        natural_manifest=lambda w: uttset_manifest(f"sts/{w.sts_set}/natural"),
-        embeddings=encoder_embeddings("{encoder}", "{sts_set}"),
+        pairs=layout.STS_PAIRS,
+        sample=layout.NATURAL_SAMPLE,
+        voice_manifests=uttset_files(voice_uttsets),
+        natural_manifest=lambda w: PLAN.uttset_manifest(f"sts/{w.sts_set}/natural"),
+        embeddings=layout.ENCODER_EMBEDDINGS,
     output:
-        similarities=f"{EVAL}/encoders/{{encoder}}/layer{{layer}}/sts/{{sts_set}}/similarities.tsv",
-        correlations=f"{EVAL}/encoders/{{encoder}}/layer{{layer}}/sts/{{sts_set}}/correlations.tsv",
+        similarities=layout.partial(layout.ENCODER_STS, name="similarities"),
+        correlations=layout.partial(layout.ENCODER_STS, name="correlations"),
     log:
-        f"{LOGS}/eval_sts_encoder/{{encoder}}/layer{{layer}}/{{sts_set}}.log",
+        layout.log("eval_sts_encoder", "{encoder}/layer{layer}/{sts_set}"),
     benchmark:
-        f"{BENCH}/eval_sts_encoder/{{encoder}}/layer{{layer}}/{{sts_set}}.tsv"
+        layout.benchmark("eval_sts_encoder", "{encoder}/layer{layer}/{sts_set}")
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -80,7 +80,7 @@ rule eval_sts_encoder:
         runtime=15,
     params:
         voice_stores=lambda w, input: [
-            f"{input.embeddings}/layer{w.layer}/{voice}.h5" for voice in sts_voices()
+            f"{input.embeddings}/layer{w.layer}/{voice}.h5" for voice in PLAN.voices
         ],
         natural_store=lambda w, input: f"{input.embeddings}/layer{w.layer}/natural.h5",
         level=EVAL_CONFIG["ci_level"],
@@ -91,21 +91,29 @@ rule eval_sts_encoder:
 
 rule figure_encoder_layers:
     input:
-        correlations=f"{TABLES}/{{sts_set}}/sts_correlations.csv",
+        correlations=layout.partial(
+            layout.STS_TABLE, stem="sts_correlations", ext="csv"
+        ),
     output:
         png=report(
-            f"{FIGURES}/{{sts_set}}/encoder_layers.png",
+            layout.partial(layout.STS_FIGURE, stem="encoder_layers", ext="png"),
             caption="../report/encoder_layers.rst",
             category="Figures",
             subcategory="{sts_set}",
         ),
-        pdf=f"{FIGURES}/{{sts_set}}/encoder_layers.pdf",
+        pdf=layout.partial(layout.STS_FIGURE, stem="encoder_layers", ext="pdf"),
     log:
-        f"{LOGS}/figure_encoder_layers/{{sts_set}}.log",
+        layout.log("figure_encoder_layers", "{sts_set}"),
+    benchmark:
+        layout.benchmark("figure_encoder_layers", "{sts_set}")
     conda:
         "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
-        runs=encoder_runs(),
+        runs=[run.record() for run in PLAN.encoder_runs()],
         measure="pearson",
     script:
         "../scripts/figure_encoder_layers.py"

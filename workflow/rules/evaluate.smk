@@ -1,6 +1,7 @@
 # Rules of the evaluate stage: retrieval (Table 2), SpokenSTS correlations (Figure 1), text
 # toplines, model comparisons, regression / AIC (Table 3), Figures 1–2 and learning curves.
-# The work is done in vgs.evaluate; see its docstring for every file written.
+# The work is done in vgs.evaluate; see its docstring for every file written. Tables and figures
+# get their runs as records carrying each run's files (vgs.plan), never as a positional list.
 
 
 wildcard_constraints:
@@ -9,16 +10,22 @@ wildcard_constraints:
 
 rule eval_retrieval:
     input:
-        manifest=lambda w: f"{RESULTS}/corpora/{model_corpus(w.model)}/manifest.tsv",
-        captions=lambda w: embedding_store(w, f"corpus/{model_corpus(w.model)}"),
-        images=lambda w: embedding_store(w, f"images/{model_corpus(w.model)}"),
+        manifest=lambda w: layout.fill(
+            layout.CORPUS_MANIFEST, corpus=PLAN.corpus_of(w.model)
+        ),
+        captions=lambda w: PLAN.embeddings(
+            w.model, w.seed, f"corpus/{PLAN.corpus_of(w.model)}"
+        ),
+        images=lambda w: PLAN.embeddings(
+            w.model, w.seed, f"images/{PLAN.corpus_of(w.model)}"
+        ),
     output:
-        json=f"{EVAL}/{{model}}/seed{{seed}}/retrieval.json",
-        tsv=f"{EVAL}/{{model}}/seed{{seed}}/retrieval.tsv",
+        json=layout.RETRIEVAL_JSON,
+        tsv=layout.RETRIEVAL_TSV,
     log:
-        f"{LOGS}/eval_retrieval/{{model}}/seed{{seed}}.log",
+        layout.log("eval_retrieval", layout.RUN),
     benchmark:
-        f"{BENCH}/eval_retrieval/{{model}}/seed{{seed}}.tsv"
+        layout.benchmark("eval_retrieval", layout.RUN)
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -33,21 +40,23 @@ rule eval_retrieval:
 
 rule eval_sts:
     input:
-        pairs=f"{RESULTS}/sts/{{sts_set}}/pairs.tsv",
-        sample=f"{RESULTS}/sts/{{sts_set}}/natural/sample.tsv",
-        voice_manifests=lambda w: [
-            uttset_manifest(f"sts/{w.sts_set}/{voice}") for voice in sts_voices()
+        pairs=layout.STS_PAIRS,
+        sample=layout.NATURAL_SAMPLE,
+        voice_manifests=uttset_files(voice_uttsets),
+        voice_stores=lambda w: [
+            PLAN.embeddings(w.model, w.seed, u) for u in voice_uttsets(w)
         ],
-        voice_stores=voice_embeddings,
-        natural_manifest=lambda w: uttset_manifest(f"sts/{w.sts_set}/natural"),
-        natural_store=lambda w: embedding_store(w, f"sts/{w.sts_set}/natural"),
+        natural_manifest=lambda w: PLAN.uttset_manifest(f"sts/{w.sts_set}/natural"),
+        natural_store=lambda w: PLAN.embeddings(
+            w.model, w.seed, f"sts/{w.sts_set}/natural"
+        ),
     output:
-        similarities=f"{EVAL}/{{model}}/seed{{seed}}/sts/{{sts_set}}/similarities.tsv",
-        correlations=f"{EVAL}/{{model}}/seed{{seed}}/sts/{{sts_set}}/correlations.tsv",
+        similarities=speech_sts("similarities"),
+        correlations=speech_sts("correlations"),
     log:
-        f"{LOGS}/eval_sts/{{model}}/seed{{seed}}/{{sts_set}}.log",
+        layout.log("eval_sts", f"{layout.RUN}/{{sts_set}}"),
     benchmark:
-        f"{BENCH}/eval_sts/{{model}}/seed{{seed}}/{{sts_set}}.tsv"
+        layout.benchmark("eval_sts", f"{layout.RUN}/{{sts_set}}")
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -63,15 +72,15 @@ rule eval_sts:
 
 rule eval_text_topline:
     input:
-        pairs=f"{RESULTS}/sts/{{sts_set}}/pairs.tsv",
-        sample=f"{RESULTS}/sts/{{sts_set}}/natural/sample.tsv",
+        pairs=layout.STS_PAIRS,
+        sample=layout.NATURAL_SAMPLE,
     output:
-        similarities=f"{EVAL}/toplines/{{topline}}/sts/{{sts_set}}/similarities.tsv",
-        correlations=f"{EVAL}/toplines/{{topline}}/sts/{{sts_set}}/correlations.tsv",
+        similarities=layout.partial(layout.TOPLINE_STS, name="similarities"),
+        correlations=layout.partial(layout.TOPLINE_STS, name="correlations"),
     log:
-        f"{LOGS}/eval_text_topline/{{topline}}/{{sts_set}}.log",
+        layout.log("eval_text_topline", "{topline}/{sts_set}"),
     benchmark:
-        f"{BENCH}/eval_text_topline/{{topline}}/{{sts_set}}.tsv"
+        layout.benchmark("eval_text_topline", "{topline}/{sts_set}")
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -86,143 +95,152 @@ rule eval_text_topline:
 
 rule table2_retrieval:
     input:
-        [
-            f"{EVAL}/{run['system']}/seed{run['seed']}/retrieval.json"
-            for run in speech_runs()
-        ],
+        files_of(PLAN.retrieval_records(), "retrieval"),
     output:
         csv=report(
-            f"{TABLES}/table2_retrieval.csv",
+            layout.fill(layout.TABLE, stem="table2_retrieval", ext="csv"),
             caption="../report/table2.rst",
             category="Tables",
         ),
-        md=f"{TABLES}/table2_retrieval.md",
-        tex=f"{TABLES}/table2_retrieval.tex",
+        md=layout.fill(layout.TABLE, stem="table2_retrieval", ext="md"),
+        tex=layout.fill(layout.TABLE, stem="table2_retrieval", ext="tex"),
     log:
-        f"{LOGS}/table2_retrieval.log",
+        layout.log("table2_retrieval"),
+    benchmark:
+        layout.benchmark("table2_retrieval")
     conda:
         "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
-        runs=speech_runs(),
+        runs=PLAN.retrieval_records(),
     script:
         "../scripts/table_retrieval.py"
 
 
 rule table_sts_correlations:
     input:
-        sts_run_files("correlations.tsv"),
+        records_input(PLAN.sts_records, "correlations"),
     output:
-        by_seed=f"{TABLES}/{{sts_set}}/sts_correlations_by_seed.csv",
+        by_seed=sts_table("sts_correlations_by_seed", "csv"),
         csv=report(
-            f"{TABLES}/{{sts_set}}/sts_correlations.csv",
+            sts_table("sts_correlations", "csv"),
             caption="../report/sts_correlations.rst",
             category="Tables",
             subcategory="{sts_set}",
         ),
-        md=f"{TABLES}/{{sts_set}}/sts_correlations.md",
-        tex=f"{TABLES}/{{sts_set}}/sts_correlations.tex",
+        md=sts_table("sts_correlations", "md"),
+        tex=sts_table("sts_correlations", "tex"),
     log:
-        f"{LOGS}/table_sts_correlations/{{sts_set}}.log",
+        layout.log("table_sts_correlations", "{sts_set}"),
+    benchmark:
+        layout.benchmark("table_sts_correlations", "{sts_set}")
     conda:
         "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
-        runs=sts_runs(),
+        **NATURAL_LABELS,
+        runs=lambda w: PLAN.sts_records(w.sts_set),
         level=EVAL_CONFIG["ci_level"],
         natural_source=NATURAL_SOURCE,
-        natural=natural_label(NATURAL_SOURCE),
-        natural_description=natural_description(NATURAL_SOURCE),
     script:
         "../scripts/table_sts_correlations.py"
 
 
 rule table_model_comparisons:
     input:
-        sts_run_files("similarities.tsv"),
+        records_input(PLAN.sts_records, "similarities"),
     output:
         csv=report(
-            f"{TABLES}/{{sts_set}}/model_comparisons.csv",
+            sts_table("model_comparisons", "csv"),
             caption="../report/model_comparisons.rst",
             category="Tables",
             subcategory="{sts_set}",
         ),
-        md=f"{TABLES}/{{sts_set}}/model_comparisons.md",
+        md=sts_table("model_comparisons", "md"),
     log:
-        f"{LOGS}/table_model_comparisons/{{sts_set}}.log",
+        layout.log("table_model_comparisons", "{sts_set}"),
     benchmark:
-        f"{BENCH}/table_model_comparisons/{{sts_set}}.tsv"
+        layout.benchmark("table_model_comparisons", "{sts_set}")
     conda:
         "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
     params:
-        runs=sts_runs(),
+        runs=lambda w: PLAN.sts_records(w.sts_set),
     script:
         "../scripts/table_model_comparisons.py"
 
 
-rule table3_aic:
-    input:
-        sts_run_files("similarities.tsv"),
-    output:
-        csv=report(
-            f"{TABLES}/{{sts_set}}/table3_aic.csv",
-            caption="../report/table3.rst",
-            category="Tables",
-            subcategory="{sts_set}",
-        ),
-        md=f"{TABLES}/{{sts_set}}/table3_aic.md",
-        tex=f"{TABLES}/{{sts_set}}/table3_aic.tex",
-    log:
-        f"{LOGS}/table3_aic/{{sts_set}}.log",
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        runs=sts_runs(),
-        table="table3_aic",
-    script:
-        "../scripts/table_aic.py"
+# Table 3 (the subset models) and the same regression over every system: one script, two tables.
+for aic_stem, aic_table, aic_caption in (
+    ("table3_aic", "table3_aic", "table3"),
+    ("table3_aic_all", "aic_table_all", "table3_all"),
+):
 
-
-rule table3_aic_all:
-    input:
-        sts_run_files("similarities.tsv"),
-    output:
-        csv=report(
-            f"{TABLES}/{{sts_set}}/table3_aic_all.csv",
-            caption="../report/table3_all.rst",
-            category="Tables",
-            subcategory="{sts_set}",
-        ),
-        md=f"{TABLES}/{{sts_set}}/table3_aic_all.md",
-        tex=f"{TABLES}/{{sts_set}}/table3_aic_all.tex",
-    log:
-        f"{LOGS}/table3_aic_all/{{sts_set}}.log",
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        runs=sts_runs(),
-        table="aic_table_all",
-    script:
-        "../scripts/table_aic.py"
+    rule:
+        name:
+            aic_stem
+        input:
+            records_input(PLAN.sts_records, "similarities"),
+        output:
+            csv=report(
+                sts_table(aic_stem, "csv"),
+                caption=f"../report/{aic_caption}.rst",
+                category="Tables",
+                subcategory="{sts_set}",
+            ),
+            md=sts_table(aic_stem, "md"),
+            tex=sts_table(aic_stem, "tex"),
+        log:
+            layout.log(aic_stem, "{sts_set}"),
+        benchmark:
+            layout.benchmark(aic_stem, "{sts_set}")
+        conda:
+            "../../envs/analysis.yaml"
+        threads: 1
+        resources:
+            mem_mb=3000,
+            runtime=20,
+        params:
+            runs=lambda w: PLAN.sts_records(w.sts_set),
+            table=aic_table,
+        script:
+            "../scripts/table_aic.py"
 
 
 rule paper_comparison:
     input:
-        unpack(paper_comparison_inputs),
+        unpack(lambda w: PLAN.paper_comparison_inputs(w.sts_set)),
     output:
         claims=report(
-            f"{TABLES}/{{sts_set}}/paper_comparison_claims.csv",
+            f"{layout.TABLES}/{{sts_set}}/paper_comparison_claims.csv",
             caption="../report/paper_comparison.rst",
             category="Tables",
             subcategory="{sts_set}",
         ),
-        numbers=f"{TABLES}/{{sts_set}}/paper_comparison_numbers.csv",
-        md=f"{TABLES}/{{sts_set}}/paper_comparison.md",
+        numbers=f"{layout.TABLES}/{{sts_set}}/paper_comparison_numbers.csv",
+        md=f"{layout.TABLES}/{{sts_set}}/paper_comparison.md",
     log:
-        f"{LOGS}/paper_comparison/{{sts_set}}.log",
+        layout.log("paper_comparison", "{sts_set}"),
+    benchmark:
+        layout.benchmark("paper_comparison", "{sts_set}")
     conda:
         "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
-        runs=lambda wildcards: corpus_model_runs(),
-        formats=lambda wildcards: corpus_formats(),
+        runs=lambda w: PLAN.sts_records(w.sts_set, PLAN.corpus_model_runs()),
+        formats=lambda w: PLAN.corpus_formats(),
         natural_source=NATURAL_SOURCE,
     script:
         "../scripts/paper_comparison.py"
@@ -230,141 +248,169 @@ rule paper_comparison:
 
 rule table_ablation:
     input:
-        unpack(ablation_inputs),
+        retrieval=lambda w: files_of(
+            planned(PLAN.ablation_records)(w.sts_set), "retrieval"
+        ),
+        similarities=lambda w: files_of(
+            planned(PLAN.ablation_records)(w.sts_set), "similarities"
+        ),
     output:
-        csv=f"{TABLES}/ablation/{{sts_set}}.csv",
-        md=f"{TABLES}/ablation/{{sts_set}}.md",
+        csv=layout.partial(layout.ABLATION_TABLE, ext="csv"),
+        md=layout.partial(layout.ABLATION_TABLE, ext="md"),
     log:
-        f"{LOGS}/table_ablation/{{sts_set}}.log",
+        layout.log("table_ablation", "{sts_set}"),
+    benchmark:
+        layout.benchmark("table_ablation", "{sts_set}")
     conda:
         "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
     params:
-        models=lambda wildcards: ablation_models(),
-        reference=lambda wildcards: EVAL_CONFIG["ablation"]["reference"],
-        seeds=lambda wildcards: ablation_seeds(),
+        runs=lambda w: planned(PLAN.ablation_records)(w.sts_set),
+        models=lambda w: planned(PLAN.ablation_models)(),
+        reference=lambda w: EVAL_CONFIG["ablation"]["reference"],
+        seeds=lambda w: planned(PLAN.ablation_seeds)(),
     script:
         "../scripts/table_ablation.py"
 
 
-rule figure1:
-    input:
-        correlations=f"{TABLES}/{{sts_set}}/sts_correlations.csv",
-    output:
-        png=report(
-            f"{FIGURES}/{{sts_set}}/figure1.png",
-            caption="../report/figure1.rst",
-            category="Figures",
-            subcategory="{sts_set}",
-        ),
-        pdf=f"{FIGURES}/{{sts_set}}/figure1.pdf",
-    log:
-        f"{LOGS}/figure1/{{sts_set}}.log",
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        measure="pearson",
-        natural=natural_label(NATURAL_SOURCE),
-        natural_description=natural_description(NATURAL_SOURCE),
-    script:
-        "../scripts/figure1.py"
+# Figures 1 and 2: drawn from the STS correlations table.
+for figure_stem in ("figure1", "figure2"):
 
-
-rule figure2:
-    input:
-        correlations=f"{TABLES}/{{sts_set}}/sts_correlations.csv",
-    output:
-        png=report(
-            f"{FIGURES}/{{sts_set}}/figure2.png",
-            caption="../report/figure2.rst",
-            category="Figures",
-            subcategory="{sts_set}",
-        ),
-        pdf=f"{FIGURES}/{{sts_set}}/figure2.pdf",
-    log:
-        f"{LOGS}/figure2/{{sts_set}}.log",
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        measure="pearson",
-        natural=natural_label(NATURAL_SOURCE),
-        natural_description=natural_description(NATURAL_SOURCE),
-    script:
-        "../scripts/figure2.py"
+    rule:
+        name:
+            figure_stem
+        input:
+            correlations=sts_table("sts_correlations", "csv"),
+        output:
+            png=report(
+                sts_figure(figure_stem, "png"),
+                caption=f"../report/{figure_stem}.rst",
+                category="Figures",
+                subcategory="{sts_set}",
+            ),
+            pdf=sts_figure(figure_stem, "pdf"),
+        log:
+            layout.log(figure_stem, "{sts_set}"),
+        benchmark:
+            layout.benchmark(figure_stem, "{sts_set}")
+        conda:
+            "../../envs/analysis.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            **NATURAL_LABELS,
+            measure="pearson",
+        script:
+            f"../scripts/{figure_stem}.py"
 
 
 rule figure_learning_curves:
     input:
-        [
-            f"{RESULTS}/models/{run['system']}/seed{run['seed']}/train_log.tsv"
-            for run in speech_runs()
-        ],
+        files_of(PLAN.retrieval_records(), "train_log"),
     output:
         png=report(
-            f"{FIGURES}/learning_curves.png",
+            layout.fill(layout.FIGURE, stem="learning_curves", ext="png"),
             caption="../report/learning_curves.rst",
             category="Figures",
         ),
-        pdf=f"{FIGURES}/learning_curves.pdf",
+        pdf=layout.fill(layout.FIGURE, stem="learning_curves", ext="pdf"),
     log:
-        f"{LOGS}/figure_learning_curves.log",
+        layout.log("figure_learning_curves"),
+    benchmark:
+        layout.benchmark("figure_learning_curves")
     conda:
         "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
-        runs=speech_runs(),
+        runs=PLAN.retrieval_records(),
     script:
         "../scripts/figure_learning_curves.py"
 
 
 rule study_tables:
     input:
-        unpack(study_inputs),
+        retrieval=lambda w: files_of(
+            planned(PLAN.study_records)(w.sts_set), "retrieval"
+        ),
+        similarities=lambda w: files_of(
+            planned(PLAN.study_records)(w.sts_set), "similarities"
+        ),
+        benchmarks=lambda w: files_of(
+            planned(PLAN.study_records)(w.sts_set), "benchmark"
+        ),
+        paper_retrieval=lambda w: files_of(
+            planned(PLAN.paper_style_records)(w.sts_set), "retrieval"
+        ),
+        paper_similarities=lambda w: files_of(
+            planned(PLAN.paper_style_records)(w.sts_set), "similarities"
+        ),
     output:
-        by_seed=f"{TABLES}/study/{{sts_set}}/by_seed.csv",
+        by_seed=layout.partial(layout.STUDY_TABLE, stem="by_seed", ext="csv"),
         cells_csv=report(
-            f"{TABLES}/study/{{sts_set}}/cells.csv",
+            layout.partial(layout.STUDY_TABLE, stem="cells", ext="csv"),
             caption="../report/study_cells.rst",
             category="Study",
             subcategory="{sts_set}",
         ),
-        cells_md=f"{TABLES}/study/{{sts_set}}/cells.md",
+        cells_md=layout.partial(layout.STUDY_TABLE, stem="cells", ext="md"),
         regression_csv=report(
-            f"{TABLES}/study/{{sts_set}}/regression.csv",
+            layout.partial(layout.STUDY_TABLE, stem="regression", ext="csv"),
             caption="../report/study_regression.rst",
             category="Study",
             subcategory="{sts_set}",
         ),
-        regression_md=f"{TABLES}/study/{{sts_set}}/regression.md",
+        regression_md=layout.partial(layout.STUDY_TABLE, stem="regression", ext="md"),
     log:
-        f"{LOGS}/study_tables/{{sts_set}}.log",
+        layout.log("study_tables", "{sts_set}"),
+    benchmark:
+        layout.benchmark("study_tables", "{sts_set}")
     conda:
         "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
     params:
-        runs=lambda wildcards: study_runs(),
-        paper_runs=lambda wildcards: paper_style_runs(),
-        training=lambda wildcards: study_training(),
-        sts_description=lambda wildcards: sts_set_description(wildcards.sts_set),
+        runs=lambda w: planned(PLAN.study_records)(w.sts_set),
+        paper_runs=lambda w: planned(PLAN.paper_style_records)(w.sts_set),
+        training=lambda w: planned(PLAN.study_training)(),
+        sts_description=lambda w: PLAN.sts_set_description(w.sts_set),
     script:
         "../scripts/study_tables.py"
 
 
 rule study_figure:
     input:
-        by_seed=f"{TABLES}/study/{{sts_set}}/by_seed.csv",
+        by_seed=layout.partial(layout.STUDY_TABLE, stem="by_seed", ext="csv"),
     output:
         png=report(
-            f"{FIGURES}/study/{{sts_set}}/study.png",
+            layout.partial(layout.STUDY_FIGURE, ext="png"),
             caption="../report/study_figure.rst",
             category="Study",
             subcategory="{sts_set}",
         ),
-        pdf=f"{FIGURES}/study/{{sts_set}}/study.pdf",
+        pdf=layout.partial(layout.STUDY_FIGURE, ext="pdf"),
     log:
-        f"{LOGS}/study_figure/{{sts_set}}.log",
+        layout.log("study_figure", "{sts_set}"),
+    benchmark:
+        layout.benchmark("study_figure", "{sts_set}")
     conda:
         "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
-        sts_description=lambda wildcards: sts_set_description(wildcards.sts_set),
-        training=lambda wildcards: study_training(),
-        world=lambda wildcards: is_world_sts_set(wildcards.sts_set),
+        sts_description=lambda w: PLAN.sts_set_description(w.sts_set),
+        training=lambda w: planned(PLAN.study_training)(),
+        world=lambda w: PLAN.is_world_sts_set(w.sts_set),
     script:
         "../scripts/study_figure.py"

@@ -4,13 +4,13 @@
 
 rule mfcc:
     input:
-        lambda wildcards: uttset_manifest(wildcards.uttset),
+        lambda w: PLAN.uttset_manifest(w.uttset),
     output:
-        f"{RESULTS}/features/mfcc/{{uttset}}/shard{{shard}}.h5",
+        layout.MFCC_SHARD,
     log:
-        f"{LOGS}/features/mfcc/{{uttset}}/shard{{shard}}.log",
+        layout.log("mfcc", "{uttset}/shard{shard}"),
     benchmark:
-        f"{BENCH}/features/mfcc/{{uttset}}/shard{{shard}}.tsv"
+        layout.benchmark("mfcc", "{uttset}/shard{shard}")
     wildcard_constraints:
         uttset=r"corpus/[A-Za-z0-9_.-]+|sts/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
     conda:
@@ -20,20 +20,20 @@ rule mfcc:
         **job_resources("mfcc"),
     params:
         settings=config["features"]["mfcc"],
-        shards=lambda wildcards: mfcc_shard_count(wildcards.uttset),
+        shards=lambda w: PLAN.mfcc_shard_count(w.uttset),
     script:
         "../scripts/mfcc_extract.py"
 
 
 rule image_features:
     input:
-        f"{RESULTS}/corpora/{{corpus}}/manifest.tsv",
+        layout.CORPUS_MANIFEST,
     output:
-        f"{RESULTS}/features/image/{{corpus}}.h5",
+        layout.IMAGE_FEATURES,
     log:
-        f"{LOGS}/features/image/{{corpus}}.log",
+        layout.log("image_features", "{corpus}"),
     benchmark:
-        f"{BENCH}/features/image/{{corpus}}.tsv"
+        layout.benchmark("image_features", "{corpus}")
     conda:
         "../../envs/torch.yaml"
     threads: config["features"]["image"]["threads"]

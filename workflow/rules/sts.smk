@@ -6,8 +6,6 @@ import re
 
 from vgs.sts.download import download_text_forms
 
-STS = f"{RESULTS}/sts"
-TTS_CACHE = f"{RESULTS}/tts_cache"
 TTS_SHARDS = int(config["tts"]["shards"])
 STS_DOWNLOAD_ROOTS = [
     spec["root"] for spec in config["sts"]["sets"].values() if spec.get("download")
@@ -23,9 +21,9 @@ rule sts_download:
     output:
         complete="{sts_root}/.complete",
     log:
-        f"{LOGS}/sts/download/{{sts_root}}.log",
+        layout.log("sts_download", "{sts_root}"),
     benchmark:
-        f"{BENCH}/sts/download/{{sts_root}}.tsv"
+        layout.benchmark("sts_download", "{sts_root}")
     conda:
         "../../envs/tts.yaml"
     threads: 1
@@ -41,15 +39,15 @@ rule sts_download:
 
 rule sts_ingest:
     input:
-        sts_source,
+        lambda w: PLAN.sts_source(w.sts_set),
     output:
-        pairs=f"{STS}/{{sts_set}}/pairs.tsv",
-        sentences=f"{STS}/{{sts_set}}/sentences.tsv",
-        changes=f"{STS}/{{sts_set}}/normalisation_changes.tsv",
+        pairs=layout.STS_PAIRS,
+        sentences=layout.STS_SENTENCES,
+        changes=layout.STS_NORMALISATION,
     log:
-        f"{LOGS}/sts/{{sts_set}}/ingest.log",
+        layout.log("sts_ingest", "{sts_set}"),
     benchmark:
-        f"{BENCH}/sts/{{sts_set}}/ingest.tsv"
+        layout.benchmark("sts_ingest", "{sts_set}")
     conda:
         "../../envs/tts.yaml"
     threads: 1
@@ -57,21 +55,22 @@ rule sts_ingest:
         mem_mb=1000,
         runtime=10,
     params:
-        root=sts_root,
-        subtasks=sts_subtasks,
+        root=lambda w: config["sts"]["sets"][w.sts_set]["root"],
+        # The <year>/<subtask> labels the collection is restricted to, or None for all.
+        subtasks=lambda w: config["sts"]["sets"][w.sts_set].get("subtasks"),
     script:
         "../scripts/sts_ingest.py"
 
 
 rule sts_synthesize:
     input:
-        sentences=f"{STS}/{{sts_set}}/sentences.tsv",
+        sentences=layout.STS_SENTENCES,
     output:
-        f"{STS}/{{sts_set}}/speech/{{voice}}/shard{{shard}}.tsv",
+        layout.VOICE_SHARD,
     log:
-        f"{LOGS}/sts/{{sts_set}}/synthesize/{{voice}}/shard{{shard}}.log",
+        layout.log("sts_synthesize", "{sts_set}/{voice}/shard{shard}"),
     benchmark:
-        f"{BENCH}/sts/{{sts_set}}/synthesize/{{voice}}/shard{{shard}}.tsv"
+        layout.benchmark("sts_synthesize", "{sts_set}/{voice}/shard{shard}")
     conda:
         "../../envs/tts.yaml"
     threads: 1
@@ -80,23 +79,22 @@ rule sts_synthesize:
         runtime=config["tts"]["shard_runtime"],
     params:
         tts=config["tts"],
-        cache=TTS_CACHE,
+        cache=layout.TTS_CACHE,
     script:
         "../scripts/sts_synthesize.py"
 
 
 rule sts_voice_manifest:
     input:
-        pairs=f"{STS}/{{sts_set}}/pairs.tsv",
-        sentences=f"{STS}/{{sts_set}}/sentences.tsv",
-        shards=expand(
-            f"{STS}/{{{{sts_set}}}}/speech/{{{{voice}}}}/shard{{shard}}.tsv",
-            shard=range(TTS_SHARDS),
-        ),
+        pairs=layout.STS_PAIRS,
+        sentences=layout.STS_SENTENCES,
+        shards=expand(layout.VOICE_SHARD, shard=range(TTS_SHARDS), allow_missing=True),
     output:
-        f"{STS}/{{sts_set}}/speech/{{voice}}/manifest.tsv",
+        layout.VOICE_MANIFEST,
     log:
-        f"{LOGS}/sts/{{sts_set}}/manifest/{{voice}}.log",
+        layout.log("sts_voice_manifest", "{sts_set}/{voice}"),
+    benchmark:
+        layout.benchmark("sts_voice_manifest", "{sts_set}/{voice}")
     conda:
         "../../envs/tts.yaml"
     threads: 1
@@ -109,14 +107,16 @@ rule sts_voice_manifest:
 
 rule sts_natural_sample:
     input:
-        pairs=f"{STS}/{{sts_set}}/pairs.tsv",
-        sentences=f"{STS}/{{sts_set}}/sentences.tsv",
-        recordings=natural_recordings,
+        pairs=layout.STS_PAIRS,
+        sentences=layout.STS_SENTENCES,
+        recordings=PLAN.natural_recordings(),
     output:
-        sample=f"{STS}/{{sts_set}}/natural/sample.tsv",
-        script=f"{STS}/{{sts_set}}/natural/recording_script.tsv",
+        sample=layout.NATURAL_SAMPLE,
+        script=layout.NATURAL_SCRIPT,
     log:
-        f"{LOGS}/sts/{{sts_set}}/natural_sample.log",
+        layout.log("sts_natural_sample", "{sts_set}"),
+    benchmark:
+        layout.benchmark("sts_natural_sample", "{sts_set}")
     conda:
         "../../envs/tts.yaml"
     threads: 1
@@ -131,16 +131,16 @@ rule sts_natural_sample:
 
 rule sts_natural:
     input:
-        pairs=f"{STS}/{{sts_set}}/pairs.tsv",
-        sentences=f"{STS}/{{sts_set}}/sentences.tsv",
-        sample=f"{STS}/{{sts_set}}/natural/sample.tsv",
-        recordings=natural_recordings,
+        pairs=layout.STS_PAIRS,
+        sentences=layout.STS_SENTENCES,
+        sample=layout.NATURAL_SAMPLE,
+        recordings=PLAN.natural_recordings(),
     output:
-        f"{STS}/{{sts_set}}/natural/manifest.tsv",
+        layout.NATURAL_MANIFEST,
     log:
-        f"{LOGS}/sts/{{sts_set}}/natural.log",
+        layout.log("sts_natural", "{sts_set}"),
     benchmark:
-        f"{BENCH}/sts/{{sts_set}}/natural.tsv"
+        layout.benchmark("sts_natural", "{sts_set}")
     conda:
         "../../envs/tts.yaml"
     threads: 1
@@ -150,7 +150,7 @@ rule sts_natural:
     params:
         natural=config["sts"]["natural"],
         tts=config["tts"],
-        cache=TTS_CACHE,
-        wav_root=lambda wildcards: f"{STS}/{wildcards.sts_set}/natural/wavs",
+        cache=layout.TTS_CACHE,
+        wav_root=lambda w: layout.fill(layout.NATURAL_WAVS, sts_set=w.sts_set),
     script:
         "../scripts/sts_natural.py"

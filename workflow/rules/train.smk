@@ -6,15 +6,15 @@
 
 rule train:
     input:
-        unpack(train_inputs),
+        unpack(lambda w: PLAN.train_inputs(w.model)),
     output:
-        best=f"{RESULTS}/models/{{model}}/seed{{seed}}/best.pt",
-        log=f"{RESULTS}/models/{{model}}/seed{{seed}}/train_log.tsv",
-        curve=f"{RESULTS}/models/{{model}}/seed{{seed}}/learning_curve.png",
+        best=layout.CHECKPOINT,
+        log=layout.TRAIN_LOG,
+        curve=layout.LEARNING_CURVE,
     log:
-        f"{LOGS}/train/{{model}}/seed{{seed}}.log",
+        layout.log("train", layout.RUN),
     benchmark:
-        f"{BENCH}/train/{{model}}/seed{{seed}}.tsv"
+        layout.TRAIN_BENCHMARK
     # A job stopped at its time limit saved its step; Snakemake resubmits it (README "On
     # a SLURM cluster").
     retries: config["train"]["submissions"] - 1
@@ -31,7 +31,9 @@ rule train:
             },
         ),
     params:
-        checkpoints=train_checkpoint_dir,
+        checkpoints=lambda w: layout.fill(
+            layout.EPOCH_CHECKPOINTS, model=w.model, seed=w.seed
+        ),
         model=config["model"],
         train=model_train,
     script:
@@ -40,15 +42,15 @@ rule train:
 
 rule encode_utterances:
     input:
-        manifest=lambda wildcards: uttset_manifest(wildcards.uttset),
-        mfcc=lambda wildcards: mfcc_files(wildcards.uttset),
-        checkpoint=f"{RESULTS}/models/{{model}}/seed{{seed}}/best.pt",
+        manifest=lambda w: PLAN.uttset_manifest(w.uttset),
+        mfcc=lambda w: PLAN.mfcc_files(w.uttset),
+        checkpoint=layout.CHECKPOINT,
     output:
-        f"{RESULTS}/embeddings/{{model}}/seed{{seed}}/{{uttset}}.h5",
+        layout.EMBEDDINGS,
     log:
-        f"{LOGS}/encode/{{model}}/seed{{seed}}/{{uttset}}.log",
+        layout.log("encode_utterances", f"{layout.RUN}/{{uttset}}"),
     benchmark:
-        f"{BENCH}/encode/{{model}}/seed{{seed}}/{{uttset}}.tsv"
+        layout.benchmark("encode_utterances", f"{layout.RUN}/{{uttset}}")
     wildcard_constraints:
         uttset=r"corpus/[A-Za-z0-9_.-]+",
     conda:
@@ -67,22 +69,18 @@ rule encode_utterances:
 # The six voices and the natural sample of an STS set in one job (one model load, not seven).
 rule encode_sts:
     input:
-        manifests=lambda wildcards: [
-            uttset_manifest(u) for u in sts_uttsets(wildcards.sts_set)
-        ],
-        mfcc=lambda wildcards: [
-            f for u in sts_uttsets(wildcards.sts_set) for f in mfcc_files(u)
-        ],
-        checkpoint=f"{RESULTS}/models/{{model}}/seed{{seed}}/best.pt",
+        manifests=uttset_files(sts_set_uttsets),
+        mfcc=lambda w: [f for u in sts_set_uttsets(w) for f in PLAN.mfcc_files(u)],
+        checkpoint=layout.CHECKPOINT,
     output:
         [
-            f"{RESULTS}/embeddings/{{model}}/seed{{seed}}/sts/{{sts_set}}/{name}.h5"
-            for name in STS_UTTSET_NAMES
+            layout.partial(layout.STS_EMBEDDINGS, name=name)
+            for name in PLAN.sts_uttset_names
         ],
     log:
-        f"{LOGS}/encode/{{model}}/seed{{seed}}/sts/{{sts_set}}.log",
+        layout.log("encode_sts", f"{layout.RUN}/{{sts_set}}"),
     benchmark:
-        f"{BENCH}/encode/{{model}}/seed{{seed}}/sts/{{sts_set}}.tsv"
+        layout.benchmark("encode_sts", f"{layout.RUN}/{{sts_set}}")
     conda:
         "../../envs/torch.yaml"
     threads: config["train"]["threads"]
@@ -91,7 +89,7 @@ rule encode_sts:
         **job_resources("encode_sts"),
     params:
         # The MFCC shard files of each set, in the order of the manifests and outputs.
-        mfcc=lambda wildcards: [mfcc_files(u) for u in sts_uttsets(wildcards.sts_set)],
+        mfcc=lambda w: [PLAN.mfcc_files(u) for u in sts_set_uttsets(w)],
         train=model_train,
     script:
         "../scripts/encode_sts.py"
@@ -99,15 +97,15 @@ rule encode_sts:
 
 rule encode_images:
     input:
-        manifest=f"{RESULTS}/corpora/{{corpus}}/manifest.tsv",
-        features=f"{RESULTS}/features/image/{{corpus}}.h5",
-        checkpoint=f"{RESULTS}/models/{{model}}/seed{{seed}}/best.pt",
+        manifest=layout.CORPUS_MANIFEST,
+        features=layout.IMAGE_FEATURES,
+        checkpoint=layout.CHECKPOINT,
     output:
-        f"{RESULTS}/embeddings/{{model}}/seed{{seed}}/images/{{corpus}}.h5",
+        layout.IMAGE_EMBEDDINGS,
     log:
-        f"{LOGS}/encode/{{model}}/seed{{seed}}/images/{{corpus}}.log",
+        layout.log("encode_images", f"{layout.RUN}/{{corpus}}"),
     benchmark:
-        f"{BENCH}/encode/{{model}}/seed{{seed}}/images/{{corpus}}.tsv"
+        layout.benchmark("encode_images", f"{layout.RUN}/{{corpus}}")
     conda:
         "../../envs/torch.yaml"
     threads: 1

@@ -1,7 +1,7 @@
 # Rules of the world stage: generate the visually grounded world's training corpora (images,
 # captions, metadata in the real Flickr8k / Places / SpokenCOCO formats, speech jobs), speak each
-# corpus's captions, and write the world STS benchmark. Work is in vgs.world; the input functions
-# (world_corpus_files, world_caption_count) are in common.smk.
+# corpus's captions, and write the world STS benchmark. Work is in vgs.world; its files are planned
+# by vgs.plan (world_corpus_files, world_caption_count).
 #
 # The STS benchmark has its own rule so that changing it does not regenerate the corpora (and retrain
 # every model); any change of the corpus settings regenerates all corpora, and world_speak then
@@ -10,12 +10,12 @@
 
 rule world_generate:
     output:
-        world_corpus_files(),
-        scenes=f"{WORLD_DIR}/scenes.tsv",
+        PLAN.world_corpus_files(),
+        scenes=layout.WORLD_SCENES,
     log:
-        f"{LOGS}/world/generate.log",
+        layout.log("world_generate"),
     benchmark:
-        f"{BENCH}/world/generate.tsv"
+        layout.benchmark("world_generate")
     conda:
         "../../envs/tts.yaml"
     threads: 1
@@ -23,7 +23,7 @@ rule world_generate:
         mem_mb=1000,
         runtime=10,
     params:
-        world={key: value for key, value in WORLD.items() if key != "sts"},
+        world={key: value for key, value in PLAN.world.items() if key != "sts"},
         out_dir=lambda wildcards, output: os.path.dirname(output.scenes),
     script:
         "../scripts/world_generate.py"
@@ -31,20 +31,20 @@ rule world_generate:
 
 rule world_speak:
     input:
-        jobs=f"{WORLD_DIR}/corpora/{{world_corpus}}/speech_jobs.tsv",
+        jobs=layout.WORLD_SPEECH_JOBS,
     output:
-        complete=f"{WORLD_DIR}/corpora/{{world_corpus}}/.complete",
+        complete=layout.WORLD_CORPUS_DONE,
     log:
-        f"{LOGS}/world/speak/{{world_corpus}}.log",
+        layout.log("world_speak", "{world_corpus}"),
     benchmark:
-        f"{BENCH}/world/speak/{{world_corpus}}.tsv"
+        layout.benchmark("world_speak", "{world_corpus}")
     conda:
         "../../envs/tts.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         # espeak-ng makes ~150 utterances/s on one core; 1,000/min leaves room for slow machines.
-        runtime=lambda wildcards: 5 + world_caption_count(wildcards) // 1000,
+        runtime=lambda w: 5 + PLAN.world_caption_count(w.world_corpus) // 1000,
     params:
         tts=config["tts"],
     script:
@@ -53,11 +53,11 @@ rule world_speak:
 
 rule world_sts:
     output:
-        complete=f"{WORLD_DIR}/sts/.complete",
+        complete=layout.WORLD_STS_DONE,
     log:
-        f"{LOGS}/world/sts.log",
+        layout.log("world_sts"),
     benchmark:
-        f"{BENCH}/world/sts.tsv"
+        layout.benchmark("world_sts")
     conda:
         "../../envs/tts.yaml"
     threads: 1
@@ -65,8 +65,8 @@ rule world_sts:
         mem_mb=500,
         runtime=5,
     params:
-        seed=WORLD.get("seed"),
-        sts=WORLD.get("sts"),
+        seed=PLAN.world.get("seed"),
+        sts=PLAN.world.get("sts"),
         root=lambda wildcards, output: os.path.dirname(output.complete),
     script:
         "../scripts/world_sts.py"

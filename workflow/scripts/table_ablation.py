@@ -1,5 +1,6 @@
 import sys; sys.path.insert(0, f"{snakemake.scriptdir}/..")  # noqa: E702 - vgs for conda envs
 from vgs.evaluate.ablation import ablation_table
+from vgs.plan import files_of
 from vgs.rulekit import rule_context
 
 with rule_context(snakemake):
@@ -7,8 +8,8 @@ with rule_context(snakemake):
         models=snakemake.params.models,
         reference=snakemake.params.reference,
         seeds=snakemake.params.seeds,
-        retrieval_paths=snakemake.input.retrieval,
-        similarity_paths=snakemake.input.similarities,
+        retrieval_paths=files_of(snakemake.params.runs, "retrieval"),
+        similarity_paths=files_of(snakemake.params.runs, "similarities"),
         paths={"csv": snakemake.output.csv, "md": snakemake.output.md},
         sts_set=snakemake.wildcards.sts_set,
     )

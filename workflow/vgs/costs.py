@@ -4,7 +4,7 @@ Why: a job's memory, runtime and disk grow with its corpus (captions, audio hour
 model and its epochs; constants sized for one corpus are wrong for the next, and before 375 jobs
 go to a cluster a user must see what the run will cost and whether each job fits its partition.
 The rules' resource callables (``job_resources`` in workflow/rules/common.smk) and ``make plan``
-(:mod:`vgs.plan`) both call :func:`job_cost`, so a request and the plan never disagree.
+(:mod:`vgs.projection`) both call :func:`job_cost`, so a request and the plan never disagree.
 
 Sizes come from ``results/corpora/<c>/manifest.tsv`` once a corpus is loaded, before that from
 the published size in the configuration (``corpora.<c>.size``) or, for the generated world, from

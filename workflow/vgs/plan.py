@@ -1,191 +1,430 @@
-"""What a configuration will cost before it runs: ``make plan CONFIG=...`` (``python -m vgs.plan``).
+"""The workflow's plan: which runs a configuration defines, what each reads and writes, and what
+``snakemake`` builds by default.
 
-Why: before hundreds of jobs go to a cluster, a user should see how many jobs of each kind there
-are, how many CPU core-hours and GPU-hours they are projected to take, the largest memory any one
-of them needs and the disk their outputs fill, and whether the longest job fits a partition's time
-limit. The jobs are Snakemake's own dry run of the configuration (so the counts are the workflow's,
-not a re-derivation that could drift); the cost of each heavy job is :func:`vgs.costs.job_cost`,
-the same function the rules' resource requests come from. Light jobs (tables, figures, TTS
-shards, ...) are shown with their fixed requests, as an upper bound.
+Why plain Python: these decisions (which models exist, their seeds and training data, the STS sets
+they are scored on, the study's and the ablation's cells, every path) used to live in
+``common.smk`` where no test could reach them without Snakemake. Here a :class:`WorkflowPlan` is
+built from a validated configuration in milliseconds, the rules only wire its answers into
+``input:``/``params:``, and ``tests/test_workflow_plan.py`` checks it for every shipped
+configuration. Paths come from :mod:`vgs.layout`, the same templates the rules use as outputs.
 
-At the paper's size the plan reads the published corpus sizes in the configuration
-(``corpora.<c>.size``) until the manifests exist; it runs in seconds (the dry run plans 375 jobs).
+Evaluation reaches its files keyed by run: every run handed to a table, figure or comparison is a
+record (:meth:`Run.record`) that carries its identity *and* the paths of its files, so a script
+never pairs a run with a file by position; the readers then check that each file records the run
+it is filed under (model and seed written into it when it was made).
+
+Size: the plan holds one small record per run; the paper has 8 models x 3 seeds and the study 48
+runs, so building it takes well under a millisecond per run and no data is read.
 """
 
 from __future__ import annotations
 
-import argparse
-import math
-import re
-import subprocess
-import sys
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
-import yaml
+from vgs import layout
+from vgs.config import ConfigError, subset_models, table_models, train_section, trained_models
+from vgs.encoders.spec import RANDOM_TINY, encoder_description, encoder_layers
+from vgs.encoders.spec import SYSTEM_KIND as ENCODER
 
-from vgs.config import ConfigError, trained_models, validate_config
-from vgs.costs import HEAVY_RULES, corpus_size, job_cost
-
-#: A job of a dry run: rule name, wildcards, resources (all as Snakemake prints them).
-Job = tuple[str, dict[str, str], dict[str, str]]
-#: Partition time limit the plan reports the number of submissions for (hours).
-TIME_LIMIT_HOURS = 24
-
-
-def parse_dry_run(output: str) -> list[Job]:
-    """The jobs a ``snakemake -n`` run lists: rule name, wildcards and resources of each."""
-    jobs: list[Job] = []
-    for line in output.splitlines():
-        rule = re.fullmatch(r"(?:local)?rule (\w+):", line.strip())
-        if rule:
-            jobs.append((rule.group(1), {}, {}))
-        field = re.fullmatch(r"\s+(wildcards|resources): (.*)", line)
-        if field and jobs:
-            pairs = dict(item.split("=", 1) for item in field.group(2).split(", "))
-            jobs[-1][1 if field.group(1) == "wildcards" else 2].update(pairs)
-    return jobs
+#: Kinds of evaluated systems (the ``kind`` column of the tables).
+SPEECH = "speech"
+TEXT_TOPLINE = "text topline"
+#: What an STS set of the configuration is spoken as: one utterance set per voice plus the sample.
+NATURAL = "natural"
+PAPER_COMPARISON_FILES = ("paper_comparison_claims.csv", "paper_comparison_numbers.csv", "paper_comparison.md")
+STUDY_TABLES = (("by_seed", "csv"), ("cells", "csv"), ("cells", "md"), ("regression", "csv"), ("regression", "md"))
 
 
-def load_layered(paths: Sequence[str | Path]) -> dict[str, Any]:
-    """The configuration Snakemake runs with ``--configfile`` *paths*: later files override earlier
-    ones key by key (nested mappings merged), then validated with the schema defaults filled in."""
-    merged: dict[str, Any] = {}
-    for path in paths:
-        with open(path, encoding="utf-8") as handle:
-            _merge(merged, yaml.safe_load(handle) or {})
-    return validate_config(merged)
+class PlanError(ConfigError):
+    """A configuration that validates but cannot be planned (names the key to change)."""
 
 
-def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> None:
-    for key, value in update.items():
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
+@dataclass(frozen=True)
+class Run:
+    """One evaluated system: a trained model x seed, an external encoder's layer, or a text topline."""
+
+    system: str
+    kind: str
+    corpus: str
+    subset_k: int | None = None
+    seed: int | None = None
+    encoder: str | None = None
+    layer: int | None = None
+
+    def sts_file(self, sts_set: str, name: str) -> str:
+        """``similarities`` or ``correlations`` of this system on ``sts_set``."""
+        if self.kind == SPEECH:
+            return layout.fill(layout.SPEECH_STS, model=self.system, seed=self.seed, sts_set=sts_set, name=name)
+        if self.kind == ENCODER:
+            return layout.fill(layout.ENCODER_STS, encoder=self.encoder, layer=self.layer, sts_set=sts_set, name=name)
+        return layout.fill(layout.TOPLINE_STS, topline=self.system, sts_set=sts_set, name=name)
+
+    @property
+    def retrieval_json(self) -> str:
+        return layout.fill(layout.RETRIEVAL_JSON, model=self.system, seed=self.seed)
+
+    @property
+    def train_log(self) -> str:
+        return layout.fill(layout.TRAIN_LOG, model=self.system, seed=self.seed)
+
+    def record(self, **files: str) -> dict[str, Any]:
+        """What a rule script is given: the run's identity (without unset fields) and its files by kind."""
+        identity = {key: value for key, value in asdict(self).items()
+                    if key in ("system", "kind", "corpus", "subset_k", "seed") or value is not None}
+        return {**identity, **files}
 
 
-def dry_run(paths: Sequence[str | Path], cwd: str | Path = ".") -> list[Job]:
-    """The jobs ``snakemake -n --configfile <paths>`` plans in ``cwd`` (the repository root)."""
-    command = [sys.executable, "-m", "snakemake", "-n", "--configfile", *map(str, paths)]
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"`{' '.join(command[1:])}` failed:\n{(result.stdout + result.stderr)[-3000:]}")
-    return parse_dry_run(result.stdout + result.stderr)
+def files_of(records: list[Mapping[str, Any]], kind: str) -> list[str]:
+    """The ``kind`` file of every record, in the records' order (a rule's input list)."""
+    return [record[kind] for record in records]
 
 
-@dataclass
-class Row:
-    """One job kind of the plan: counts and totals of its jobs."""
+class WorkflowPlan:
+    """Everything a validated configuration defines, as plain values and paths."""
 
-    rule: str
-    jobs: int = 0
-    cpu_hours: float = 0.0
-    gpu_hours: float = 0.0
-    peak_mb: float = 0.0
-    disk_mb: float = 0.0
-    longest_hours: float = 0.0
-    projected: bool = True  # False: a light rule, its fixed requests shown as an upper bound
+    def __init__(self, config: Mapping[str, Any]):
+        self.config = config
+        self.models = trained_models(config)
+        self.table_models = table_models(config)
+        self.encoders: dict[str, Any] = dict(config["encoders"])
+        # Layers read per encoder, checked against each checkpoint's config.json while planning.
+        self.encoder_layers = {name: encoder_layers(name, spec) for name, spec in self.encoders.items()}
+        self.evaluate = config["evaluate"]
+        unknown = sorted(set(self.evaluate["sts_sets"]) - set(config["sts"].get("sets", {})))
+        if unknown:
+            raise PlanError(f"config error at evaluate.sts_sets: names {unknown}, which are not in sts.sets")
+
+    # --- Models and their training data -----------------------------------------------------------
+
+    def seeds(self, model: str) -> list[int]:
+        """The seeds ``model`` is trained with: its own list, else the top-level ``seeds``."""
+        return self.models[model].get("seeds", self.config["seeds"])
+
+    def corpus_of(self, model: str) -> str:
+        """The corpus whose test set evaluates ``model`` (a subset model: its source corpus)."""
+        return self.models[model]["corpus"]
+
+    def train_manifest(self, model: str) -> str:
+        """Manifest a model trains on: its corpus, or a subset of ``subset_total`` captions, k per image."""
+        spec = self.models[model]
+        if spec.get("subset_k"):
+            return layout.fill(layout.SUBSET_MANIFEST, corpus=spec["corpus"], total=spec["subset_total"],
+                               k=spec["subset_k"])
+        return layout.fill(layout.CORPUS_MANIFEST, corpus=spec["corpus"])
+
+    def train_inputs(self, model: str) -> dict[str, Any]:
+        """Training manifest, the source corpus's MFCC shards and its image features."""
+        corpus = self.corpus_of(model)
+        return {
+            "manifest": self.train_manifest(model),
+            "mfcc": self.mfcc_files(f"corpus/{corpus}"),
+            "images": layout.fill(layout.IMAGE_FEATURES, corpus=corpus),
+        }
+
+    def train_settings(self, model: str) -> dict[str, Any]:
+        """The ``train:`` settings of ``model`` (shared section + the model's overrides)."""
+        spec = self.models[model]
+        where = "study.train" if spec.get("study") else f"models.{model}.train"
+        return train_section(self.config, spec.get("train", {}), where)
+
+    def subset_ranking(self, corpus: str, total: int) -> dict[str, Any]:
+        """The ranking every subset of a corpus shares: the k values of ``subsets`` and ``study``
+        drawing from it (the largest fixes the ranking) and their seed, so all its subsets nest."""
+        sections = [self.config[name] for name in ("subsets", "study")
+                    if self.config.get(name) and self.config[name]["source"] == corpus]
+        seeds = {section["seed"] for section in sections}
+        if len(seeds) > 1:
+            raise PlanError(f"subsets.seed and study.seed differ for corpus {corpus!r}; give them one value "
+                            "so that the study's subsets nest with the paper's")
+        subsets = self.config.get("subsets") or {}
+        paper_total = subsets.get("source") == corpus and subsets["total"] == int(total)
+        return {
+            "ks": sorted({k for section in sections for k in section["k"]}),
+            "seed": seeds.pop() if seeds else 0,
+            # The config key to change when this subset cannot be drawn (named in the error).
+            "total_key": "subsets.total" if paper_total else "study.totals",
+        }
+
+    # --- Sources: what must exist before a stage can read its input --------------------------------
+
+    def is_world_corpus(self, corpus: str) -> bool:
+        return bool(self.config["corpora"][corpus].get("world"))
+
+    def is_world_sts_set(self, sts_set: str) -> bool:
+        return bool(self.config["sts"]["sets"][sts_set].get("world"))
+
+    def corpus_source(self, corpus: str) -> list[str]:
+        """The world's marker of a generated corpus; nothing for a real one (its loader names what is missing)."""
+        world = self.config["corpora"][corpus].get("world")
+        return [layout.fill(layout.WORLD_CORPUS_DONE, world_corpus=world)] if world else []
+
+    def sts_source(self, sts_set: str) -> list[str]:
+        """The world's STS marker or the download's, before an STS collection can be read."""
+        spec = self.config["sts"]["sets"][sts_set]
+        if spec.get("world"):
+            return [layout.WORLD_STS_DONE]
+        return [f"{spec['root']}/.complete"] if spec.get("download") else []
+
+    def natural_recordings(self) -> list[str]:
+        """The recordings the natural sample is imported from: the CSV, or the released SpokenSTS
+        (its folder, local copy or CSV; nothing for a hub id, fetched when the job runs)."""
+        natural = self.config["sts"]["natural"]
+        if natural["source"] == "recordings":
+            return [natural["recordings"]["mapping"]]
+        if natural["source"] == "spokensts":
+            spec = natural["spokensts"]
+            found = spec.get("mapping") or spec.get("path")
+            return [found] if found else []
+        return []
+
+    @property
+    def natural_source(self) -> str:
+        """How tables and captions name the natural-speech sample (synthetic unless human)."""
+        return self.config["sts"].get("natural", {}).get("source", "synthetic")
+
+    # --- The generated world ---------------------------------------------------------------------------
+
+    @property
+    def world(self) -> dict[str, Any]:
+        return self.config.get("world") or {}
+
+    def world_corpus_files(self) -> list[str]:
+        """speech_jobs.tsv and the format's metadata files of every world corpus (world_generate's outputs)."""
+        from vgs.world.formats import metadata_files  # the world package only when planning the world
+
+        return [f"{layout.fill(layout.WORLD_CORPUS, world_corpus=name)}/{path}"
+                for name, spec in self.world.get("corpora", {}).items()
+                for path in ("speech_jobs.tsv", *metadata_files(spec["format"]))]
+
+    def world_caption_count(self, world_corpus: str) -> int:
+        """Number of captions (wavs) of one world corpus, to size world_speak's runtime."""
+        spec = self.world["corpora"][world_corpus]
+        return sum(spec["images"].values()) * spec["captions_per_image"]
+
+    # --- Utterance sets and their features ---------------------------------------------------------------
+
+    @property
+    def voices(self) -> list[str]:
+        return list(self.config["tts"]["voices"])
+
+    @property
+    def sts_uttset_names(self) -> list[str]:
+        """Utterance sets of every STS collection: the voices plus the natural-speech sample."""
+        return [*self.voices, NATURAL]
+
+    def sts_uttsets(self, sts_set: str) -> list[str]:
+        """Utterance sets of one STS collection, ``sts/<set>/<voice or natural>``."""
+        return [f"sts/{sts_set}/{name}" for name in self.sts_uttset_names]
+
+    @staticmethod
+    def uttset_manifest(uttset: str) -> str:
+        """Manifest of an utterance set: ``corpus/<c>``, ``sts/<set>/<voice>``, ``sts/<set>/natural``."""
+        parts = uttset.split("/")
+        if parts[0] == "corpus" and len(parts) == 2:
+            return layout.fill(layout.CORPUS_MANIFEST, corpus=parts[1])
+        if parts[0] == "sts" and len(parts) == 3 and parts[2] == NATURAL:
+            return layout.fill(layout.NATURAL_MANIFEST, sts_set=parts[1])
+        if parts[0] == "sts" and len(parts) == 3:
+            return layout.fill(layout.VOICE_MANIFEST, sts_set=parts[1], voice=parts[2])
+        raise PlanError(f"unknown utterance set {uttset!r}")
+
+    def mfcc_shard_count(self, uttset: str) -> int:
+        """Corpora are split into ``features.mfcc.shards`` MFCC jobs; STS sets are one job each."""
+        return int(self.config["features"]["mfcc"].get("shards", 1)) if uttset.startswith("corpus/") else 1
+
+    def mfcc_files(self, uttset: str) -> list[str]:
+        return [layout.fill(layout.MFCC_SHARD, uttset=uttset, shard=i) for i in range(self.mfcc_shard_count(uttset))]
+
+    @staticmethod
+    def embeddings(model: str, seed: int | str, uttset: str) -> str:
+        """Embedding store of ``uttset`` (or ``images/<corpus>``) for one run."""
+        return layout.fill(layout.EMBEDDINGS, model=model, seed=seed, uttset=uttset)
+
+    # --- Evaluated systems ----------------------------------------------------------------------------------
+
+    def speech_runs(self) -> list[Run]:
+        """Every table model x seed (the study's models have their own tables)."""
+        return [Run(model, SPEECH, spec["corpus"], spec.get("subset_k"), seed)
+                for model, spec in self.table_models.items() for seed in self.seeds(model)]
+
+    def corpus_model_runs(self) -> list[Run]:
+        """Runs of the models trained on whole corpora (Figure 1's and Table 2's, not the subsets)."""
+        return [run for run in self.speech_runs() if run.subset_k is None]
+
+    def encoder_runs(self) -> list[Run]:
+        """Every configured encoder x layer read, a system ``<name>-L<layer>`` without seed."""
+        return [Run(f"{name}-L{layer}", ENCODER, encoder_description(spec), encoder=name, layer=layer)
+                for name, spec in self.encoders.items() for layer in self.encoder_layers[name]]
+
+    def topline_runs(self) -> list[Run]:
+        return [Run(name, TEXT_TOPLINE, "text") for name in self.evaluate["toplines"]]
+
+    def sts_runs(self) -> list[Run]:
+        """Every system scored on SpokenSTS: trained models, encoder layers, text toplines."""
+        return self.speech_runs() + self.encoder_runs() + self.topline_runs()
+
+    def sts_records(self, sts_set: str, runs: list[Run] | None = None) -> list[dict[str, Any]]:
+        """Records of ``runs`` (default: every STS system) with their similarities and correlations."""
+        return [run.record(**{name: run.sts_file(sts_set, name) for name in layout.STS_RESULTS})
+                for run in (self.sts_runs() if runs is None else runs)]
+
+    def retrieval_records(self) -> list[dict[str, Any]]:
+        """Records of every trained table run with its retrieval JSON and training log."""
+        return [run.record(retrieval=run.retrieval_json, train_log=run.train_log) for run in self.speech_runs()]
+
+    def encoder_source(self, name: str) -> str:
+        """Where encoder ``name`` is loaded from: its hub id or directory, or the random model's directory."""
+        spec = self.encoders[name]
+        return layout.fill(layout.RANDOM_ENCODER, encoder=name) if spec["kind"] == RANDOM_TINY else spec["model"]
+
+    def encoder_description(self, name: str) -> str:
+        """What encoder ``name`` is, for tables and captions (checkpoint or random architecture)."""
+        return encoder_description(self.encoders[name])
+
+    def encoder_model_files(self, name: str) -> list[str]:
+        """The random model's files to wait for; a checkpoint (hub id or directory) is read by the job."""
+        return [f"{self.encoder_source(name)}/config.json"] if self.encoders[name]["kind"] == RANDOM_TINY else []
+
+    # --- Tables and figures --------------------------------------------------------------------------------
+
+    @property
+    def has_subset_models(self) -> bool:
+        """Whether Table 3 and Figure 2 can be made (captions-per-image subset models are configured)."""
+        return any(spec.get("subset_k") for spec in self.table_models.values())
+
+    def sts_table_stems(self) -> list[str]:
+        return ["sts_correlations", "table3_aic_all", *(["table3_aic"] if self.has_subset_models else [])]
+
+    def sts_figure_stems(self) -> list[str]:
+        return ["figure1", *(["figure2"] if self.has_subset_models else []),
+                *(["encoder_layers"] if self.encoders else [])]
+
+    def paper_comparison_sets(self) -> list[str]:
+        """STS sets set beside the paper's numbers: real STS sets, and only when no table model trains on a
+        generated-world corpus (the world is another experiment; it gets no comparison with the paper)."""
+        if any(self.is_world_corpus(spec["corpus"]) for spec in self.table_models.values()):
+            return []
+        return [s for s in self.evaluate["sts_sets"] if not self.is_world_sts_set(s)]
+
+    def corpus_formats(self) -> dict[str, str]:
+        """Corpus name -> format (flickr8k / places / spokencoco): which of the paper's models a model is."""
+        return {name: spec["format"] for name, spec in self.config["corpora"].items()}
+
+    def paper_comparison_inputs(self, sts_set: str) -> dict[str, Any]:
+        """Table 2, the STS correlations, Table 3 (with subset models) and the whole-corpus models' similarities."""
+        inputs: dict[str, Any] = {
+            "retrieval": layout.fill(layout.TABLE, stem="table2_retrieval", ext="csv"),
+            "correlations": layout.fill(layout.STS_TABLE, sts_set=sts_set, stem="sts_correlations", ext="csv"),
+            "similarities": files_of(self.sts_records(sts_set, self.corpus_model_runs()), "similarities"),
+        }
+        if self.has_subset_models:
+            inputs["aic"] = layout.fill(layout.STS_TABLE, sts_set=sts_set, stem="table3_aic", ext="csv")
+        return inputs
+
+    def evaluation_targets(self) -> list[str]:
+        """Every per-run evaluation, table and figure of the evaluate stage (the default targets)."""
+        targets = [path for run in self.speech_runs() for path in
+                   (run.retrieval_json, layout.fill(layout.RETRIEVAL_TSV, model=run.system, seed=run.seed))]
+        targets += [layout.fill(layout.TABLE, stem="table2_retrieval", ext=ext) for ext in layout.TABLE_FORMATS]
+        targets += [layout.fill(layout.FIGURE, stem="learning_curves", ext=ext) for ext in layout.FIGURE_FORMATS]
+        for sts_set in self.evaluate["sts_sets"]:
+            targets += [run.sts_file(sts_set, name) for run in self.sts_runs() for name in layout.STS_RESULTS]
+            targets += [layout.fill(layout.STS_TABLE, sts_set=sts_set, stem=stem, ext=ext)
+                        for stem in self.sts_table_stems() for ext in layout.TABLE_FORMATS]
+            targets += [layout.fill(layout.STS_TABLE, sts_set=sts_set, stem="model_comparisons", ext=ext)
+                        for ext in ("csv", "md")]
+            targets += [layout.fill(layout.STS_FIGURE, sts_set=sts_set, stem=stem, ext=ext)
+                        for stem in self.sts_figure_stems() for ext in layout.FIGURE_FORMATS]
+        targets += [f"{layout.TABLES}/{sts_set}/{name}"
+                    for sts_set in self.paper_comparison_sets() for name in PAPER_COMPARISON_FILES]
+        return targets
+
+    def final_targets(self) -> list[str]:
+        """Everything ``snakemake`` builds by default: the evaluation, and the study when configured."""
+        return self.evaluation_targets() + (self.study_targets() if self.config.get("study") else [])
+
+    def sts_set_description(self, sts_set: str) -> str:
+        """What r on an STS set is measured on, for captions: which pairs, spoken by which (synthetic) voices."""
+        pairs = "the generated world's STS pairs" if self.is_world_sts_set(sts_set) else f"STS set {sts_set!r}"
+        tts = self.config["tts"]
+        return f"{pairs} spoken by {len(tts['voices'])} synthetic {tts['backend']} voices"
+
+    # --- The speed-option ablation (evaluate.ablation) ----------------------------------------------------
+
+    def ablation_models(self) -> dict[str, dict[str, Any]]:
+        """Reference first, then the arms, each with its train overrides."""
+        ablation = self.evaluate.get("ablation")
+        if not ablation:
+            raise PlanError("the ablation table needs evaluate.ablation (see workflow/config/ablation.yaml)")
+        names = [ablation["reference"], *ablation["arms"]]
+        unknown = [name for name in names if name not in self.models]
+        if unknown:
+            raise PlanError(f"config error at evaluate.ablation: names {unknown}, which are not models "
+                            "(or subset models)")
+        return {name: self.models[name].get("train", {}) for name in names}
+
+    def ablation_seeds(self) -> list[int]:
+        """The seeds every ablation model is trained with (the same for all: the comparison is paired)."""
+        seeds = {name: self.seeds(name) for name in self.ablation_models()}
+        if len({tuple(s) for s in seeds.values()}) > 1:
+            raise PlanError(f"config error at evaluate.ablation: its models must share their seeds (paired "
+                            f"comparison); they have {seeds}")
+        return next(iter(seeds.values()))
+
+    def ablation_records(self, sts_set: str) -> list[dict[str, Any]]:
+        """Every ablation model x seed (model-major) with its retrieval JSON and STS similarities."""
+        runs = [Run(model, SPEECH, self.corpus_of(model), self.models[model].get("subset_k"), seed)
+                for model in self.ablation_models() for seed in self.ablation_seeds()]
+        return [run.record(retrieval=run.retrieval_json, similarities=run.sts_file(sts_set, "similarities"))
+                for run in runs]
+
+    # --- The size x captions-per-image study (study:) -------------------------------------------------------
+
+    def _study(self) -> dict[str, Any]:
+        study = self.config.get("study")
+        if not study:
+            raise PlanError("the study needs a study: section (see workflow/config/study.yaml and `make study`)")
+        return study
+
+    def study_records(self, sts_set: str) -> list[dict[str, Any]]:
+        """Every study model x seed with its cell and files: retrieval, similarities, training benchmark."""
+        self._study()
+        return [
+            {**Run(model, SPEECH, spec["corpus"], spec["subset_k"], seed).record(
+                retrieval=layout.fill(layout.RETRIEVAL_JSON, model=model, seed=seed),
+                similarities=layout.fill(layout.SPEECH_STS, model=model, seed=seed, sts_set=sts_set,
+                                         name="similarities"),
+                benchmark=layout.fill(layout.TRAIN_BENCHMARK, model=model, seed=seed)),
+             "total": spec["subset_total"], "k": spec["subset_k"]}
+            for model, spec in self.models.items() if spec.get("study") for seed in spec["seeds"]
+        ]
+
+    def paper_style_records(self, sts_set: str) -> list[dict[str, Any]]:
+        """The paper-style subset models of the study's corpus, first seed each: the single-seed
+        comparison the study's seed spread is set against."""
+        source = self._study()["source"]
+        runs = [Run(model, SPEECH, spec["corpus"], spec["subset_k"], self.seeds(model)[0])
+                for model, spec in subset_models(self.config).items() if spec["corpus"] == source]
+        return [{**run.record(retrieval=run.retrieval_json, similarities=run.sts_file(sts_set, "similarities")),
+                 "k": run.subset_k} for run in runs]
+
+    def study_training(self) -> str:
+        """What the study's models were trained with, for the tables' captions."""
+        train = train_section(self.config, self._study()["train"], "study.train")
+        return (f"the {self.config['model']['size']} model for {train['epochs']} epochs in batches of "
+                f"{train['batch_size']}")
+
+    def study_targets(self) -> list[str]:
+        """The study's tables and figure for every evaluated STS set (target ``study``)."""
+        self._study()
+        sets = self.evaluate["sts_sets"]
+        return ([layout.fill(layout.STUDY_TABLE, sts_set=s, stem=stem, ext=ext) for s in sets
+                 for stem, ext in STUDY_TABLES]
+                + [layout.fill(layout.STUDY_FIGURE, sts_set=s, ext=ext) for s in sets for ext in layout.FIGURE_FORMATS])
 
 
-def plan_rows(config: Mapping[str, Any], jobs: Iterable[Job], results: str | Path = "results") -> list[Row]:
-    """Job kinds in dry-run order with their projected totals (:func:`vgs.costs.job_cost`)."""
-    rows: dict[str, Row] = {}
-    for rule, wildcards, resources in jobs:
-        row = rows.setdefault(rule, Row(rule))
-        row.jobs += 1
-        cost = job_cost(config, rule, wildcards, results)
-        if cost is None:
-            row.projected = False
-            hours = int(resources.get("runtime", 0)) / 60
-            row.cpu_hours += hours
-            row.peak_mb = max(row.peak_mb, float(resources.get("mem_mb", 0)))
-            row.longest_hours = max(row.longest_hours, hours)
-            continue
-        row.cpu_hours += cost.cpu_hours
-        row.gpu_hours += cost.gpu_hours
-        row.peak_mb = max(row.peak_mb, cost.peak_mb)
-        row.disk_mb += cost.disk_mb
-        row.longest_hours = max(row.longest_hours, cost.seconds / 3600)
-    return sorted(rows.values(), key=lambda row: (not row.projected, list(HEAVY_RULES).index(row.rule) if row.projected else 0,
-                                                  row.rule))
-
-
-def check_statistics(config: Mapping[str, Any], results: str | Path = "results") -> None:
-    """Stop with one message naming the key when a trained corpus has neither a manifest nor a size."""
-    for corpus in sorted({spec["corpus"] for spec in trained_models(config).values()}):
-        corpus_size(config, corpus, results)
-
-
-def submissions(hours: float, limit_hours: float = TIME_LIMIT_HOURS) -> int:
-    """Submissions a job of ``hours`` needs under a time limit, each resuming where the last stopped."""
-    return max(1, math.ceil(hours / limit_hours))
-
-
-def _number(value: float) -> str:
-    """Three significant digits, thousands separated: a plan spans seconds to days."""
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
-def format_plan(rows: Sequence[Row], config: Mapping[str, Any], results: str | Path = "results") -> str:
-    """The plan as a Markdown table with totals and the notes that qualify it."""
-    lines = [
-        "| job kind | jobs | CPU core-hours | GPU-hours | peak memory of one job (GB) | disk (GB) | longest job (h) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for row in rows:
-        if row.projected:
-            lines.append(f"| {row.rule} | {row.jobs} | {_number(row.cpu_hours)} | {_number(row.gpu_hours)} | "
-                         f"{_number(row.peak_mb / 1000)} | {_number(row.disk_mb / 1000)} | {_number(row.longest_hours)} |")
-        else:  # light: the rule's fixed requests, when it declares any
-            def bound(value: float, scale: float = 1.0) -> str:
-                return f"≤ {_number(value / scale)}" if value else "–"
-
-            lines.append(f"| {row.rule} (request) | {row.jobs} | {bound(row.cpu_hours)} | – | "
-                         f"{bound(row.peak_mb, 1000)} | – | {bound(row.longest_hours)} |")
-    projected = [row for row in rows if row.projected]
-    lines.append(
-        f"| **total** | {sum(r.jobs for r in rows)} | {_number(sum(r.cpu_hours for r in projected))} "
-        f"(+ ≤ {_number(sum(r.cpu_hours for r in rows if not r.projected))} requested) | "
-        f"{_number(sum(r.gpu_hours for r in rows))} | {_number(max((r.peak_mb for r in rows), default=0) / 1000)} | "
-        f"{_number(sum(r.disk_mb for r in projected) / 1000)} | "
-        f"{_number(max((r.longest_hours for r in projected), default=0))} |"
-    )
-    corpora = sorted({spec["corpus"] for spec in trained_models(config).values()})
-    sources = ", ".join(f"{c}: {corpus_size(config, c, results).source}" for c in corpora)
-    gpu_rows = [row for row in rows if row.gpu_hours]
-    notes = [
-        "",
-        f"Sizes: {sources}.",
-        "Projections from vgs.costs (CPU rates measured on a 2-core VM, GPU rates on one NVIDIA H200 by "
-        "`make gpu-check`). Requests are the projections x 2 (runtime) and x 1.5 (memory). "
-        "'(request)' rows are light jobs at their fixed requests.",
-    ]
-    if gpu_rows:
-        longest = max(gpu_rows, key=lambda row: row.longest_hours)
-        notes.append(
-            f"Longest GPU job: {longest.rule}, {longest.longest_hours:,.1f} h projected: "
-            f"{submissions(longest.longest_hours)} submission(s) at a {TIME_LIMIT_HOURS} h limit."
-        )
-    return "\n".join(lines + notes)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("configfiles", nargs="+", help="configuration files, layered as --configfile does")
-    args = parser.parse_args(argv)
-    try:
-        config = load_layered(args.configfiles)
-        check_statistics(config)
-        rows = plan_rows(config, dry_run(args.configfiles))
-        print(format_plan(rows, config))
-    except ConfigError as error:
-        print(f"plan: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def records_input(records: Callable[[str], list[dict[str, Any]]], kind: str) -> Callable[[Any], list[str]]:
+    """A rule's input function: the ``kind`` file of every record of the wildcard's STS set."""
+    return lambda wildcards: files_of(records(wildcards.sts_set), kind)

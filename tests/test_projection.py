@@ -1,4 +1,4 @@
-"""`make plan` (vgs.plan): the jobs Snakemake plans, with projected hours, memory and disk.
+"""`make plan` (vgs.projection): the jobs Snakemake plans, with projected hours, memory and disk.
 
 Why: the plan is what a user reads before submitting hundreds of jobs; its counts must be the
 workflow's own (Snakemake's job-count table), its totals the sums of the per-job costs, and a
@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from checkout import fresh_checkout, run_shell
-from vgs import costs, plan
+from vgs import costs, projection
 from vgs.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,21 +37,21 @@ localrule all:
 
 
 def test_parse_dry_run() -> None:
-    assert plan.parse_dry_run(DRY_RUN) == [
+    assert projection.parse_dry_run(DRY_RUN) == [
         ("train", {"model": "coco", "seed": "1"}, {"tmpdir": "/tmp", "gpu": "1", "runtime": "20", "mem_mb": "1500"}),
         ("all", {}, {}),
     ]
 
 
 def test_submissions_at_a_time_limit() -> None:
-    assert [plan.submissions(h, 24) for h in (0.1, 24.0, 24.5, 62.1)] == [1, 1, 2, 3]
+    assert [projection.submissions(h, 24) for h in (0.1, 24.0, 24.5, 62.1)] == [1, 1, 2, 3]
 
 
 def test_layered_configuration_overrides_key_by_key(tmp_path: Path) -> None:
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text(yaml.safe_dump({"corpora": {"places": {"size": {"captions": 10, "images": 10, "hours": 1,
                                                                        "train_captions": 8}}}}))
-    config = plan.load_layered([PAPER, overlay])
+    config = projection.load_layered([PAPER, overlay])
     assert config["corpora"]["places"]["size"]["captions"] == 10
     assert config["corpora"]["places"]["format"] == "places"  # kept from paper.yaml
 
@@ -62,7 +62,7 @@ def test_plan_stops_naming_the_missing_statistics(tmp_path: Path, capsys: pytest
     del config["corpora"]["spokencoco"]["size"]
     path = tmp_path / "no-size.yaml"
     path.write_text(yaml.safe_dump(config))
-    assert plan.main([str(path)]) == 1
+    assert projection.main([str(path)]) == 1
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and error.startswith("plan: config error at corpora.spokencoco.size: ")
 
@@ -84,14 +84,14 @@ def test_plan_counts_are_snakemakes_and_totals_add_up(tmp_path: Path) -> None:
     """The world configuration (113 jobs) in a fresh checkout: every kind's count equals Snakemake's
     job-count table, and the train row is the sum of its jobs' projected costs."""
     checkout = fresh_checkout(tmp_path)
-    printed = run_shell("python -m vgs.plan config.yaml", checkout, timeout=300)
+    printed = run_shell("python -m vgs.projection config.yaml", checkout, timeout=300)
     assert printed.returncode == 0, printed.stderr[-3000:]
     stats = job_stats(run_shell("snakemake -n --configfile config.yaml", checkout, timeout=300).stdout)
     assert plan_table_counts(printed.stdout) == stats
     assert f"| **total** | {sum(stats.values())} |" in printed.stdout
 
     config = load_config(REPO / "config.yaml")
-    rows = {row.rule: row for row in plan.plan_rows(config, plan.dry_run(["config.yaml"], checkout), checkout / "results")}
+    rows = {row.rule: row for row in projection.plan_rows(config, projection.dry_run(["config.yaml"], checkout), checkout / "results")}
     models = [(model, seed) for model in ("flickr", "places", "coco") for seed in ("1",)]
     models += [(f"world-coco-k{k}", "1") for k in config["subsets"]["k"]]
     expected = [costs.job_cost(config, "train", {"model": m, "seed": s}, checkout / "results") for m, s in models]
