@@ -1,6 +1,6 @@
 """workflow/config/paper.yaml: the full-paper configuration plans every job, at full size, quickly.
 
-The dry run is the README's own command, run in a scratch copy of the repository as a fresh clone
+The dry run is the documentation's own command, run in a scratch copy of the repository as a fresh clone
 has it (no corpora, STS left to the workflow's download rule), so it plans exactly what a new user's
 first command plans.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from checkout import fresh_checkout, run_shell
 from plan import dry_run
-from readme import readme_command
+from readme import documented_command
 from vgs.config import load_config, train_section
 from vgs.sts.download import download_text_forms
 
@@ -58,7 +58,7 @@ def test_paper_config_selects_the_authors_recipe_where_their_code_shows_it():
 def test_paper_dag_lists_every_job_kind_in_a_few_hundred_jobs(tmp_path: Path) -> None:
     checkout = fresh_checkout(tmp_path)
     config = load_config(PAPER)
-    command = readme_command("-n --configfile workflow/config/paper.yaml").text
+    command = documented_command("-n --configfile workflow/config/paper.yaml").text
 
     start = time.perf_counter()
     plan = dry_run(command, checkout)

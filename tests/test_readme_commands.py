@@ -1,11 +1,14 @@
-"""Every command in README.md's fenced bash blocks runs here, as written, and plans what the README says.
+"""Every command in the documentation's fenced bash blocks (README.md and docs/*.md) runs here, as
+written, and plans what the documentation says.
 
 Why: the README is how a researcher reproduces the paper; a command that no longer runs (a renamed
 target, a target read as a config file after ``--configfile``, a configuration that leaks the
 generated world into the paper run) is a broken reproduction. Each command is matched to a
 registered way of running it: as written, or as a dry run of itself (``-n``; ``make`` targets
-through ``SNAKEMAKE_ARGS=-n``) where running it would take hours, a GPU or a cluster. A README
-command nobody registered fails the test, so new documentation cannot go untested.
+through ``SNAKEMAKE_ARGS=-n``) where running it would take hours, a GPU or a cluster; a ``make``
+target whose run is covered elsewhere is dry-run (``make -n``) and its recipe's command lines are
+checked flag by flag. A documented command nobody registered fails the test, so new documentation
+cannot go untested, on whichever page it is written.
 Commands run in a scratch copy of the repository (a fresh clone's files), never in the developer's
 results.
 """
@@ -13,6 +16,9 @@ results.
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +27,9 @@ import pytest
 import yaml
 
 from checkout import REPO, fresh_checkout, make_would_reinstall, run_shell
+from conftest import skip_or_fail_in_ci
 from plan import Plan, dry_run
-from readme import Command, readme_commands, readme_text
+from readme import Command, documentation_pages, documentation_text, documented_commands, page_commands
 
 # Every test here runs README commands (make, Snakemake) in subprocesses: the slow tier.
 pytestmark = pytest.mark.slow
@@ -35,9 +42,9 @@ DRY_RUN_TIMEOUT = 300
 
 
 def readme_job_count() -> int:
-    """The paper's job count as the README states it."""
-    match = re.search(r"plans the paper's ([\d,]+) jobs", readme_text())
-    assert match, "README.md no longer says \"plans the paper's <N> jobs\"; keep the count in the README"
+    """The paper's job count as the documentation (docs/full-scale.md) states it."""
+    match = re.search(r"plans the paper's ([\d,]+) jobs", documentation_text())
+    assert match, "no documentation page says \"plans the paper's <N> jobs\"; keep the count in docs/full-scale.md"
     return int(match.group(1).replace(",", ""))
 
 
@@ -176,6 +183,7 @@ class Way:
     check: Callable[[Plan], None] | None = None  # assertions on the planned jobs
     prepare: Callable[[Path], None] | None = None  # files the command needs in the checkout
     reason: str = ""  # why the command is not run as written
+    recipe: tuple[str, ...] = ()  # command lines `make -n` must print, each exactly (see assert_recipe)
 
 
 def as_written(command: str) -> str:
@@ -195,16 +203,51 @@ def pip_dry_run(command: str) -> str:
     return command.replace("pip install", "pip install --dry-run --no-index --no-build-isolation", 1)
 
 
-def target_exists(command: str) -> str:
-    """``make -n <target>``: the target exists; its run is covered where ``Way.reason`` says."""
+def make_print_only(command: str) -> str:
+    """``make -n <target> [VAR=...]``: make prints the recipe, prerequisites' included, and runs none of it."""
     return command.replace("make ", "make -n ", 1)
+
+
+def recipe(*lines: str, reason: str) -> Way:
+    """A make target whose run is covered elsewhere (``reason``): its dry run must print ``lines``."""
+    return Way(make_print_only, recipe=lines, reason=f"make -n, recipe checked flag by flag; {reason}")
+
+
+def printed_commands(output: str) -> list[list[str]]:
+    """The command lines ``make -n`` printed, each split into words as the shell splits them."""
+    commands = []
+    for line in output.splitlines():
+        try:
+            commands.append(shlex.split(line))
+        except ValueError:  # one line of a multi-line recipe (an open quote): not a command of its own
+            continue
+    return commands
+
+
+def assert_recipe(output: str, expected: tuple[str, ...], command: str) -> None:
+    """Every expected command line is printed word for word: a dropped, added or changed flag fails."""
+    printed = printed_commands(output)
+    missing = [line for line in expected if shlex.split(line) not in printed]
+    assert not missing, f"`{command}` no longer runs {missing}; it prints:\n{output[-3000:]}"
+
+
+# The recipes' command lines, written out from what each target promises (Makefile comments, docs).
+VENV_BIN = ".venv/bin"
+PYTEST_ALL = f"{VENV_BIN}/python -m pytest"
+LINT = (f"{VENV_BIN}/snakemake --lint --configfile config.yaml",
+        f"{VENV_BIN}/snakefmt --check Snakefile workflow/rules")
+SLURM_DEPS = f"{VENV_BIN}/python -m vgs.cluster.local_slurm deps"
+BENCH = f"{VENV_BIN}/python -m vgs.bench --out results/benchmarks"
+GPU_CHECK = f"{VENV_BIN}/python -m vgs.bench --only gpu --out results/benchmarks"
+REPORT = (f"{VENV_BIN}/snakemake --workflow-profile workflow/profiles/default --cores 2 --configfile config.yaml "
+          "--report results/report.html")
 
 
 WAYS: list[tuple[str, Way]] = [
     (r"source \.venv/bin/activate", Way(as_written)),
     (r'P="--workflow-profile workflow/profiles/default"', Way(as_written)),
     (r"make run", Way(make_dry_run, assert_world_plan, reason="dry run: the whole world takes ~12 min")),
-    (r"make test", Way(target_exists, reason="CI runs it: .ci/run is `make test`")),
+    (r"make test", recipe(*LINT, SLURM_DEPS, PYTEST_ALL, reason="CI runs it: .ci/run is `make test`")),
     (r"snakemake \$P", Way(snakemake_dry_run, assert_world_plan, reason="dry run of the whole world")),
     (r"snakemake \$P -n", Way(as_written, assert_world_plan)),
     (r"snakemake \$P results/figures/world/figure1\.pdf --forcerun figure1",
@@ -213,14 +256,16 @@ WAYS: list[tuple[str, Way]] = [
      Way(snakemake_dry_run, assert_table2_only, reason="dry run: needs the world's models")),
     (r"snakemake \$P --configfile my\.yaml",
      Way(snakemake_dry_run, assert_my_config_plan, write_my_config, reason="dry run of a user's my.yaml")),
-    (r"make report", Way(target_exists, reason="needs a finished run; tests/test_workflow_e2e.py builds "
-                                               "the report of a finished world with the same snakemake --report")),
-    (r"make bench", Way(target_exists, reason="tests/test_bench.py runs every benchmark (python -m vgs.bench "
-                                              "--quick, the command make bench runs)")),
-    (r"make test-fast", Way(target_exists, reason="the not-slow part of the suite that CI runs in full "
-                                                  "(make test)")),
-    (r"make gpu-check", Way(target_exists, reason="tests/test_gpu_check.py runs its quick CPU mode "
-                                                  "(python -m vgs.bench --only gpu --quick)")),
+    (r"make report", recipe(REPORT, reason="needs a finished run; tests/test_workflow_e2e.py builds the "
+                                           "report of a finished world with the same snakemake --report")),
+    (r"make bench", recipe(BENCH, reason="tests/test_bench.py runs every benchmark (python -m vgs.bench --quick)")),
+    (r"make bench BENCH_ARGS=--quick", recipe(f"{BENCH} --quick", reason="tests/test_bench.py runs this command")),
+    (r"make test-fast", recipe(f'{VENV_BIN}/python -m pytest -m "not slow and not slurm"',
+                               reason="the not-slow part of the suite that CI runs in full (make test)")),
+    (r"make gpu-check", recipe(GPU_CHECK, reason="tests/test_gpu_check.py runs its quick CPU mode "
+                                                 "(python -m vgs.bench --only gpu --quick)")),
+    (r"make gpu-check BENCH_ARGS=--quick", recipe(f"{GPU_CHECK} --quick", reason="tests/test_gpu_check.py runs "
+                                                                               "this command's quick mode")),
     (r"python -m vgs\.bench --only scale", Way(lambda command: f"{command} --quick",
                                              reason="quick mode: the full run writes a 32 GB store")),
     (r"VGS_SCALE_SIZES_GB=4 VGS_SCALE_PARTS=train python -m vgs\.bench --only scale",
@@ -255,20 +300,39 @@ WAYS: list[tuple[str, Way]] = [
 def way_of(command: Command) -> Way:
     ways = [way for pattern, way in WAYS if re.fullmatch(pattern, command.text)]
     assert ways, (
-        f"README.md line {command.line}: {command.text!r} is not registered in tests/test_readme_commands.py "
+        f"{command.where}: {command.text!r} is not registered in tests/test_readme_commands.py "
         "(WAYS): register how it runs here and what it must plan"
     )
     return ways[0]
 
 
+def unregistered(commands: list[Command]) -> list[str]:
+    return [f"{c.where}: {c.text}" for c in commands if not any(re.fullmatch(pattern, c.text) for pattern, _ in WAYS)]
+
+
 def block_context(command: Command, commands: list[Command]) -> list[str]:
     """Lines before ``command`` in its block that set up the shell (activation, variables)."""
     return [other.text for other in commands
-            if other.block == command.block and other.line < command.line
+            if other.page == command.page and other.block == command.block and other.line < command.line
             and re.match(r"source |[A-Z_]+=", other.text)]
 
 
-COMMANDS = readme_commands()
+COMMANDS = documented_commands()
+
+
+def distinct(commands: list[Command]) -> list[Command]:
+    """One command per text and shell context: a command repeated on another page runs once."""
+    seen: set[tuple[str, ...]] = set()
+    kept = []
+    for command in commands:
+        key = (*block_context(command, commands), command.text)
+        if key not in seen:
+            seen.add(key)
+            kept.append(command)
+    return kept
+
+
+RUNS = distinct(COMMANDS)
 
 
 @pytest.fixture(scope="module")
@@ -276,30 +340,34 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return fresh_checkout(tmp_path_factory.mktemp("readme-checkout"))
 
 
-def test_readme_has_commands_and_every_one_is_registered() -> None:
+def test_documentation_has_commands_and_every_one_is_registered() -> None:
+    """README.md and every docs/*.md page: each command has a registered way to run it."""
+    assert {c.page for c in COMMANDS} >= {"README.md", "docs/full-scale.md", "docs/usage.md"}, "pages not read"
     assert len(COMMANDS) >= 10
-    unregistered = [f"line {c.line}: {c.text}" for c in COMMANDS
-                    if not any(re.fullmatch(pattern, c.text) for pattern, _ in WAYS)]
-    assert not unregistered, (
-        "README commands without a registered way to run them in tests/test_readme_commands.py (WAYS): "
-        + "; ".join(unregistered)
+    missing = unregistered(COMMANDS)
+    assert not missing, (
+        "documented commands without a registered way to run them in tests/test_readme_commands.py (WAYS): "
+        + "; ".join(missing)
     )
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=[f"L{c.line}" for c in COMMANDS])
-def test_readme_command_runs_and_plans_what_it_says(command: Command, checkout: Path) -> None:
+@pytest.mark.parametrize("command", RUNS, ids=[c.where for c in RUNS])
+def test_documented_command_runs_and_plans_what_it_says(command: Command, checkout: Path) -> None:
     way = way_of(command)
     line = way.run(command.text)
-    if command.text.startswith("make ") and make_would_reinstall(checkout):
-        pytest.skip(f"`{command.text}` would reinstall .venv here (stamp older than requirements); run make setup")
+    if line.startswith("make ") and not line.startswith("make -n ") and make_would_reinstall(checkout):
+        skip_or_fail_in_ci(f"`{command.text}` would reinstall .venv here (stamp older than requirements); "
+                           "run make setup")
     if way.prepare:
         way.prepare(checkout)
     script = "\n".join([*block_context(command, COMMANDS), line])
     result = run_shell(script, checkout, timeout=DRY_RUN_TIMEOUT)
     assert result.returncode == 0, (
-        f"README.md line {command.line} ran as `{line}` ({way.reason or 'as written'}) and failed:\n"
+        f"{command.where} ran as `{line}` ({way.reason or 'as written'}) and failed:\n"
         f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
     )
+    if way.recipe:
+        assert_recipe(result.stdout, way.recipe, line)
     if way.check:
         way.check(Plan.parse(result.stdout + result.stderr))
 
@@ -319,7 +387,40 @@ def test_ci_runs_make_test() -> None:
 def test_world_plan_and_make_run_plan_are_the_same(checkout: Path) -> None:
     """README: `snakemake $P` is "same as make run"."""
     if make_would_reinstall(checkout):
-        pytest.skip("make would reinstall .venv here (stamp older than requirements); run make setup")
+        skip_or_fail_in_ci("make would reinstall .venv here (stamp older than requirements); run make setup")
     by_make = dry_run("make run SNAKEMAKE_ARGS=-n", checkout)
     by_snakemake = dry_run("snakemake --workflow-profile workflow/profiles/default -n", checkout)
     assert by_make.counts() == by_snakemake.counts()
+
+
+def test_an_unregistered_command_on_a_new_docs_page_is_reported(tmp_path: Path) -> None:
+    """A page added under docs/ is read, and its command nobody registered is named with page and line."""
+    page = tmp_path / "new-page.md"
+    page.write_text("# New\n\n```bash\nmake run   # registered\nmake frobnicate   # nobody registered this\n```\n")
+    assert page in documentation_pages(tmp_path)
+    assert unregistered(page_commands(page)) == [f"{page}:5: make frobnicate"]
+
+
+RECIPE_TARGETS = ("test", "test-fast", "bench", "gpu-check", "report", "plan", "lint")
+
+
+def test_make_dry_run_prints_the_reinstall_and_runs_nothing(tmp_path: Path) -> None:
+    """The recipe checks run `make -n`, which also walks `setup`: with a stale environment it must only
+    print the reinstall, never run it (nor anything else), or a test would rebuild a shared .venv.
+    Every program a recipe calls is a stand-in here that records being run."""
+    for name in ("Makefile", "requirements.txt", "pyproject.toml"):
+        shutil.copy2(REPO / name, tmp_path / name)
+    ran = tmp_path / "ran.log"
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for tool in (bin_dir / "python", bin_dir / "snakemake", bin_dir / "snakefmt", tmp_path / "python3"):
+        tool.write_text(f'#!/bin/sh\necho "{tool.name} $*" >> "{ran}"\n')
+        tool.chmod(0o755)
+    for target in RECIPE_TARGETS:  # no .venv/.installed: make takes the environment as stale
+        result = subprocess.run(["make", "-n", target, f"PYTHON={tmp_path / 'python3'}"], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        assert_recipe(result.stdout, (f"{VENV_BIN}/python -m pip install --quiet -r requirements.txt",),
+                      f"make -n {target}")
+    assert not ran.exists(), f"`make -n` ran programs: {ran.read_text()}"
+    assert not (tmp_path / ".venv" / ".installed").exists()

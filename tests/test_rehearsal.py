@@ -1,4 +1,4 @@
-"""Full-scale rehearsal: the README's paper command, with rehearsal.yaml layered on, on real layouts.
+"""Full-scale rehearsal: the paper command of docs/full-scale.md, rehearsal.yaml layered on, on real layouts.
 
 Why: the paper run is the path a researcher takes and the one no CI machine can afford; this runs
 the same command, rules and loaders end to end with only sizes shrunk (workflow/config/rehearsal.yaml),
@@ -16,7 +16,7 @@ import pytest
 
 from checkout import fresh_checkout, make_would_reinstall, run_shell
 from corpus_layouts import write_flickr8k, write_places, write_spokencoco
-from readme import readme_command
+from readme import documented_command
 
 # Image counts per split, as few as the paper's conditions allow (ten ResNet-152 crops per image are
 # most of the rehearsal's time): SpokenCOCO needs 60 training images for the 60-caption k = 1
@@ -30,7 +30,7 @@ VOICES = {"m1", "m2", "m3", "f1", "f2", "f3"}
 
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory: pytest.TempPathFactory, shared_sts: Path) -> Path:
-    """A scratch checkout with miniature corpora in resources/, after the README's rehearsal command."""
+    """A scratch checkout with miniature corpora in resources/, after the documented rehearsal command."""
     checkout = fresh_checkout(tmp_path_factory.mktemp("rehearsal"))
     if make_would_reinstall(checkout):
         pytest.skip("make would reinstall .venv (its stamp is older than requirements.txt/pyproject.toml); "
@@ -41,7 +41,7 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory, shared_sts: Path) -> Pat
                 + write_spokencoco(resources / "spokencoco", COCO_IMAGES))
     assert {(16_000, 1), (8_000, 1), (44_100, 1), (16_000, 2)} <= set(variants)
     (resources / "sts").symlink_to(shared_sts, target_is_directory=True)
-    command = readme_command("rehearsal.yaml").text
+    command = documented_command("rehearsal.yaml").text
     result = run_shell(command, checkout, timeout=3600)
     assert result.returncode == 0, f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     return checkout
