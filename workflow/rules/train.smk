@@ -15,7 +15,7 @@ rule train:
         layout.log("train", layout.RUN),
     benchmark:
         layout.TRAIN_BENCHMARK
-    # A job stopped at its time limit saved its step; Snakemake resubmits it (README "On
+    # A job stopped at its time limit saved its step; Snakemake resubmits it (docs/cluster.md, "On
     # a SLURM cluster").
     retries: config["train"]["submissions"] - 1
     conda:

@@ -42,7 +42,7 @@ GPU_PADDED_TFLOPS = {"fp32": 19.8, "bf16": 37.5, "fp16": 38.9}
 #: estimate stays comparable with the measured projection there).
 ASSUMED_GPU_TFLOPS = 25.0
 #: CPU training, GFLOP/s per thread (training FLOPs = 3x forward, over padded frames). Measured by
-#: ``make bench`` here (README, Benchmarks): paper size 1.07 captions/s bucketed (padding 1.11) and
+#: ``make bench`` here (docs/benchmarks.md): paper size 1.07 captions/s bucketed (padding 1.11) and
 #: 0.58 random (1.92) at 108.6 GFLOP per 430-frame caption -> 129 and 121; small size 297 and 160
 #: captions/s at 0.146 GFLOP -> 48 and 45. A size not listed is taken at the paper size's rate.
 CPU_TRAIN_GFLOPS_PER_THREAD = {"paper": 125.0, "small": 46.5}
@@ -72,7 +72,7 @@ GPU_IMAGES_PER_S = {
 #: Feature dimension of each image encoder.
 IMAGE_DIM = {"resnet152": 2048, "efficientnet_lite0": 1280}
 #: Memory: a job reads store rows on demand (vgs.store), so what grows with the corpus is the index
-#: of the keys it opens: 0.18 GB for 449k captions, manifest included (README, "Memory at scale").
+#: of the keys it opens: 0.18 GB for 449k captions, manifest included (docs/benchmarks.md, "Memory at scale").
 STORE_INDEX_BYTES_PER_KEY = 400
 #: Memory of a process with torch imported and a model's workspace, before any data (measured: an
 #: MFCC job peaked at 1.06 GB here); and of one without torch.
@@ -81,7 +81,7 @@ PYTHON_BASE_MB = 300.0
 #: Bytes a loaded manifest row takes in pandas, and on disk.
 MANIFEST_ROW_BYTES = {"memory": 1000, "disk": 250}
 #: Start-up of every job (interpreter, imports, model load), seconds: the world run's 104 jobs other
-#: than training took 404 s of job time in all (README, `make run`), ~4 s each.
+#: than training took 404 s of job time in all (docs/world.md, `make run`), ~4 s each.
 JOB_START_S = 5.0
 #: Mean duration of a generated-world caption spoken by espeak-ng (measured here: 2.3 s over 640
 #: captions of the three world corpora) and of an STS sentence (ASSUMED: ~11 words read at ~3 words/s).

@@ -19,7 +19,7 @@ Attention pooling masks the padded positions. This departs from the authors' cod
 runs over the zero states that ``pad_packed_sequence`` puts at padded positions: there each padded
 step takes a share of the softmax, so their embedding depends on how long the other utterances of
 its batch are. Masking makes the embedding independent of the batch up to floating-point
-rounding of batched matrix products (listed under "Departures from the paper" in the README).
+rounding of batched matrix products (listed in docs/departures.md).
 
 Initialisation: :func:`initialise_like_authors` reproduces the authors' (Xavier-uniform image
 projection, orthogonal first attention layer); everything else keeps PyTorch's defaults, as theirs.

@@ -18,7 +18,7 @@ corpus: a 30k-caption subset model or a test-split encoding touches only its own
 the operating system's page cache, not the process, keeps hot rows in RAM. Reads are thread-safe
 (``pread`` has no shared file position), so a batching thread may read while the model steps.
 ``python -m vgs.bench --only scale`` measured a training job's peak RSS at 1.39 GB with a 32 GB
-store (1.27 GB with a 1 GB store; most of it torch and the model step): README "Memory at scale".
+store (1.27 GB with a 1 GB store; most of it torch and the model step): docs/benchmarks.md "Memory at scale".
 
 Writing streams the rows to a raw spill file beside the output and copies them into the
 contiguous dataset once the row count is known (HDF5 cannot grow a contiguous dataset): a store

@@ -277,7 +277,7 @@ def run(quick: bool) -> dict:
 
 
 def summary(record: Mapping[str, Any]) -> str:
-    """Markdown table of one run (what README's Benchmarks section quotes)."""
+    """Markdown table of one run (what docs/benchmarks.md quotes)."""
     r = record["results"]
     machine = record["machine"]
     lines = [f"Scale benchmark, {record['when'][:10]}, {machine['processor']} x{machine['cpu_count']} "

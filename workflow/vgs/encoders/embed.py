@@ -8,7 +8,7 @@ and the natural sample (638 pairs x 2 sides x 4 speakers) are read once per enco
 pass gives every layer. Memory holds one utterance set's pooled vectors for
 all layers read (20,398 utterances x 13 layers x 768 x 4 B = 0.8 GB for a base model, 2 GB for a
 large one with 25 layers of 1024) plus one batch of audio; disk is 3 KB per utterance and layer
-at D = 768 (4.9 GB for a base model's 13 layers). Throughput is measured in the README
+at D = 768 (4.9 GB for a base model's 13 layers). Throughput is measured in docs/encoders.md
 ("External speech encoders").
 """
 

@@ -322,7 +322,7 @@ def paper_comparison(
              "claims judged on them test the path, not the paper.")  # fmt: skip
     caption = (f"This run beside {published.CITATION}: Table 2 and Table 3 against the published values, and "
                f"the paper's claims checked one by one (vgs.evaluate.paper_comparison says how). {scale} "
-               "This run's log-likelihood and AIC are over its own n pairs (README, Departures: Table 3).")  # fmt: skip
+               "This run's log-likelihood and AIC are over its own n pairs (docs/departures.md, Table 3).")  # fmt: skip
     write_table(numbers, {"csv": paths["numbers"]})
     write_table(claims, {"csv": paths["claims"]})
     markdown = "\n\n".join([

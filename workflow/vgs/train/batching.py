@@ -10,7 +10,7 @@ proportional to the padded length. Sorting each pass by (slightly jittered) leng
 it into batches keeps padding small; the jitter and the shuffled batch order keep batches
 different from epoch to epoch. Bucketing is a speed option: the default ``bucket=False`` gives the
 authors' random batches, and in a length-homogeneous batch the loss sees different negatives (its
-effect on results is measured in the README).
+effect on results is measured in docs/study.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Where and in which precision the model runs: CPU everywhere, CUDA with autocast when present.
 
 Why fp32 by default: the authors train and encode in fp32, and autocast changes results (measured
-in the README, "Speed options and their effect on results"). bf16 / fp16 autocast are speed options
+in docs/study.md, "Speed options and their effect on results"). bf16 / fp16 autocast are speed options
 that a configuration must ask for: ``bf16`` keeps fp32's exponent range, so the hinge loss needs no
 gradient scaling, but on CUDA its LSTM stays fp32 (see :func:`vgs.model.run_lstm`), which leaves
 it no faster than fp32 on the H200; ``fp16`` gets a ``GradScaler`` and was the fastest reduced
@@ -9,10 +9,10 @@ precision measured there (1.3-2x fp32, loss 0.02 % off fp32 after 20 steps), so 
 on CUDA, and fp32 on CPU. fp32 also keeps resumed CPU runs bit-identical to uninterrupted ones.
 
 What "fp32" means on a GPU: PyTorch lets cuDNN use TF32 tensor cores for convolutions and LSTMs
-by default (``torch.backends.cudnn.allow_tf32`` is True, measured on the H200 in the README), so
+by default (``torch.backends.cudnn.allow_tf32`` is True, measured on the H200 in docs/benchmarks.md), so
 an fp32 run there is partly TF32 unless told otherwise. The authors' recipe is fp32 proper, so
 ``fp32`` switches TF32 off for matmuls and cuDNN; ``tf32`` is the speed option that switches it
-on (1.5-1.9x faster on the H200, loss 1.7 % off strict fp32 after 20 steps: README, GPU check).
+on (1.5-1.9x faster on the H200, loss 1.7 % off strict fp32 after 20 steps: docs/benchmarks.md, GPU check).
 The switches are process-wide, which is right for a job that trains or encodes one model in one
 precision.
 """
