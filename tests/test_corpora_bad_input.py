@@ -509,7 +509,7 @@ def test_flickr8k_image_and_audio_roots(tmp_path: Path) -> None:
     images, wavs = tmp_path / "images", tmp_path / "audio"
     (tmp_path / "f" / "Flicker8k_Dataset").rename(images)
     (tmp_path / "f" / "flickr_audio" / "wavs").rename(wavs)
-    with pytest.raises(CorpusError, match="5 Flickr8k .* images missing"):
+    with pytest.raises(FileNotFoundError, match="5 Flickr8k .* images missing"):
         read_corpus(spec_of("flickr8k", tmp_path / "f"))
     manifest, _, _ = load(tmp_path, spec_of("flickr8k", tmp_path / "f", image_root=str(images), audio_root=str(wavs)))
     frame = read_tsv(manifest)

@@ -25,7 +25,7 @@ from vgs.features.mfcc import (
 )
 from vgs.io import write_tsv
 from vgs.store import ArrayStore
-from vgs.tts.backend import make_backend
+from vgs.tts.engines import make_backend
 
 RATE = 16_000
 

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vgs.sts.normalise import normalisation_table
 from vgs.sts.senteval import load_sts
-from vgs.tts.backend import make_backend
+from vgs.tts.engines import make_backend
+from vgs.tts.normalise import normalisation_table
 from vgs.tts.synthesis import synthesize_jobs
 from vgs.world.sts import write_sts
 
