@@ -229,7 +229,6 @@ def authors_reading(train_json: Path, val_json: Path, block: int, path: Path) ->
 @pytest.mark.parametrize("block", [10_000, 1])  # 1: twelve subgroups, read 0, 1, 10, 11, 2, ...
 def test_spokencoco_authors_lists_on_the_miniature(tmp_path: Path, monkeypatch, block: int) -> None:
     from corpus_layouts import write_spokencoco
-
     from vgs.corpora import spokencoco
 
     write_spokencoco(tmp_path, {"train": 3, "dev": 4, "test": 5})

@@ -98,7 +98,12 @@ def test_parts_of_the_package_import_without_a_cycle() -> None:
         ),
         # ``from package import module`` is an import of that module.
         (
-            {"__init__.py": "", "a/__init__.py": "", "a/x.py": "from vgs.a import y\n", "a/y.py": "from vgs.a.x import f\n"},
+            {
+                "__init__.py": "",
+                "a/__init__.py": "",
+                "a/x.py": "from vgs.a import y\n",
+                "a/y.py": "from vgs.a.x import f\n",
+            },
             ["vgs.a.x", "vgs.a.y"],
         ),
     ],

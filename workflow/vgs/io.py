@@ -79,7 +79,8 @@ def require_files(paths: Iterable[PathLike], what: str, source: str) -> None:
 
     ``what`` says which kind of file is missing (e.g. "Flickr8k wavs"); ``source`` tells the user
     where the files come from and where to put them. Why here: corpus loaders and feature extraction
-    (which reads a corpus's images) check their inputs alike, and features must not import the corpora package above them.
+    (which reads a corpus's images) check their inputs alike, and features must not import the
+    corpora package above them.
     """
     missing = [str(path) for path in dict.fromkeys(map(str, paths)) if not os.path.isfile(path)]
     if missing:

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from vgs.tts.normalise import comparison_key
 from vgs.tts.backend import TTSFatalError, to_target_rate
+from vgs.tts.normalise import comparison_key
 
 
 class ReleasedBackend:
