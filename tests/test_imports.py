@@ -4,7 +4,7 @@ Why both levels: a cycle of modules breaks at import time only when the imports 
 so engines and factories that import each other inside functions run fine and still tangle the code;
 a cycle between parts (``vgs.sts`` and ``vgs.tts``, ``vgs.corpora`` and ``vgs.features``) tangles
 them with no cycle of modules at all. Imports inside functions and ``TYPE_CHECKING`` blocks count.
-The package is read with :mod:`ast`, so nothing is imported and the test takes milliseconds.
+The package is read with :mod:`ast`, so nothing is imported (0.3 s for its 88 modules here).
 """
 
 from __future__ import annotations
@@ -113,14 +113,17 @@ def test_a_cycle_of_modules_is_found(tmp_path: Path, files: dict[str, str], expe
 
 
 def test_a_cycle_of_parts_is_found_where_modules_have_none(tmp_path: Path) -> None:
-    package = write_package(tmp_path, {
-        "__init__.py": "",
-        "sts/__init__.py": "",
-        "sts/normalise.py": "",
-        "sts/build.py": "from vgs.tts.synthesis import run\n",
-        "tts/__init__.py": "",
-        "tts/synthesis.py": "",
-        "tts/released.py": "from vgs.sts.normalise import comparison_key\n",
-    })
+    package = write_package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "sts/__init__.py": "",
+            "sts/normalise.py": "",
+            "sts/build.py": "from vgs.tts.synthesis import run\n",
+            "tts/__init__.py": "",
+            "tts/synthesis.py": "",
+            "tts/released.py": "from vgs.sts.normalise import comparison_key\n",
+        },
+    )
     assert not cycle(package_imports(package))
     assert sorted(set(cycle(parts_graph(package_imports(package))))) == ["sts", "tts"]

@@ -34,6 +34,4 @@ def make_backend(tts_config: Mapping[str, Any]) -> TTSBackend:
         from vgs.tts.released import ReleasedBackend
 
         return ReleasedBackend(**tts_config["released"])
-    raise TTSFatalError(
-        f"unknown tts.backend {backend!r}; use 'espeak', 'google' or 'released' (config.yaml)"
-    )
+    raise TTSFatalError(f"unknown tts.backend {backend!r}; use 'espeak', 'google' or 'released' (config.yaml)")
