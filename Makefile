@@ -48,12 +48,17 @@ plan: setup
 study:
 	@$(MAKE) --no-print-directory run TARGETS=study CONFIG="config.yaml workflow/config/study.yaml"
 
+# Snakemake's own lint and snakefmt for the rules; ruff (pinned in requirements.txt, settings in
+# pyproject.toml) for the package, the rule scripts and the tests.
 lint: setup
 	$(BIN)/snakemake --lint --configfile $(CONFIG)
 	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/ruff check workflow tests
+	$(BIN)/ruff format --check workflow tests
 
 format: setup
 	$(BIN)/snakefmt Snakefile workflow/rules
+	$(BIN)/ruff format workflow tests
 
 test: lint slurm-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

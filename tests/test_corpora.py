@@ -151,7 +151,7 @@ def test_places_config_overrides_base_paths(tmp_path: Path) -> None:
     moved = tmp_path / "moved_images"
     (tmp_path / "p" / "images").rename(moved)
     spec = {"format": "places", "root": str(tmp_path / "p")}
-    with pytest.raises(CorpusError, match="4 Places .* images missing"):
+    with pytest.raises(FileNotFoundError, match="4 Places .* images missing"):
         read_corpus(spec)
     frame = read_corpus({**spec, "image_root": str(moved)})
     assert all(path.startswith(str(moved)) for path in frame["image_path"])
@@ -229,7 +229,6 @@ def authors_reading(train_json: Path, val_json: Path, block: int, path: Path) ->
 @pytest.mark.parametrize("block", [10_000, 1])  # 1: twelve subgroups, read 0, 1, 10, 11, 2, ...
 def test_spokencoco_authors_lists_on_the_miniature(tmp_path: Path, monkeypatch, block: int) -> None:
     from corpus_layouts import write_spokencoco
-
     from vgs.corpora import spokencoco
 
     write_spokencoco(tmp_path, {"train": 3, "dev": 4, "test": 5})
@@ -261,9 +260,9 @@ def test_spokencoco_val_too_small(tmp_path: Path) -> None:
 
 
 def test_missing_metadata_names_file_and_source(tmp_path: Path) -> None:
-    with pytest.raises(CorpusError, match=r"(?s)2 SpokenCOCO metadata files missing.*SpokenCOCO_train.json.*csail"):
+    with pytest.raises(FileNotFoundError, match=r"(?s)2 SpokenCOCO metadata files missing.*SpokenCOCO_train.json.*csail"):
         read_corpus({"format": "spokencoco", "root": str(tmp_path)})
-    with pytest.raises(CorpusError, match=r"(?s)3 Places metadata files missing.*train_2020.json.*Places205"):
+    with pytest.raises(FileNotFoundError, match=r"(?s)3 Places metadata files missing.*train_2020.json.*Places205"):
         read_corpus({"format": "places", "root": str(tmp_path)})
 
 

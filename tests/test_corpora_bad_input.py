@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 import soundfile
 import yaml
-from conftest import REPO
 from PIL import Image
-from test_corpora import MIN_SAMPLES, write_flickr8k, write_places, write_spokencoco
 
+from conftest import REPO
+from test_corpora import MIN_SAMPLES, write_flickr8k, write_places, write_spokencoco
 from vgs.config import ConfigError, validate_config
 from vgs.corpora.audio_check import MFCC_SAMPLE_RATE, audio_problem
 from vgs.corpora.audio_content import content_problem
@@ -420,7 +420,6 @@ def test_content_faults_stop_by_default_and_above_the_fraction(tmp_path: Path) -
 def test_speech_passes_the_level_check(tmp_path: Path) -> None:
     """No false alarm on speech (espeak-ng, synthetic) at the releases' and the odd rates and in stereo."""
     from corpus_layouts import speak
-
     from vgs.world.formats import Utterance
 
     utterances = [Utterance(f"a dog runs on the grass number {k}", "en-us+m2", f"{k}.wav") for k in range(8)]
@@ -509,7 +508,7 @@ def test_flickr8k_image_and_audio_roots(tmp_path: Path) -> None:
     images, wavs = tmp_path / "images", tmp_path / "audio"
     (tmp_path / "f" / "Flicker8k_Dataset").rename(images)
     (tmp_path / "f" / "flickr_audio" / "wavs").rename(wavs)
-    with pytest.raises(CorpusError, match="5 Flickr8k .* images missing"):
+    with pytest.raises(FileNotFoundError, match="5 Flickr8k .* images missing"):
         read_corpus(spec_of("flickr8k", tmp_path / "f"))
     manifest, _, _ = load(tmp_path, spec_of("flickr8k", tmp_path / "f", image_root=str(images), audio_root=str(wavs)))
     frame = read_tsv(manifest)

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+
 from conftest import REPO
 from test_corpora import MIN_SAMPLES, write_flickr8k
-
 from vgs.corpora.audio_check import HeaderRepair, check_audio
 from vgs.corpora.load import load_corpus
 from vgs.corpora.manifest import CorpusError

@@ -14,7 +14,7 @@ import yaml
 from conftest import REPO
 
 # Needed to drive the workflow or to test it, never inside a rule's environment.
-DRIVER_ONLY = {"snakemake", "snakemake-executor-plugin-slurm", "snakefmt", "pytest", "python-speech-features"}
+DRIVER_ONLY = {"snakemake", "snakemake-executor-plugin-slurm", "snakefmt", "ruff", "pytest", "python-speech-features"}
 
 
 def _name(requirement: str) -> str:

@@ -48,7 +48,8 @@ def build_sts(root: Path, n_per_subtask: int = 30) -> dict[str, object]:
             words = list(rng.choice(WORDS, size=6))
             sent_b = words[: int(round(gold))] + list(rng.choice(WORDS, size=6 - int(round(gold))))
             pairs.append({"pair_id": pair_id, "year": year, "subtask": subtask, "sent_a": " ".join(words),
-                          "sent_b": " ".join(sent_b), "gold": f"{gold:.6f}", "sent_a_id": a_id, "sent_b_id": b_id})  # fmt: skip
+                          "sent_b": " ".join(sent_b), "gold": f"{gold:.6f}",
+                          "sent_a_id": a_id, "sent_b_id": b_id})  # fmt: skip
     pairs_frame = pd.DataFrame(pairs)
     write_tsv(root / "pairs.tsv", pairs_frame)
     voice_manifests = []

@@ -11,7 +11,6 @@ import torch
 from PIL import Image, ImageDraw
 from torchvision import transforms
 
-from vgs.corpora.manifest import CorpusError
 from vgs.features.efficientnet_lite import INPUT_MEAN, INPUT_STD, pretrained_efficientnet_lite0
 from vgs.features.image_encoders import MissingWeightsError, build_encoder, resnet152_weights_path
 from vgs.features.images import ImageError, crop_transform, extract_image_store
@@ -150,5 +149,5 @@ def test_bad_images_named_and_no_store_left(tmp_path: Path) -> None:
         extract_image_store(manifest, out, "efficientnet_lite0", crops="centre", batch_size=1, device="cpu")
     assert list(out.parent.iterdir()) == []
     (tmp_path / "img2.png").unlink()
-    with pytest.raises(CorpusError, match="img2.png"):
+    with pytest.raises(FileNotFoundError, match="img2.png"):
         extract_image_store(manifest, out, "efficientnet_lite0", crops="centre", device="cpu")

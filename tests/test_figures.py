@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from matplotlib.axes import Axes
 from matplotlib.container import ErrorbarContainer
 

@@ -33,7 +33,8 @@ def test_only_recordings_are_human_speech():
 def _similarities(rng: np.random.Generator) -> pd.DataFrame:
     gold = rng.uniform(0, 5, 60)
     frame = pd.DataFrame({"pair_id": [f"p{i}" for i in range(60)], "year": "2012", "subtask": "MSRvid",
-                          "gold": gold, "similarity": gold + rng.normal(size=60), "in_sample": np.arange(60) % 3 == 0})  # fmt: skip
+                          "gold": gold, "similarity": gold + rng.normal(size=60),
+                          "in_sample": np.arange(60) % 3 == 0})  # fmt: skip
     frame["natural_similarity"] = np.where(frame["in_sample"], frame["similarity"] + rng.normal(size=60), np.nan)
     return frame
 

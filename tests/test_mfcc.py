@@ -25,7 +25,7 @@ from vgs.features.mfcc import (
 )
 from vgs.io import write_tsv
 from vgs.store import ArrayStore
-from vgs.tts.backend import make_backend
+from vgs.tts.engines import make_backend
 
 RATE = 16_000
 
@@ -92,8 +92,8 @@ def test_features_equal_python_speech_features_value_by_value(
     Tolerance: absolute 1e-4 on every feature value. Both sides compute in float64 and ours stores
     float32: normalised features have unit variance (rounding below 1e-6; measured at most 2.3e-7),
     raw ones reach |228| (the DCT c0 of a silent frame, whose log energies psf floors at -36), where
-    float32 rounds by up to 7.6e-6 (measured 7.5e-6). A float32 spectrum already misses by 2e-4 here (8e-4 on other espeak
-    sentences), while the recipe changes this test guards against move normalised values by 0.09
+    float32 rounds by up to 7.6e-6 (measured 7.5e-6). A float32 spectrum already misses by 2e-4 here
+    (8e-4 on other espeak sentences), while the recipe changes this test guards against move normalised values by 0.09
     (periodic instead of symmetric window) to 1 or more (torchaudio's filterbank, frames shifted by
     one sample, c0 as DCT instead of log energy, an affine slip such as ``2x + 5``); psf's default
     lifter shows in ``normalise: none`` only, since normalisation divides each coefficient by its

@@ -25,10 +25,10 @@ from test_tts_synthesis import FakeBackend
 from vgs.config import ConfigError, validate_config
 from vgs.evaluate.sts_eval import pair_similarities, speaker_pairs
 from vgs.io import read_tsv, write_tsv
+from vgs.store import ArrayStore, write_store
 from vgs.sts.build import MANIFEST_COLUMNS, ingest_sts, synthesize_sts_shard, voice_manifest
 from vgs.sts.natural import natural_manifest, write_natural_sample
 from vgs.sts.spokensts import SpokenSTSError, release_location
-from vgs.store import ArrayStore, write_store
 from vgs.tts.backend import TTSFatalError
 from vgs.tts.espeak import EspeakBackend
 
@@ -245,7 +245,7 @@ def test_hub_problems_are_listed_in_one_error(sts: dict[str, Any], tmp_path: Pat
     )
     assert (
         "row 4 " in lines[3]
-        and f"similarity 0.25 differs from the gold score" in lines[3]
+        and "similarity 0.25 differs from the gold score" in lines[3]
         and CHOSEN[2] in lines[3]
     )
     assert all(

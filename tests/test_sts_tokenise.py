@@ -14,6 +14,7 @@ import pytest
 from vgs.sts.download import download_text_forms, unpack_archive
 from vgs.sts.tokenise import senteval_line, senteval_sentence
 
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

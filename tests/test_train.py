@@ -361,7 +361,6 @@ def test_train_rule_entry_writes_outputs_and_learns(tmp_path):
 
 def test_shipped_config_sections_build_settings_and_model():
     from conftest import REPO
-
     from vgs.config import load_config
     from vgs.model import model_config
 
@@ -415,7 +414,8 @@ def test_logged_lr_follows_the_cyclic_schedule_step_by_step(tmp_path):
     try:
         out = tmp_path / "model"
         loop.train(data["manifest"], [data["mfcc"]], data["images"], out / "best.pt", out / "train_log.tsv",
-                   out / "curve.png", out / "checkpoints", {"size": "t", "sizes": {"t": TINY}}, settings, seed=1)  # fmt: skip
+                   out / "curve.png", out / "checkpoints", {"size": "t", "sizes": {"t": TINY}}, settings,
+                   seed=1)  # fmt: skip
     finally:
         hook.remove()
     lr_min, lr_max, steps_per_epoch, period = FAST["lr_min"], FAST["lr_max"], 6, 24
@@ -472,7 +472,6 @@ def test_ordered_dev_batches_read_the_manifest_order_and_random_ones_keep_images
 
 def test_defaults_are_the_authors_recipe():
     from conftest import REPO
-
     from vgs.config import load_config
 
     paper = loop.TrainConfig.from_section(load_config(REPO / "workflow" / "config" / "paper.yaml")["train"])

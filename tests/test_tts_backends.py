@@ -12,7 +12,8 @@ import pytest
 import soundfile as sf
 from google.api_core import exceptions as api_errors
 
-from vgs.tts.backend import TTSFatalError, make_backend
+from vgs.tts.backend import TTSFatalError
+from vgs.tts.engines import make_backend
 from vgs.tts.google import GoogleBackend
 
 
@@ -28,7 +29,7 @@ def test_espeak_speaks_16k_int16_and_voices_differ() -> None:
 
 SPEAK_SEQUENCE = """
 import hashlib
-from vgs.tts.backend import make_backend
+from vgs.tts.engines import make_backend
 backend = make_backend({"backend": "espeak"})
 for voice in ("en-us+f3", "en-us+m2", "en-us+f3"):  # f3 breathes: random noise in every sentence
     print(hashlib.sha256(backend.synthesize("a small red ball is next to a blue box.", voice).tobytes()).hexdigest())

@@ -10,7 +10,15 @@ import statistics
 import pytest
 
 from vgs.world.captions import (
-    KIND_WORDS, PLACE_NOUNS, PLACE_PHRASES, RELATION_PHRASES, SIZE_WORDS, Mention, Plan, caption_scene, meaning,
+    KIND_WORDS,
+    PLACE_NOUNS,
+    PLACE_PHRASES,
+    RELATION_PHRASES,
+    SIZE_WORDS,
+    Mention,
+    Plan,
+    caption_scene,
+    meaning,
     realise,
 )
 from vgs.world.render import render_scene

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vgs.config import ConfigError, trained_models, train_settings
+from vgs.config import ConfigError, train_settings, trained_models
 
 # --- Per-unit costs: the one place to change them -----------------------------------------------
 

@@ -65,6 +65,28 @@ def remove_partial_files(root: PathLike) -> list[Path]:
     return removed
 
 
+SHOWN_IN_ERRORS = 10  # lines of an error's list of files; the rest is counted
+
+
+def indented_list(lines: list[str]) -> str:
+    """The first :data:`SHOWN_IN_ERRORS` lines, indented, and how many more there are."""
+    more = f"\n  ... and {len(lines) - SHOWN_IN_ERRORS} more" if len(lines) > SHOWN_IN_ERRORS else ""
+    return "  " + "\n  ".join(lines[:SHOWN_IN_ERRORS]) + more
+
+
+def require_files(paths: Iterable[PathLike], what: str, source: str) -> None:
+    """Raise :class:`FileNotFoundError` naming the first missing paths and their count.
+
+    ``what`` says which kind of file is missing (e.g. "Flickr8k wavs"); ``source`` tells the user
+    where the files come from and where to put them. Why here: corpus loaders and feature extraction
+    (which reads a corpus's images) check their inputs alike, and features must not import the
+    corpora package above them.
+    """
+    missing = [str(path) for path in dict.fromkeys(map(str, paths)) if not os.path.isfile(path)]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} {what} missing:\n{indented_list(missing)}\n{source}")
+
+
 def write_text_atomic(path: PathLike, text: str) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_path(path) as tmp:

@@ -1,5 +1,8 @@
 """Does cuDNN run an LSTM in bf16 when asked directly (no autocast)? Records the answer and the speed."""
-import json, sys, time
+import json
+import sys
+import time
+
 import torch
 
 out = {}
@@ -10,10 +13,13 @@ for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16), ("fp16", 
     try:
         inp = x.to(dtype).requires_grad_()
         for _ in range(3):
-            y, _ = lstm(inp); y.float().sum().backward()
-        torch.cuda.synchronize(); start = time.perf_counter()
+            y, _ = lstm(inp)
+            y.float().sum().backward()
+        torch.cuda.synchronize()
+        start = time.perf_counter()
         for _ in range(20):
-            y, _ = lstm(inp); y.float().sum().backward()
+            y, _ = lstm(inp)
+            y.float().sum().backward()
         torch.cuda.synchronize()
         out[name] = {"output_dtype": str(y.dtype), "ms_per_fwd_bwd": round((time.perf_counter() - start) / 20 * 1e3, 2)}
     except Exception as error:  # noqa: BLE001

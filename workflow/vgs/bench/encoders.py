@@ -116,7 +116,8 @@ def summary(record: Mapping[str, object]) -> str:
     results = record["results"]
     lines = [f"Encoder throughput on {results['device_name']} ({results['device']}, {results['torch_threads']} "
              f"threads); {results['assumption']}.", "",
-             "| configuration | utterances/s | audio s/s | CPU s per utterance | layers | all SpokenSTS (h, estimate) |",
+             "| configuration | utterances/s | audio s/s | CPU s per utterance | layers "
+             "| all SpokenSTS (h, estimate) |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     for name, value in results.items():
         if isinstance(value, dict):

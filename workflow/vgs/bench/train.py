@@ -29,9 +29,9 @@ from vgs import costs
 from vgs.costs import ASSUMED_GPU_TFLOPS
 from vgs.model import ModelConfig, VGSModel
 from vgs.train.batching import epoch_batches, pad_batch
-from vgs.train.loss import hinge_loss
 from vgs.train.data import load_training_data
 from vgs.train.loop import TrainConfig, Trainer
+from vgs.train.loss import hinge_loss
 from vgs.train.synthetic import caption_lengths, random_frames, synthetic_corpus
 
 NAME = "train"

@@ -2,10 +2,10 @@
 
 Why: SpokenSTS is ~20k unique sentences x 6 voices, so synthesis speed decides whether the real
 build takes minutes or hours on a laptop. The benchmark speaks real STS sentences (the shared
-STS 2012-2016 copy when present, else the world's STS, generated on the spot if need be), pinned to one CPU, through the same
-pipeline the rules use (espeak-ng in-process, resampling, atomic WAV writing), and compares it
-with one ``espeak-ng`` process per sentence when that binary is installed. From the measured rate
-it estimates the full six-voice real SpokenSTS synthesis time on two cores. Rates per core are
+STS 2012-2016 copy when present, else the world's STS, generated on the spot if need be), pinned
+to one CPU, through the same pipeline the rules use (espeak-ng in-process, resampling, atomic WAV
+writing), and compares it with one ``espeak-ng`` process per sentence when that binary is installed.
+From the measured rate it estimates the full six-voice real SpokenSTS synthesis time on two cores. Rates per core are
 utterances per CPU-second of the pinned process (what a dedicated core delivers); wall-clock rates
 are reported beside them with the load average, since a shared machine slows the wall clock.
 """
@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vgs.sts.normalise import normalisation_table
 from vgs.sts.senteval import load_sts
-from vgs.tts.backend import make_backend
+from vgs.tts.engines import make_backend
+from vgs.tts.normalise import normalisation_table
 from vgs.tts.synthesis import synthesize_jobs
 from vgs.world.sts import write_sts
 

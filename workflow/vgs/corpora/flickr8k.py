@@ -25,10 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from vgs.corpora.manifest import (
-    CorpusError, caption_major, caption_name, finish_manifest, join_path, require_files,
-)
+from vgs.corpora.manifest import CorpusError, caption_major, caption_name, finish_manifest, join_path
 from vgs.corpora.metadata import entry_label, read_json, read_text, required, required_name
+from vgs.io import require_files
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ import pandas as pd
 
 from vgs.corpora import flickr8k, places, spokencoco
 from vgs.corpora.image_check import image_problems
-from vgs.corpora.manifest import MANIFEST_COLUMNS, CorpusError, indented_list, write_manifest
+from vgs.corpora.manifest import MANIFEST_COLUMNS, CorpusError, write_manifest
 from vgs.corpora.screening import REJECTED_COLUMNS, AudioPolicy, count_rejected, screen_audio
-from vgs.io import PathLike, read_tsv, write_tsv
+from vgs.io import PathLike, indented_list, read_tsv, write_tsv
 
 log = logging.getLogger(__name__)
 

@@ -7,42 +7,26 @@ wav_path text speaker split`` and never need to know which dataset a row came fr
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
-from vgs.io import PathLike, write_tsv
+from vgs.io import PathLike, indented_list, require_files, write_tsv
 
 MANIFEST_COLUMNS = ["utt_id", "image_id", "image_path", "wav_path", "text", "speaker", "split"]
 SPLITS = ("train", "dev", "test")
-SHOWN_IN_ERRORS = 10  # lines of an error's list of files; the rest is counted
 
 
 class CorpusError(ValueError):
-    """A corpus on disk is missing files or has inconsistent metadata; the message says what to do."""
+    """A corpus's metadata is inconsistent or damaged; the message says what to do.
+
+    Missing files raise :class:`FileNotFoundError` (:func:`vgs.io.require_files`).
+    """
 
 
 def join_path(base: PathLike, relative: str) -> str:
     """``base/relative`` normalised without resolving symlinks, so relative roots stay relative."""
     return os.path.normpath(os.path.join(base, relative))
-
-
-def indented_list(lines: list[str]) -> str:
-    """The first :data:`SHOWN_IN_ERRORS` lines, indented, and how many more there are."""
-    more = f"\n  ... and {len(lines) - SHOWN_IN_ERRORS} more" if len(lines) > SHOWN_IN_ERRORS else ""
-    return "  " + "\n  ".join(lines[:SHOWN_IN_ERRORS]) + more
-
-
-def require_files(paths: Iterable[PathLike], what: str, source: str) -> None:
-    """Raise :class:`CorpusError` naming the first missing paths and their count.
-
-    ``what`` says which kind of file is missing (e.g. "Flickr8k wavs"); ``source`` tells the user
-    where the dataset comes from and where to put it.
-    """
-    missing = [str(path) for path in dict.fromkeys(map(str, paths)) if not os.path.isfile(path)]
-    if missing:
-        raise CorpusError(f"{len(missing)} {what} missing:\n{indented_list(missing)}\n{source}")
 
 
 def caption_name(wav_path: str) -> str:

@@ -23,8 +23,9 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from vgs.corpora.manifest import CorpusError, finish_manifest, join_path, require_files
+from vgs.corpora.manifest import CorpusError, finish_manifest, join_path
 from vgs.corpora.metadata import entry_label, optional_text, read_json, required, required_name
+from vgs.io import require_files
 
 SOURCE = (
     "Places Audio Captions come from https://groups.csail.mit.edu/sls/downloads/placesaudio/ "

@@ -19,8 +19,8 @@ import pandas as pd
 
 from vgs.corpora.audio_check import AudioCheck, check_audios
 from vgs.corpora.audio_content import content_problems
-from vgs.corpora.manifest import CorpusError, indented_list
-from vgs.io import PathLike, read_tsv, write_tsv
+from vgs.corpora.manifest import CorpusError
+from vgs.io import PathLike, indented_list, read_tsv, write_tsv
 
 REJECTED_COLUMNS = ["utt_id", "wav_path", "reason"]
 REPAIRED_COLUMNS = ["utt_id", "wav_path", "declared_s", "actual_s"]

@@ -35,8 +35,9 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from vgs.corpora.manifest import CorpusError, caption_major, caption_name, finish_manifest, join_path, require_files
+from vgs.corpora.manifest import CorpusError, caption_major, caption_name, finish_manifest, join_path
 from vgs.corpora.metadata import entry_label, optional_text, read_json, required, required_name
+from vgs.io import require_files
 
 SOURCE = (
     "SpokenCOCO comes from https://groups.csail.mit.edu/sls/downloads/placesaudio/ (SpokenCOCO.tar.gz: "

@@ -30,7 +30,6 @@ from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, PreTrained
 
 from vgs.encoders.spec import SAMPLE_RATE, TINY_LAYERS, EncoderConfigError, check_checkpoint
 
-
 ARCHITECTURES = ("wav2vec2", "hubert", "wavlm")
 
 

@@ -1,5 +1,6 @@
 """Figures: Figure 1 (STS correlation per subtask and overall), Figure 2 (correlation against
-captions per image), the external encoders' correlation by layer, learning curves and the size × captions-per-image study. Each is written as PNG (report, README) and PDF (paper).
+captions per image), the external encoders' correlation by layer, learning curves and the size ×
+captions-per-image study. Each is written as PNG (report, README) and PDF (paper).
 
 The figures read the seed-aggregated correlation table written by
 :func:`vgs.evaluate.tables.sts_tables`, so restyling a figure never recomputes an evaluation.
@@ -15,10 +16,10 @@ import matplotlib
 matplotlib.use("Agg")  # headless: rules run without a display
 
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from vgs.evaluate.tables import ENCODER, SPEECH, TEXT_TOPLINE, system_label  # noqa: E402
 from vgs.io import PathLike, atomic_path, read_tsv  # noqa: E402
@@ -159,7 +160,8 @@ def encoder_layer_figure(
     """Correlation (95% CI) against the hidden-state index of each external encoder (one line per
     encoder), on All and on the natural-speech sample (one panel each); the trained models that are
     not captions-per-image subsets (as in Figure 1) and the text toplines (on All only: text has no
-    natural-speech row) as horizontal lines with their CIs as bands. ``runs`` are the encoder runs (``encoder``, ``layer``, ``system``)."""
+    natural-speech row) as horizontal lines with their CIs as bands. ``runs`` are the encoder runs
+    (``encoder``, ``layer``, ``system``)."""
     frame = _read_correlations(correlations_csv)
     layer_of = {run["system"]: (run["encoder"], int(run["layer"])) for run in runs}
     if not layer_of:

@@ -94,7 +94,8 @@ def table2_numbers(retrieval: pd.DataFrame, models: Mapping[str, str]) -> pd.Dat
             value = float(getattr(paper, metric))
             rows.append({"section": "Table 2", "model": f"{published.PAPER_MODELS[fmt]} ({system or 'not run'})",
                          "measure": f"{DIRECTION_LABELS[direction]} {label}", "published": value,
-                         "this_run": ours, "difference": ours - value, "seeds": int(part["seed"].nunique())})  # fmt: skip
+                         "this_run": ours, "difference": ours - value,
+                         "seeds": int(part["seed"].nunique())})  # fmt: skip
     return pd.DataFrame(rows, columns=NUMBER_COLUMNS)
 
 
@@ -152,7 +153,8 @@ def figure1_order_claims(correlations: pd.DataFrame, models: Mapping[str, str]) 
     claims = []
     missing = _missing(models, order)
     for level, group, how in (("all", "All", "pooled Pearson r over every pair (the text's All)"),
-                              ("senteval_mean", "All", "plain mean of the per-subtask Pearson r (the caption's All)")):  # fmt: skip
+                              ("senteval_mean", "All",
+                               "plain mean of the per-subtask Pearson r (the caption's All)")):  # fmt: skip
         rows = {fmt: _r(correlations, models[fmt], level, group) for fmt in order if fmt in models}
         values = {fmt: float(row["pearson"]) for fmt, row in rows.items() if row is not None}
         verdict = missing or (_order_verdict(values, order) if len(values) == len(order) else

@@ -107,9 +107,9 @@ def reading(term: str, outcome: str, estimate: float, low: float, high: float) -
         return (f"Doubling the captions per image at the same total (so half the images) changes {name} by "
                 f"{change}; {verdict}.")
     if term == "log2_total:log2_k":
+        worth = "more" if estimate > 0 else "less"
         return (f"Per doubling of k, the gain from doubling the data changes by {change} "
-                f"({'more paraphrases make more data worth more' if estimate > 0 else 'more paraphrases make more data worth less'}); "
-                f"{verdict}.")
+                f"(more paraphrases make more data worth {worth}); {verdict}.")
     seed = term.split("T.")[-1].rstrip("]")
     return f"Seed {seed} against seed 1, same cell: {change}; {verdict}."
 
@@ -228,8 +228,8 @@ def study_tables(
     caption = (
         f"OLS per outcome: outcome ~ log2(total) × log2(k) + seed (fixed effect), predictors centred on the grid's "
         f"means, n = {len(by_seed)} models ({len(cells)} cells × {len(seeds)} seeds), r on {sts_description}; "
-        f"95% CIs. {spread_sentence(seed_spread(by_seed), paper_style_models(paper_style))} Training took {hours:.2f} job-hours "
-        f"({len(benchmark_paths)} jobs, Snakemake benchmarks)."
+        f"95% CIs. {spread_sentence(seed_spread(by_seed), paper_style_models(paper_style))} "
+        f"Training took {hours:.2f} job-hours ({len(benchmark_paths)} jobs, Snakemake benchmarks)."
     )
     shown = regression[["outcome", "term", "estimate", "ci_low", "ci_high", "p", "reading"]]
     write_table(shown, {"md": paths["regression_md"]}, caption)

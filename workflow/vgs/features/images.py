@@ -18,9 +18,8 @@ from PIL import Image, UnidentifiedImageError
 from torchvision import transforms
 from tqdm import tqdm
 
-from vgs.corpora.manifest import require_files
 from vgs.features.image_encoders import ImageEncoder, build_encoder
-from vgs.io import PathLike, read_tsv
+from vgs.io import PathLike, read_tsv, require_files
 from vgs.store import write_store
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,10 @@ from typing import Any
 import pandas as pd
 
 from vgs.io import PathLike, read_tsv, write_tsv
-from vgs.sts.normalise import normalisation_table
 from vgs.sts.senteval import load_sts
-from vgs.tts.backend import TTSBackend, engine_voice, make_backend
+from vgs.tts.backend import TTSBackend
+from vgs.tts.engines import engine_voice, make_backend
+from vgs.tts.normalise import normalisation_table
 from vgs.tts.synthesis import cache_wav_path, synthesize_jobs
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,8 @@ from tqdm import tqdm
 from vgs.io import PathLike, read_tsv, write_tsv
 from vgs.sts.build import MANIFEST_COLUMNS, PAIR_COLUMNS, SENTENCE_COLUMNS, pair_sides
 from vgs.sts.spokensts import check_inventory, read_inventory, source_label
-from vgs.tts.backend import TARGET_RATE, TTSBackend, make_backend, to_target_rate
+from vgs.tts.backend import TARGET_RATE, TTSBackend, to_target_rate
+from vgs.tts.engines import make_backend
 from vgs.tts.synthesis import cache_wav_path, synthesize_jobs, write_wav
 
 with warnings.catch_warnings():  # pydub warns about ffmpeg on import; we use only its silence detector

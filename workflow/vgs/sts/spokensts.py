@@ -20,7 +20,7 @@ whether ``<n>`` counts the lines of the subtask's ``STS.input`` file or only its
 2015 and 2016 have lines without a gold score), nor whether it counts from 0 or 1, so the numbering
 is found from the data (:func:`find_numbering`): each of the four candidates maps every recording to
 a pair, and the one under which every recording's texts (both normalised as for synthesis and
-compared by their words, :func:`vgs.sts.normalise.comparison_key`) and gold score agree with the STS
+compared by their words, :func:`vgs.tts.normalise.comparison_key`) and gold score agree with the STS
 files is kept and logged. Texts alone cannot replace the number (437 of the 12,544 scored pairs of
 STS 2012-2016 share both texts with another pair of the same subtask), and no fit, or two fits that
 give different pairs, stop with one message. At the paper's size this is four passes over 2,552
@@ -46,8 +46,8 @@ import pandas as pd
 import soundfile as sf
 
 from vgs.sts.build import make_pair_id
-from vgs.sts.normalise import comparison_key
 from vgs.sts.senteval import subtask_label, year_label
+from vgs.tts.normalise import comparison_key
 
 # year/subtask/number locate a recording by its key (release, hub); pair_id is set once the
 # numbering is known (the folder form gives it directly).

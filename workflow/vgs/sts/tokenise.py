@@ -3,7 +3,7 @@
 Why: the paper takes the STS sets "included in the SentEval toolbox", whose data script cuts the
 first two columns of every ``STS.input`` file, runs each through Moses' ``tokenizer.perl -l en
 -no-escape`` and lower-cases the result. The paper's own examples show that text (a space before a
-closing quote, ``usa``), and the normalisation rules (:mod:`vgs.sts.normalise`) are written for it.
+closing quote, ``usa``), and the normalisation rules (:mod:`vgs.tts.normalise`) are written for it.
 
 The tokeniser is sacremoses (pinned in requirements.txt) with two changes, each found by comparing
 its output line by line with SentEval's files (``tests/test_sts_tokenise.py``):

@@ -1,15 +1,15 @@
-"""The interface every TTS engine implements, and the choice of engine from the config.
+"""The interface every TTS engine implements, and what every engine shares (its error, resampling).
 
 Why one small interface: synthesis, caching, resuming and manifests must not care whether audio
 comes from a local library or a cloud service, so an engine only turns (text, engine voice) into
 16 kHz mono int16 samples and says which engine version made them (part of the cache key, so a
-new engine release never reuses stale audio).
+new engine release never reuses stale audio). The engines import this module and nothing above it;
+:mod:`vgs.tts.engines` chooses one from the config.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -45,28 +45,3 @@ def to_target_rate(samples: np.ndarray, rate: int) -> np.ndarray:
         divisor = int(np.gcd(int(rate), TARGET_RATE))
         audio = resample_poly(audio, TARGET_RATE // divisor, int(rate) // divisor)
     return np.clip(np.rint(audio), -32768, 32767).astype(np.int16)
-
-
-def engine_voice(voice: str, tts_config: Mapping[str, Any]) -> str:
-    """Map a configured voice name (``m1``) to its engine voice; other names pass unchanged."""
-    return str(tts_config.get("voices", {}).get(voice, voice))
-
-
-def make_backend(tts_config: Mapping[str, Any]) -> TTSBackend:
-    """Create the engine named by ``tts_config["backend"]``."""
-    backend = tts_config.get("backend", "espeak")
-    if backend == "espeak":
-        from vgs.tts.espeak import EspeakBackend
-
-        return EspeakBackend()
-    if backend == "google":
-        from vgs.tts.google import GoogleBackend
-
-        return GoogleBackend(**tts_config.get("google", {}))
-    if backend == "released":
-        from vgs.tts.released import ReleasedBackend
-
-        return ReleasedBackend(**tts_config["released"])
-    raise TTSFatalError(
-        f"unknown tts.backend {backend!r}; use 'espeak', 'google' or 'released' (config.yaml)"
-    )

@@ -5,7 +5,7 @@ exactly as for synthesised speech (same layout, same utterance ids), and only th
 samples changes. The paper's six voices would otherwise have to be re-synthesised (~122k requests)
 through a paid Google account whose voices may have changed since 2021.
 
-A sentence is found by its words (:func:`vgs.sts.normalise.comparison_key`, so the release's
+A sentence is found by its words (:func:`vgs.tts.normalise.comparison_key`, so the release's
 spelling and the SentEval tokenisation agree): every sentence of the release's JSON files
 (``<path>/<STSyy>/<subtask>.json``: key -> [sentence 1, sentence 2]) points at ``<path>/<pattern>``
 with that sentence's task, subtask, key and side (0/1) and the engine voice filled in; the first
@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from vgs.sts.normalise import comparison_key
 from vgs.tts.backend import TTSFatalError, to_target_rate
+from vgs.tts.normalise import comparison_key
 
 
 class ReleasedBackend:

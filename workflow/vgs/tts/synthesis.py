@@ -24,7 +24,8 @@ import soundfile as sf
 from tqdm import tqdm
 
 from vgs.io import PathLike, atomic_path
-from vgs.tts.backend import TARGET_RATE, TTSBackend, TTSFatalError, engine_voice, make_backend
+from vgs.tts.backend import TARGET_RATE, TTSBackend, TTSFatalError
+from vgs.tts.engines import engine_voice, make_backend
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,15 @@ from pathlib import Path
 from vgs.io import write_text_atomic
 from vgs.world.captions import SLOT_WEIGHTS, Meaning, Plan, meaning, realise, sample_plan, toggled
 from vgs.world.scene import (
-    COLOURS, KINDS, PLACES, SIZES, Scene, sample_scene, with_attribute, with_objects, with_swapped_positions,
+    COLOURS,
+    KINDS,
+    PLACES,
+    SIZES,
+    Scene,
+    sample_scene,
+    with_attribute,
+    with_objects,
+    with_swapped_positions,
 )
 
 SUBTASKS = ("paraphrase", "attribute", "relation", "objects", "unrelated")

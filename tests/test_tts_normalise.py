@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vgs.sts.normalise import normalisation_table, normalise
+from vgs.tts.normalise import normalisation_table, normalise
 
 
 @pytest.mark.parametrize(
