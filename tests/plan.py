@@ -1,13 +1,19 @@
-"""The jobs a Snakemake dry run plans, parsed from its output, so tests assert what a command would run."""
+"""What the workflow would run: the jobs of a Snakemake dry run, and the rules as Snakemake parses them."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
 from checkout import run_shell
 from vgs.projection import parse_dry_run
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -34,3 +40,15 @@ def dry_run(script: str, checkout: Path, timeout: float = 300) -> Plan:
     result = run_shell(script, checkout, timeout=timeout)
     assert result.returncode == 0, f"`{script}` failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
     return Plan.parse(result.stdout + result.stderr)
+
+
+def load_rules(configfiles: tuple[str, ...]) -> dict[str, Any]:
+    """The parsed rules of the workflow under ``configfiles``, by name."""
+    with SnakemakeApi(OutputSettings()) as api:
+        workflow_api = api.workflow(
+            resource_settings=ResourceSettings(),
+            config_settings=ConfigSettings(configfiles=[REPO / name for name in configfiles]),
+            snakefile=REPO / "Snakefile",
+            workdir=REPO,
+        )
+        return {rule.name: rule for rule in workflow_api._workflow.rules}

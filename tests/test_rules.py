@@ -12,9 +12,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from snakemake.api import SnakemakeApi
-from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
+from plan import load_rules
 from vgs.evaluate.labels import natural_description, natural_label
 from vgs.plan import WorkflowPlan
 from vgs.projection import load_layered
@@ -23,18 +22,6 @@ REPO = Path(__file__).resolve().parent.parent
 #: Rules that only collect targets: no job runs, nothing to log or benchmark.
 TARGET_RULES = {"all", "study"}
 WORLD_AND_ABLATION = ("config.yaml", "workflow/config/ablation.yaml")
-
-
-def load_rules(configfiles: tuple[str, ...]) -> dict:
-    """The parsed rules of the workflow under ``configfiles``, by name."""
-    with SnakemakeApi(OutputSettings()) as api:
-        workflow_api = api.workflow(
-            resource_settings=ResourceSettings(),
-            config_settings=ConfigSettings(configfiles=[REPO / name for name in configfiles]),
-            snakefile=REPO / "Snakefile",
-            workdir=REPO,
-        )
-        return {rule.name: rule for rule in workflow_api._workflow.rules}
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from conftest import skip_or_fail_in_ci
+from plan import load_rules
 from vgs.cluster.local_slurm import ClusterError, JobRecord, LocalSlurmCluster, unavailable_reason
 
 REPO = Path(__file__).resolve().parents[1]
@@ -199,11 +200,9 @@ def stage_groups() -> list[str]:
     10 s on two busy cores; 50 single-rule jobs would take the test past ten minutes. The toy
     tests above submit one job per rule; here the stages' jobs still run only through sbatch.
     """
-    groups = []
-    for rule_file in sorted((REPO / "workflow" / "rules").glob("*.smk")):
-        names = re.findall(r"^(?:rule|checkpoint) (\w+):", rule_file.read_text(), flags=re.M)
-        groups += [f"{name}={rule_file.stem}" for name in names]
-    return groups
+    rules = load_rules(("config.yaml",))  # the parsed rules, looped ones included
+    return [f"{name}={Path(rule.snakefile).stem}" for name, rule in rules.items()
+            if Path(rule.snakefile).suffix == ".smk"]
 
 
 def result_tables(workdir: Path) -> dict[str, pd.DataFrame]:
