@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vgs import layout
 from vgs.config import ConfigError, train_settings, trained_models
 
 # --- Per-unit costs: the one place to change them -----------------------------------------------
@@ -208,7 +209,12 @@ def mfcc_mb(audio_seconds: float) -> float:
 
 def corpus_manifest(results: str | Path, corpus: str) -> Path:
     """Where ``load_corpus`` writes a corpus's manifest (DESIGN.md, files between stages)."""
-    return Path(results) / "corpora" / corpus / "manifest.tsv"
+    return _under(results, layout.CORPUS_MANIFEST, corpus=corpus)
+
+
+def _under(results: str | Path, template: str, **values: object) -> Path:
+    """A :mod:`vgs.layout` path inside another results folder (a test's, or a scratch checkout's)."""
+    return Path(results) / Path(layout.fill(template, **values)).relative_to(layout.RESULTS)
 
 
 @functools.lru_cache(maxsize=32)
@@ -261,9 +267,9 @@ def corpus_size(config: Mapping[str, Any], corpus: str, results: str | Path = "r
 def sts_counts(config: Mapping[str, Any], sts_set: str, results: str | Path = "results") -> tuple[int, int]:
     """(pairs, distinct sentences) of an STS set: sts_ingest's files once written, else the world's
     configuration or the real STS 2012-2016 test sets (an upper bound for a set restricted to subtasks)."""
-    folder = Path(results) / "sts" / sts_set
-    if (folder / "sentences.tsv").exists() and (folder / "pairs.tsv").exists():
-        return tuple(_data_lines(folder / name) for name in ("pairs.tsv", "sentences.tsv"))  # type: ignore[return-value]
+    files = [_under(results, template, sts_set=sts_set) for template in (layout.STS_PAIRS, layout.STS_SENTENCES)]
+    if all(path.exists() for path in files):
+        return tuple(_data_lines(path) for path in files)  # type: ignore[return-value]
     if config["sts"]["sets"][sts_set].get("world"):
         world_sts = config["world"]["sts"]
         pairs = world_sts["pairs_per_subtask"] * len(world_sts["subtasks"])

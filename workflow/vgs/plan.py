@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from vgs import layout
-from vgs.config import ConfigError, subset_models, table_models, train_section, trained_models
+from vgs.config import ConfigError, subset_models, table_models, train_section, train_settings, trained_models
 from vgs.encoders.spec import RANDOM_TINY, encoder_description, encoder_layers
 from vgs.encoders.spec import SYSTEM_KIND as ENCODER
 
@@ -125,9 +125,7 @@ class WorkflowPlan:
 
     def train_settings(self, model: str) -> dict[str, Any]:
         """The ``train:`` settings of ``model`` (shared section + the model's overrides)."""
-        spec = self.models[model]
-        where = "study.train" if spec.get("study") else f"models.{model}.train"
-        return train_section(self.config, spec.get("train", {}), where)
+        return train_settings(self.config, model)
 
     def subset_ranking(self, corpus: str, total: int) -> dict[str, Any]:
         """The ranking every subset of a corpus shares: the k values of ``subsets`` and ``study``
