@@ -235,7 +235,8 @@ def assert_recipe(output: str, expected: tuple[str, ...], command: str) -> None:
 VENV_BIN = ".venv/bin"
 PYTEST_ALL = f"{VENV_BIN}/python -m pytest"
 LINT = (f"{VENV_BIN}/snakemake --lint --configfile config.yaml",
-        f"{VENV_BIN}/snakefmt --check Snakefile workflow/rules")
+        f"{VENV_BIN}/snakefmt --check Snakefile workflow/rules", f"{VENV_BIN}/ruff check workflow tests",
+        f"{VENV_BIN}/ruff format --check workflow tests")
 SLURM_DEPS = f"{VENV_BIN}/python -m vgs.cluster.local_slurm deps"
 BENCH = f"{VENV_BIN}/python -m vgs.bench --out results/benchmarks"
 GPU_CHECK = f"{VENV_BIN}/python -m vgs.bench --only gpu --out results/benchmarks"
