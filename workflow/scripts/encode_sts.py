@@ -1,8 +1,10 @@
 import sys; sys.path.insert(0, f"{snakemake.scriptdir}/..")  # noqa: E702 - vgs for conda envs
+from vgs.identity import RunId
 from vgs.rulekit import rule_context
 from vgs.train.encode import encode_utterance_sets
 
 with rule_context(snakemake):
+    run = RunId(snakemake.wildcards.model, int(snakemake.wildcards.seed))  # checked against the checkpoint
     settings = snakemake.params.train
     encode_utterance_sets(
         list(zip(snakemake.input.manifests, snakemake.params.mfcc, snakemake.output, strict=True)),
@@ -11,4 +13,5 @@ with rule_context(snakemake):
         max_frames=settings["max_frames"],
         device=settings["device"],
         precision=settings["precision"],
+        run=run,
     )

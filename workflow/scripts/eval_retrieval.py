@@ -1,5 +1,6 @@
 import sys; sys.path.insert(0, f"{snakemake.scriptdir}/..")  # noqa: E702 - vgs for conda envs
 from vgs.evaluate.retrieval import evaluate_retrieval
+from vgs.identity import RunId
 from vgs.rulekit import rule_context
 
 with rule_context(snakemake):
@@ -10,4 +11,5 @@ with rule_context(snakemake):
         snakemake.output.json,
         snakemake.output.tsv,
         median=snakemake.params.median,
+        run=RunId(snakemake.wildcards.model, int(snakemake.wildcards.seed)),
     )

@@ -1,5 +1,6 @@
 import sys; sys.path.insert(0, f"{snakemake.scriptdir}/..")  # noqa: E702 - vgs for conda envs
 from vgs.evaluate.sts_eval import evaluate_sts
+from vgs.identity import RunId
 from vgs.rulekit import rule_context
 
 with rule_context(snakemake):
@@ -14,4 +15,5 @@ with rule_context(snakemake):
         snakemake.output.correlations,
         level=snakemake.params.level,
         natural_source=snakemake.params.natural_source,
+        run=RunId(snakemake.wildcards.model, int(snakemake.wildcards.seed)),
     )

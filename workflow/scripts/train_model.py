@@ -14,4 +14,5 @@ with rule_context(snakemake):
         model_section=snakemake.params.model,
         train_section=snakemake.params.train,
         seed=int(snakemake.wildcards.seed),
+        model_name=snakemake.wildcards.model,
     )

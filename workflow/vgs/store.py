@@ -195,6 +195,7 @@ class ArrayStore(Mapping[str, np.ndarray]):
         self._index: dict[str, int] = {}
         shard_of, offsets, lengths = [], [], []
         self.metadata: dict[str, object] = {}
+        self.shard_metadata: list[dict[str, object]] = []  # each file's own (a run check reads every shard's)
         dims: set[int] = set()
         try:
             for number, path in enumerate(path_list):
@@ -203,6 +204,7 @@ class ArrayStore(Mapping[str, np.ndarray]):
                 dims.add(attrs["dim"])
                 self.kind = attrs["kind"]
                 self.metadata.update(attrs["metadata"])
+                self.shard_metadata.append(attrs["metadata"])
                 for key in ids:
                     if key in self._index:
                         raise ValueError(f"id {key!r} appears in more than one shard ({path})")

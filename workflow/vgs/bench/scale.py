@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vgs.identity import RunId
+
 if TYPE_CHECKING:  # torch only inside the phases that use it: the write phase measures the writer alone
     from vgs.model import ModelConfig
 
@@ -57,6 +59,7 @@ DEV_IMAGES = 40
 BATCH = 32
 GOAL_PEAK_RSS_GB = 4.0
 POOL_ROWS = 2**18  # noise frames that captions are cut from (40 MB)
+BENCH_RUN = RunId("scale-bench", 0)  # the run model.pt records and encoding checks, as the rules' runs
 
 
 def settings(quick: bool) -> dict[str, Any]:
@@ -196,7 +199,8 @@ def train_phase(
     loader_s = time.perf_counter() - t0
     loader_captions = sum(len(b) for b in extra)
     save_checkpoint(root / "model.pt", {"model_config": config.as_dict(), "model": trainer.model.state_dict(),
-                                        "seed": 0, "epoch": 0, "metrics": {}})
+                                        "model_name": BENCH_RUN.system, "seed": BENCH_RUN.seed, "epoch": 0,
+                                        "metrics": {}})
     loader_rate = (captions + loader_captions) / (load_s + loader_s)
     model_rate = captions / step_s
     peak = peak_rss_gb()
@@ -217,7 +221,8 @@ def encode_phase(directory: str, mfcc_paths: list[str], test_captions: int) -> d
     root = Path(directory)
     before = peak_rss_gb()
     start = time.perf_counter()
-    count = encode_utterances(root / "manifest.tsv", mfcc_paths, root / "model.pt", root / "test.h5", split="test")
+    count = encode_utterances(root / "manifest.tsv", mfcc_paths, root / "model.pt", root / "test.h5", split="test",
+                              run=BENCH_RUN)
     seconds = time.perf_counter() - start
     peak = peak_rss_gb()
     return {"captions": count, "seconds": round(seconds, 1), "captions_per_s": round(count / seconds, 1),

@@ -22,6 +22,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from vgs.evaluate.tables import ENCODER, SPEECH, TEXT_TOPLINE, system_label  # noqa: E402
+from vgs.identity import REBUILD_TRAINED, check_frame  # noqa: E402
 from vgs.io import PathLike, atomic_path, read_tsv  # noqa: E402
 
 #: Levels shown after the subtasks, in this order; their labels come from the data (the
@@ -207,11 +208,11 @@ def encoder_layer_figure(
 
 
 def read_train_logs(runs: Sequence[Mapping[str, Any]], log_paths: Sequence[PathLike]) -> pd.DataFrame:
-    """Concatenate train logs with the run's model and seed attached."""
+    """Concatenate train logs with the run's model and seed attached, each log checked to be its run's."""
     columns = ("epoch", "train_loss", "dev_loss", "dev_r10")
     frames = []
     for run, path in zip(runs, log_paths, strict=True):
-        log = read_tsv(path, required=columns)
+        log = check_frame(read_tsv(path, required=columns), path, run, REBUILD_TRAINED)
         log = log[list(columns)].apply(pd.to_numeric, errors="coerce")
         frames.append(log.assign(model=run["system"], seed=run["seed"]))
     return pd.concat(frames, ignore_index=True)

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from vgs.identity import SEED, SYSTEM, RunId, check_result, open_run_store
 from vgs.io import PathLike, read_tsv, write_text_atomic, write_tsv
 from vgs.store import ArrayStore
 
@@ -121,12 +122,20 @@ def evaluate_retrieval(
     out_json: PathLike,
     out_tsv: PathLike,
     median: str = "lower",
+    *,
+    run: RunId,
 ) -> dict[str, object]:
-    """Evaluate retrieval on a test set; write a JSON summary and a one-row-per-direction TSV."""
+    """Evaluate retrieval of ``run`` on a test set; write a JSON summary and a one-row-per-direction TSV.
+
+    Both stores must record ``run`` (the job's model and seed); both outputs record it too
+    (``system``, ``seed``), for the tables to check (vgs.identity).
+    """
     captions, images, caption_image, image_ids = load_test_set(
-        manifest_path, ArrayStore(caption_store_path), ArrayStore(image_store_path)
+        manifest_path, open_run_store(caption_store_path, run), open_run_store(image_store_path, run)
     )
     result: dict[str, object] = {
+        SYSTEM: run.system,
+        SEED: run.seed,
         "test_images": len(image_ids),
         "test_captions": len(captions),
         "median_convention": median,
@@ -137,13 +146,18 @@ def evaluate_retrieval(
     log.info("retrieval on %d images / %d captions: %s", len(image_ids), len(captions), result)
     write_text_atomic(out_json, json.dumps(result, indent=2) + "\n")
     rows = [
-        {"direction": direction, **result[direction], "queries": n}  # type: ignore[dict-item]
+        {"direction": direction, **result[direction], "queries": n, **run.columns()}  # type: ignore[dict-item]
         for direction, n in (("caption_to_image", len(captions)), ("image_to_caption", len(image_ids)))
     ]
     write_tsv(out_tsv, pd.DataFrame(rows))
     return result
 
 
-def read_retrieval(paths: Sequence[PathLike]) -> list[dict[str, object]]:
-    """Load retrieval JSON files (for the combined table)."""
-    return [json.loads(Path(path).read_text(encoding="utf-8")) for path in paths]
+def read_retrieval(runs: Sequence[Mapping[str, object]], paths: Sequence[PathLike]) -> list[dict[str, object]]:
+    """Load the retrieval JSON file of each run (for the combined tables), each checked to be its run's."""
+    results = []
+    for run, path in zip(runs, paths, strict=True):
+        result = json.loads(Path(path).read_text(encoding="utf-8"))
+        check_result(result, path, run)
+        results.append(result)
+    return results

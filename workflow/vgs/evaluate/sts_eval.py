@@ -20,6 +20,7 @@ import pandas as pd
 
 from vgs.evaluate.labels import natural_label
 from vgs.evaluate.stats import correlate
+from vgs.identity import RunId, open_run_store
 from vgs.io import PathLike, read_tsv, write_tsv
 from vgs.store import ArrayStore
 
@@ -181,6 +182,15 @@ def similarity_frame(pairs: pd.DataFrame, similarity: np.ndarray, sample: set[st
     return frame
 
 
+def write_run_outputs(
+    run: RunId, similarities: pd.DataFrame, correlations: pd.DataFrame, out_similarities: PathLike,
+    out_correlations: PathLike,
+) -> None:
+    """Write ``similarities.tsv`` and ``correlations.tsv``, each with ``run``'s identity columns last."""
+    write_tsv(out_similarities, similarities.assign(**run.columns()))
+    write_tsv(out_correlations, correlations.assign(**run.columns()))
+
+
 def evaluate_sts(
     pairs_path: PathLike,
     voice_manifests: Sequence[PathLike],
@@ -192,14 +202,21 @@ def evaluate_sts(
     out_correlations: PathLike,
     level: float = 0.95,
     natural_source: str = "synthetic",
+    *,
+    run: RunId,
 ) -> pd.DataFrame:
-    """Evaluate one model (one seed) on one SpokenSTS set; write similarities and correlations."""
+    """Evaluate ``run`` (a model and seed, or an encoder's layer) on one SpokenSTS set; write
+    similarities and correlations.
+
+    Every store must record ``run``; both outputs record it in ``system`` and ``seed`` columns
+    (vgs.identity), which the tables check. The returned table has no identity columns.
+    """
     pairs = read_pairs(pairs_path)
     sample = read_sample(sample_path, pairs)
     pair_ids = list(pairs["pair_id"])
     voices = read_manifests(voice_manifests)
     log.info("synthetic voices: %s", speaker_pairs(voices, "voice"))
-    similarity = pair_similarities(pair_ids, voices, ArrayStore(list(voice_stores)), "the voice manifests")
+    similarity = pair_similarities(pair_ids, voices, open_run_store(list(voice_stores), run), "the voice manifests")
     if np.isnan(similarity).any():
         missing = pair_ids[int(np.flatnonzero(np.isnan(similarity))[0])]
         raise ValueError(f"pair {missing!r} of {pairs_path} lacks a spoken side in the voice manifests")
@@ -207,13 +224,12 @@ def evaluate_sts(
     natural = read_manifests([natural_manifest])
     log.info("natural sample (%s): %s", natural_manifest, speaker_pairs(natural, "speaker"))
     frame["natural_similarity"] = pair_similarities(
-        pair_ids, natural, ArrayStore(natural_store), str(natural_manifest)
+        pair_ids, natural, open_run_store(natural_store, run), str(natural_manifest)
     )
     lacking = frame["in_sample"].astype(bool) & frame["natural_similarity"].isna()
     if lacking.any():
         log.warning("%d sample pair(s) have no natural recording of both sides", int(lacking.sum()))
     table = correlation_rows(frame, level, natural_source)
-    write_tsv(out_similarities, frame)
-    write_tsv(out_correlations, table)
+    write_run_outputs(run, frame, table, out_similarities, out_correlations)
     log.info("STS All: pearson %.3f (n=%d)", *table.loc[table["level"] == "all", ["pearson", "n"]].iloc[0])
     return table

@@ -7,7 +7,10 @@ topline name), ``seed`` (``None`` for text toplines, which have no training seed
 (``speech``, ``speech encoder`` or ``text topline``), ``corpus`` (for an encoder: its checkpoint,
 or that it is random) and ``subset_k`` (``None`` unless a captions-per-image subset model).
 External encoders, like toplines, have no seed and are compared with every run. Rules pass runs as
-params in the same order as their input files.
+params in the same order as their input files, and every reader checks that each file records the
+run it is paired with (``system`` and ``seed``; vgs.identity): a reordered input list stops with
+the file, the run it holds and the run expected, instead of labelling one model's numbers with
+another's name.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from vgs.encoders.spec import SYSTEM_KIND
 from vgs.evaluate.labels import natural_description, natural_label
 from vgs.evaluate.retrieval import RECALL_AT, read_retrieval
 from vgs.evaluate.stats import compare_dependent, mean_correlation, regression_aic
+from vgs.identity import check_frame
 from vgs.io import PathLike, atomic_path, read_tsv, write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -90,7 +94,7 @@ def _mean_sd(values: pd.Series, digits: int) -> str:
 def retrieval_long(runs: Sequence[Run], json_paths: Sequence[PathLike]) -> pd.DataFrame:
     """One row per run × direction with R@1/5/10 and median rank."""
     rows = []
-    for run, result in zip(runs, read_retrieval(json_paths), strict=True):
+    for run, result in zip(runs, read_retrieval(runs, json_paths), strict=True):
         for direction in DIRECTIONS:
             rows.append({**_run_columns(run), "direction": direction, "test_images": result["test_images"],
                          "test_captions": result["test_captions"], "median_convention": result["median_convention"],
@@ -126,7 +130,8 @@ def retrieval_table(
 def sts_long(runs: Sequence[Run], correlation_paths: Sequence[PathLike]) -> pd.DataFrame:
     """All correlation rows of all runs, one row per run × group."""
     frames = [
-        read_tsv(path).assign(**_run_columns(run)) for run, path in zip(runs, correlation_paths, strict=True)
+        check_frame(read_tsv(path), path, run).assign(**_run_columns(run))
+        for run, path in zip(runs, correlation_paths, strict=True)
     ]
     long = pd.concat(frames, ignore_index=True)
     numeric = [c for c in long.columns if c.startswith(("pearson", "spearman")) or c == "n"]
@@ -215,11 +220,12 @@ def _correlation_matrix(aggregated: pd.DataFrame) -> pd.DataFrame:
 def load_similarities(
     runs: Sequence[Run], similarity_paths: Sequence[PathLike]
 ) -> tuple[pd.Series, list[tuple[Run, np.ndarray]]]:
-    """Gold scores and each run's similarities, aligned on the pair ids of the first file."""
+    """Gold scores and each run's similarities (each file checked to be its run's), aligned on the
+    pair ids of the first file."""
     gold: pd.Series | None = None
     loaded = []
     for run, path in zip(runs, similarity_paths, strict=True):
-        frame = read_tsv(path, required=("pair_id", "gold", "similarity")).set_index("pair_id")
+        frame = check_frame(read_tsv(path, required=("pair_id", "gold", "similarity")), path, run).set_index("pair_id")
         if gold is None:
             gold = frame["gold"].astype(float)
         elif set(frame.index) != set(gold.index):
@@ -246,7 +252,7 @@ def headline_metrics(
          "r10": float(result["caption_to_image"]["r10"]),  # type: ignore[index]
          "pearson": float(np.corrcoef(gold.to_numpy(), run_scores)[0, 1]),
          "test_images": int(result["test_images"])}  # type: ignore[arg-type]
-        for run, run_scores, result in zip(runs, scores, read_retrieval(retrieval_paths), strict=True)
+        for run, run_scores, result in zip(runs, scores, read_retrieval(runs, retrieval_paths), strict=True)
     ]  # fmt: skip
     return gold, scores, pd.DataFrame(rows, columns=["system", "seed", "r10", "pearson", "test_images"])
 

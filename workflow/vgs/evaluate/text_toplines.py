@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from vgs.evaluate.sts_eval import correlation_rows, read_pairs, read_sample, similarity_frame
-from vgs.io import PathLike, write_tsv
+from vgs.evaluate.sts_eval import correlation_rows, read_pairs, read_sample, similarity_frame, write_run_outputs
+from vgs.identity import RunId
+from vgs.io import PathLike
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,8 @@ def evaluate_topline(
 ) -> None:
     """Evaluate text topline ``name`` on one STS set, in the layout of a speech model's evaluation.
 
-    Text has no natural-speech condition; the "Sample" row uses the same sample pairs.
+    Text has no natural-speech condition; the "Sample" row uses the same sample pairs. The outputs
+    record the run as system ``name`` without a seed (vgs.identity).
     """
     pairs = read_pairs(pairs_path)
     for column in ("sent_a", "sent_b"):
@@ -136,7 +138,6 @@ def evaluate_topline(
     similarity = topline_similarity(name, pairs["sent_a"], pairs["sent_b"])
     frame = similarity_frame(pairs, similarity, read_sample(sample_path, pairs))
     table = correlation_rows(frame, level)
-    write_tsv(out_similarities, frame)
-    write_tsv(out_correlations, table)
+    write_run_outputs(RunId(name, None), frame, table, out_similarities, out_correlations)
     all_row = table[table["level"] == "all"].iloc[0]
     log.info("text topline %s: All pearson %.3f (n=%d)", name, all_row["pearson"], all_row["n"])

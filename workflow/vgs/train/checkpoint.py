@@ -6,7 +6,8 @@ Two kinds of file, both plain dicts of tensors and Python scalars (safe to unpic
   global step, the epochs done, the log so far and the best epoch — everything a killed run needs
   to continue exactly where its last complete epoch ended;
 * a *model* file (``best.pt``): the model config and weights of the best epoch by dev loss,
-  which is what encoding and evaluation load.
+  which is what encoding and evaluation load, and the run it belongs to (``model_name``, ``seed``:
+  vgs.identity), which encoding checks against its job.
 
 Why the config check: resuming or encoding with weights of a different architecture either
 crashes deep inside ``load_state_dict`` or, worse, silently mixes runs; instead the error names the
@@ -21,6 +22,7 @@ from typing import Any
 
 import torch
 
+from vgs.identity import REBUILD_TRAINED, RunId, check_run, checkpoint_run
 from vgs.io import PathLike, atomic_path
 from vgs.model import ModelConfig, VGSModel
 
@@ -53,6 +55,13 @@ def load_checkpoint(path: PathLike, expected: ModelConfig | None = None, map_loc
                 f"{'; '.join(differences)}); delete {Path(path).parent} to start over, or restore "
                 "the model settings it was made with"
             )
+    return payload
+
+
+def load_run_checkpoint(path: PathLike, run: RunId) -> dict:
+    """Load a ``best.pt`` and check that it is run ``run``'s (model name and seed it records)."""
+    payload = load_checkpoint(path)
+    check_run(path, checkpoint_run(payload), run, REBUILD_TRAINED)
     return payload
 
 

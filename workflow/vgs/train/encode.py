@@ -14,11 +14,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from vgs.identity import RunId
 from vgs.io import PathLike, read_tsv
 from vgs.model import VGSModel
 from vgs.store import ArrayStore, StoreRows, write_store
 from vgs.train.batching import length_sorted_batches, pad_batch
-from vgs.train.checkpoint import load_checkpoint, model_from_checkpoint
+from vgs.train.checkpoint import load_run_checkpoint, model_from_checkpoint
 from vgs.train.device import Runtime, select_runtime
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,11 @@ def manifest_ids(manifest_path: PathLike, column: str, split: str | None) -> lis
     return list(dict.fromkeys(frame[column]))
 
 
-def store_metadata(checkpoint: PathLike, payload: dict) -> dict[str, object]:
-    return {"checkpoint": str(checkpoint), "epoch": int(payload["epoch"]), "model_config": payload["model_config"]}
+def store_metadata(checkpoint: PathLike, payload: dict, run: RunId) -> dict[str, object]:
+    """What an embedding store records: its checkpoint, epoch and model config, and its run
+    (``model``, ``seed``), which evaluation checks (vgs.identity)."""
+    return {"checkpoint": str(checkpoint), "epoch": int(payload["epoch"]), "model_config": payload["model_config"],
+            "model": run.system, "seed": run.seed}
 
 
 def encode_utterances(
@@ -130,10 +134,13 @@ def encode_utterances(
     max_frames: int = 1024,
     device: str = "auto",
     precision: str = "fp32",
+    *,
+    run: RunId,
 ) -> int:
-    """Encode the (de-duplicated) utterances of ``manifest`` into an embedding store."""
+    """Encode the (de-duplicated) utterances of ``manifest`` into an embedding store of ``run``
+    (the job's model and seed, which ``checkpoint`` must record)."""
     return encode_utterance_sets([(manifest, mfcc_paths, output)], checkpoint, split, batch_size, max_frames,
-                                 device, precision)[0]
+                                 device, precision, run=run)[0]
 
 
 def encode_utterance_sets(
@@ -144,14 +151,17 @@ def encode_utterance_sets(
     max_frames: int = 1024,
     device: str = "auto",
     precision: str = "fp32",
+    *,
+    run: RunId,
 ) -> list[int]:
-    """Encode several utterance sets, each ``(manifest, mfcc_paths, output)``, with one model load.
+    """Encode several utterance sets, each ``(manifest, mfcc_paths, output)``, with one model load,
+    with ``checkpoint`` checked to be ``run``'s; each store records ``run``.
 
     Why one job for many sets: an STS set is six voices plus the natural sample, and loading torch
     and the checkpoint costs more than encoding a set of a few hundred sentences.
     """
     runtime = select_runtime(device, precision)
-    payload = load_checkpoint(checkpoint)
+    payload = load_run_checkpoint(checkpoint, run)
     model = model_from_checkpoint(payload, str(runtime.device))
     counts = []
     for manifest, mfcc_paths, output in sets:
@@ -170,7 +180,7 @@ def encode_utterance_sets(
         log.info("encoded %d utterances of %s with %s", len(utt_ids), manifest, checkpoint)
         counts.append(write_store(
             output, zip(utt_ids, embeddings.numpy(), strict=True), model.config.embed_dim, "embedding",
-            store_metadata(checkpoint, payload),
+            store_metadata(checkpoint, payload, run),
         ))  # fmt: skip
     return counts
 
@@ -183,10 +193,13 @@ def encode_images(
     split: str = "test",
     batch_size: int = 256,
     device: str = "auto",
+    *,
+    run: RunId,
 ) -> int:
-    """Project the frozen features of the ``split`` images of ``manifest`` into the joint space."""
+    """Project the frozen features of the ``split`` images of ``manifest`` into the joint space
+    with ``run``'s checkpoint (checked); the store records ``run``."""
     runtime = select_runtime(device, "fp32")
-    payload = load_checkpoint(checkpoint)
+    payload = load_run_checkpoint(checkpoint, run)
     model = model_from_checkpoint(payload, str(runtime.device))
     image_ids = manifest_ids(manifest, "image_id", split)
     store = ArrayStore(image_features)
@@ -199,5 +212,5 @@ def encode_images(
     embeddings = embed_images(model, store.rows(image_ids), batch_size, runtime)
     return write_store(
         output, zip(image_ids, embeddings.numpy(), strict=True), model.config.embed_dim, "embedding",
-        store_metadata(checkpoint, payload),
+        store_metadata(checkpoint, payload, run),
     )

@@ -44,6 +44,7 @@ import torch
 from tqdm import tqdm
 
 from vgs.config import TRAIN_RULE_KEYS
+from vgs.identity import RunId
 from vgs.io import PathLike, atomic_path, remove_partial_files, write_tsv
 from vgs.model import ModelConfig, VGSModel, initialise_like_authors, model_config
 from vgs.train.batching import epoch_batches, pad_batch
@@ -430,16 +431,23 @@ def train(
     model_section: Mapping[str, Any],
     train_section: Mapping[str, Any],
     seed: int,
+    model_name: str,
 ) -> None:
-    """Rule entry: train on ``manifest``; write ``best``, ``train_log`` and ``curve``."""
+    """Rule entry: train on ``manifest``; write ``best``, ``train_log`` and ``curve``.
+
+    ``best`` and ``train_log`` record the run (``model_name`` and ``seed``, the rule's wildcards;
+    vgs.identity), which encoding and the learning-curve figure check. Both are written from
+    ``checkpoint_dir`` after the last epoch, so rerunning a finished run only rewrites them.
+    """
     settings = TrainConfig.from_section(train_section)
     train_set, dev_set = load_training_data(manifest, mfcc, image_features)
     config = model_config(model_section, image_dim=train_set.image_features.shape[1])
     log.info("training %d captions (%d dev) with %s, seed %d", len(train_set), len(dev_set), config, seed)
     trainer = Trainer(config, settings, seed, checkpoint_dir, train_set.fingerprint() + dev_set.fingerprint())
     state = trainer.fit(train_set, dev_set)
-    save_checkpoint(best, load_checkpoint(trainer.best_path, config))
+    save_checkpoint(best, {**load_checkpoint(trainer.best_path, config), "model_name": model_name})
     # Six decimals, except the learning rate: at lr_min = 2e-6 that would leave one significant digit.
     frame = pd.DataFrame(state.log, columns=LOG_COLUMNS).round({c: 6 for c in LOG_COLUMNS if c != "lr"})
+    frame = frame.assign(**RunId(model_name, seed).columns())
     write_tsv(train_log, frame)
     plot_learning_curve(frame, state.best_epoch, curve)
