@@ -23,9 +23,11 @@ def write_run(root: Path, model: str, seed: int, gold: np.ndarray, noise: float,
     rng = np.random.default_rng(100 * seed + len(model))
     similarities = root / model / str(seed) / "similarities.tsv"
     write_tsv(similarities, pd.DataFrame({"pair_id": [f"p{i}" for i in range(len(gold))], "gold": gold,
-                                          "similarity": gold + noise * rng.normal(size=len(gold))}))  # fmt: skip
+                                          "similarity": gold + noise * rng.normal(size=len(gold)),
+                                          "system": model, "seed": seed}))  # fmt: skip
     retrieval = root / model / str(seed) / "retrieval.json"
-    retrieval.write_text(json.dumps({"caption_to_image": {"r10": r10}, "test_images": 50}))
+    retrieval.write_text(json.dumps({"caption_to_image": {"r10": r10}, "test_images": 50, "system": model,
+                                     "seed": seed}))
     return retrieval, similarities
 
 

@@ -254,12 +254,11 @@ def test_encoder_layers_are_labelled_random_and_compared_with_every_seed(tmp_pat
     runs = [{"system": "vgs", "kind": "speech", "corpus": "c", "subset_k": None, "seed": seed} for seed in (1, 2)]
     runs.append(encoder_run(1))
     paths = []
-    for i, _ in enumerate(runs):
+    for i, run in enumerate(runs):
         path = tmp_path / f"{i}.tsv"
         similarity = gold + rng.normal(0, 1 + i, gold.size)
-        pd.DataFrame({"pair_id": [f"p{j}" for j in range(gold.size)], "gold": gold, "similarity": similarity}).to_csv(
-            path, sep="\t", index=False
-        )
+        pd.DataFrame({"pair_id": [f"p{j}" for j in range(gold.size)], "gold": gold, "similarity": similarity,
+                      "system": run["system"], "seed": run["seed"]}).to_csv(path, sep="\t", index=False)
         paths.append(path)
     frame = comparisons_table(runs, paths, {"csv": tmp_path / "c.csv"})
     # The two seeds are not compared with each other; the encoder is compared with both.

@@ -16,6 +16,7 @@ from vgs.evaluate.retrieval import (
     median_rank,
     summarise_ranks,
 )
+from vgs.identity import RunId, RunMismatch
 from vgs.io import write_tsv
 from vgs.store import write_store
 
@@ -83,7 +84,11 @@ def test_summary_recalls() -> None:
     assert summary == {"r1": 30.0, "r5": 60.0, "r10": 80.0, "medr": 3.0}
 
 
-def _write_corpus(tmp_path, captions, images, caption_image):
+RUN = RunId("m", 1)
+RUN_METADATA = {"model": "m", "seed": 1}  # what the encode rules record for model m, seed 1
+
+
+def _write_corpus(tmp_path, captions, images, caption_image, metadata=RUN_METADATA):
     image_ids = [f"img{j:03d}" for j in range(len(images))]
     utt_ids = [f"utt{i:03d}" for i in range(len(captions))]
     rows = [
@@ -92,8 +97,10 @@ def _write_corpus(tmp_path, captions, images, caption_image):
     ]
     rows.append({"utt_id": "train1", "image_id": "imgtrain", "split": "train"})  # must be ignored
     write_tsv(tmp_path / "manifest.tsv", pd.DataFrame(rows))
-    write_store(tmp_path / "captions.h5", zip(utt_ids, captions, strict=True), captions.shape[1], "embedding")
-    write_store(tmp_path / "images.h5", zip(image_ids, images, strict=True), images.shape[1], "embedding")
+    write_store(tmp_path / "captions.h5", zip(utt_ids, captions, strict=True), captions.shape[1], "embedding",
+                metadata)
+    write_store(tmp_path / "images.h5", zip(image_ids, images, strict=True), images.shape[1], "embedding",
+                RUN_METADATA)
 
 
 def test_evaluate_retrieval_end_to_end(tmp_path) -> None:
@@ -103,14 +110,15 @@ def test_evaluate_retrieval_end_to_end(tmp_path) -> None:
     captions = images[caption_image] * rng.uniform(0.5, 2.0, size=(100, 1))  # same direction: perfect
     _write_corpus(tmp_path, captions, images, caption_image)
     result = evaluate_retrieval(tmp_path / "manifest.tsv", tmp_path / "captions.h5", tmp_path / "images.h5",
-                                tmp_path / "r.json", tmp_path / "r.tsv")  # fmt: skip
+                                tmp_path / "r.json", tmp_path / "r.tsv", run=RUN)  # fmt: skip
     assert result["test_images"] == 20 and result["test_captions"] == 100
     assert result["caption_to_image"] == {"r1": 100.0, "r5": 100.0, "r10": 100.0, "medr": 1.0}
-    assert json.loads((tmp_path / "r.json").read_text())["image_to_caption"]["r1"] == 100.0
-    assert pd.read_csv(tmp_path / "r.tsv", sep="\t")["direction"].tolist() == [
-        "caption_to_image",
-        "image_to_caption",
-    ]
+    written = json.loads((tmp_path / "r.json").read_text())
+    assert written["image_to_caption"]["r1"] == 100.0
+    assert (written["system"], written["seed"]) == ("m", 1)
+    tsv = pd.read_csv(tmp_path / "r.tsv", sep="\t")
+    assert tsv["direction"].tolist() == ["caption_to_image", "image_to_caption"]
+    assert tsv["system"].tolist() == ["m", "m"] and tsv["seed"].tolist() == [1, 1]
 
 
 def test_missing_embedding_names_store(tmp_path) -> None:
@@ -118,7 +126,24 @@ def test_missing_embedding_names_store(tmp_path) -> None:
     images = rng.normal(size=(4, 3))
     caption_image = np.arange(4)
     _write_corpus(tmp_path, images[caption_image], images, caption_image)
-    write_store(tmp_path / "images.h5", [("img000", images[0])], 3, "embedding")
+    write_store(tmp_path / "images.h5", [("img000", images[0])], 3, "embedding", RUN_METADATA)
     with pytest.raises(ValueError, match="test image.*no embedding.*encode rule"):
         evaluate_retrieval(tmp_path / "manifest.tsv", tmp_path / "captions.h5", tmp_path / "images.h5",
-                           tmp_path / "r.json", tmp_path / "r.tsv")  # fmt: skip
+                           tmp_path / "r.json", tmp_path / "r.tsv", run=RUN)  # fmt: skip
+
+
+@pytest.mark.parametrize(("metadata", "held"), [
+    ({"model": "other", "seed": 1}, "holds run other seed 1 but is read as run m seed 1"),
+    ({"model": "m", "seed": 2}, "holds run m seed 2 but is read as run m seed 1"),
+    ({"checkpoint": "best.pt"}, "records no run .* expected m seed 1; delete results/embeddings"),
+])  # fmt: skip
+def test_captions_of_another_run_are_refused(tmp_path, metadata, held) -> None:
+    """A caption store of another model or seed, or one that names no run (written before runs were
+    recorded), stops the evaluation with the store's path: no retrieval.json is written."""
+    rng = np.random.default_rng(5)
+    images = rng.normal(size=(4, 3))
+    _write_corpus(tmp_path, images, images, np.arange(4), metadata)
+    with pytest.raises(RunMismatch, match=f"captions.h5: {held}"):
+        evaluate_retrieval(tmp_path / "manifest.tsv", tmp_path / "captions.h5", tmp_path / "images.h5",
+                           tmp_path / "r.json", tmp_path / "r.tsv", run=RUN)  # fmt: skip
+    assert not (tmp_path / "r.json").exists()

@@ -13,12 +13,14 @@ import pytest
 from vgs.evaluate.sts_eval import evaluate_sts, read_pairs
 from vgs.evaluate.tables import aic_table_all, comparisons_table, sts_tables, table3_aic
 from vgs.evaluate.text_toplines import bag_of_words_similarity, evaluate_topline, minilm_similarity, tokenize
+from vgs.identity import RunId, RunMismatch
 from vgs.io import read_tsv, write_tsv
-from vgs.store import write_store
+from vgs.store import ArrayStore, write_store
 
 VOICES = ["m1", "m3", "m7", "f2", "f4", "f5"]
 SPEAKERS = ["s1", "s2"]
 DIM = 16
+RUN_METADATA = {"model": "m", "seed": 1}  # what the encode rules record for model m, seed 1
 WORDS = "a man woman dog cat runs sits on the red blue ball grass park".split()
 
 
@@ -71,9 +73,13 @@ def build_sts(root: Path, n_per_subtask: int = 30) -> dict[str, object]:
             "sample": root / "natural" / "sample.tsv", "exact": exact, "sample_ids": sample}  # fmt: skip
 
 
-def write_model(root: Path, world: dict[str, object], kind: str, seed: int = 0) -> tuple[list[Path], Path]:
-    """Embedding stores: ``exact`` (voice-independent, cosine = gold/5) or ``random``."""
+def write_model(
+    root: Path, world: dict[str, object], kind: str, seed: int = 0, system: str | None = None
+) -> tuple[list[Path], Path]:
+    """Embedding stores of model ``system`` (default: ``kind``), seed ``seed``, as the encode rules
+    record them: ``exact`` (voice-independent, cosine = gold/5) or ``random``."""
     rng = np.random.default_rng(seed)
+    run = {"model": system or kind, "seed": seed}
     exact: dict[str, np.ndarray] = world["exact"]  # type: ignore[assignment]
 
     def vector(sent_id: str) -> np.ndarray:
@@ -83,20 +89,22 @@ def write_model(root: Path, world: dict[str, object], kind: str, seed: int = 0) 
     stores = []
     for voice in VOICES:
         path = root / f"{voice}.h5"
-        write_store(path, ((f"{voice}/{s}", vector(s)) for s in exact), DIM, "embedding")
+        write_store(path, ((f"{voice}/{s}", vector(s)) for s in exact), DIM, "embedding", run)
         stores.append(path)
     natural = read_tsv(world["natural"])  # type: ignore[arg-type]
     write_store(
-        root / "natural.h5", ((u, vector(u.split("/", 1)[1])) for u in natural["utt_id"]), DIM, "embedding"
+        root / "natural.h5", ((u, vector(u.split("/", 1)[1])) for u in natural["utt_id"]), DIM, "embedding", run
     )
     return stores, root / "natural.h5"
 
 
-def run_model(tmp_path: Path, world: dict[str, object], kind: str, seed: int = 0) -> pd.DataFrame:
-    stores, natural_store = write_model(tmp_path / f"emb-{kind}-{seed}", world, kind, seed)
+def run_model(
+    tmp_path: Path, world: dict[str, object], kind: str, seed: int = 0, system: str | None = None
+) -> pd.DataFrame:
+    stores, natural_store = write_model(tmp_path / f"emb-{kind}-{seed}", world, kind, seed, system)
     out = tmp_path / f"eval-{kind}-{seed}"
     return evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], natural_store, world["sample"],
-                        out / "similarities.tsv", out / "correlations.tsv")  # fmt: skip
+                        out / "similarities.tsv", out / "correlations.tsv", run=RunId(system or kind, seed))  # fmt: skip
 
 
 @pytest.fixture
@@ -144,11 +152,43 @@ def test_senteval_means(tmp_path: Path, world) -> None:
 
 def test_missing_embedding_is_a_clear_error(tmp_path: Path, world) -> None:
     stores, natural_store = write_model(tmp_path / "emb", world, "exact")
-    write_store(stores[0], [("m1/nothing", np.ones(DIM))], DIM, "embedding")
+    write_store(stores[0], [("m1/nothing", np.ones(DIM))], DIM, "embedding", {"model": "exact", "seed": 0})
     with pytest.raises(ValueError, match="no embedding.*encode rule"):
         evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], natural_store, world["sample"],
-                     tmp_path / "s.tsv", tmp_path / "c.tsv")  # fmt: skip
+                     tmp_path / "s.tsv", tmp_path / "c.tsv", run=RunId("exact", 0))  # fmt: skip
     assert not (tmp_path / "s.tsv").exists()
+
+
+@pytest.mark.parametrize(("store", "metadata", "held"), [
+    (2, {"model": "random", "seed": 0}, "holds run random seed 0 but is read as run exact seed 0"),
+    (2, {"model": "exact", "seed": 1}, "holds run exact seed 1 but is read as run exact seed 0"),
+    ("natural", {"model": "random", "seed": 0}, "holds run random seed 0"),
+    ("natural", {"encoder": "hubert", "layer": 3}, "holds run hubert-L3 \\(no seed\\)"),
+    (0, {}, "records no run .* expected exact seed 0; delete results/embeddings"),
+])  # fmt: skip
+def test_a_store_of_another_run_is_refused(tmp_path: Path, world, store, metadata, held) -> None:
+    """One voice's store (or the natural sample's) of another model, seed or encoder layer, or of no
+    recorded run, stops the evaluation naming that store, though the merged voice stores would hide it."""
+    stores, natural_store = write_model(tmp_path / "emb", world, "exact")
+    foreign = natural_store if store == "natural" else stores[store]
+    source = ArrayStore(foreign)
+    write_store(foreign, [(key, source[key]) for key in source], DIM, "embedding", metadata)
+    with pytest.raises(RunMismatch, match=f"{foreign.name}: {held}"):
+        evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], natural_store, world["sample"],
+                     tmp_path / "s.tsv", tmp_path / "c.tsv", run=RunId("exact", 0))  # fmt: skip
+    assert not (tmp_path / "s.tsv").exists()
+
+
+def test_outputs_record_their_run(tmp_path: Path, world) -> None:
+    """similarities.tsv and correlations.tsv name their run in every row; a topline's seed is empty."""
+    run_model(tmp_path, world, "exact", 3, "flickr")
+    evaluate_topline("bow", world["pairs"], world["sample"], tmp_path / "bow" / "s.tsv", tmp_path / "bow" / "c.tsv")
+    for name in ("similarities.tsv", "correlations.tsv"):
+        frame = read_tsv(tmp_path / "eval-exact-3" / name)
+        assert set(zip(frame["system"], frame["seed"])) == {("flickr", "3")}
+    for name in ("s.tsv", "c.tsv"):
+        frame = read_tsv(tmp_path / "bow" / name)
+        assert set(zip(frame["system"], frame["seed"])) == {("bow", "")}
 
 
 def test_bad_gold_names_line(tmp_path: Path, world) -> None:
@@ -238,14 +278,14 @@ def test_voice_average_is_the_mean_cosine_over_all_voice_pairs(tmp_path: Path, w
     stores = []
     for voice in VOICES:
         path = tmp_path / "emb" / f"{voice}.h5"
-        write_store(path, ((f"{voice}/{s}", embedding[voice, s]) for s in exact), DIM, "embedding")
+        write_store(path, ((f"{voice}/{s}", embedding[voice, s]) for s in exact), DIM, "embedding", RUN_METADATA)
         stores.append(path)
     natural = read_tsv(world["natural"])
     write_store(tmp_path / "emb" / "natural.h5", ((u, exact[u.split("/", 1)[1]]) for u in natural["utt_id"]),
-                DIM, "embedding")  # fmt: skip
+                DIM, "embedding", RUN_METADATA)  # fmt: skip
     out = tmp_path / "eval"
     evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], tmp_path / "emb" / "natural.h5",
-                 world["sample"], out / "similarities.tsv", out / "correlations.tsv")  # fmt: skip
+                 world["sample"], out / "similarities.tsv", out / "correlations.tsv", run=RunId("m", 1))  # fmt: skip
 
     def cosine(u: np.ndarray, v: np.ndarray) -> float:
         return float(u @ v / np.linalg.norm(u) / np.linalg.norm(v))
@@ -268,9 +308,9 @@ def test_table3_has_exactly_the_subset_models_with_delta_aic_to_their_best(tmp_p
     topline are left out, and ΔAIC is taken to the best subset model, not to the best of all."""
     runs, similarities = [], []
     for kind, seed, k in (("exact", 0, None), ("random", 0, 1), ("random", 1, 5), ("random", 2, 3)):
-        run_model(tmp_path, world, kind, seed)
-        runs.append({"system": f"{kind}-k{k}" if k else kind, "kind": "speech", "corpus": "c", "subset_k": k,
-                     "seed": seed})  # fmt: skip
+        system = f"{kind}-k{k}" if k else kind
+        run_model(tmp_path, world, kind, seed, system)
+        runs.append({"system": system, "kind": "speech", "corpus": "c", "subset_k": k, "seed": seed})
         similarities.append(tmp_path / f"eval-{kind}-{seed}" / "similarities.tsv")
     evaluate_topline("bow", world["pairs"], world["sample"], tmp_path / "bow" / "s.tsv", tmp_path / "bow" / "c.tsv")
     runs.append({"system": "bow", "kind": "text topline", "corpus": "text", "subset_k": None, "seed": None})

@@ -45,7 +45,8 @@ def correlations_csv(tmp_path: Path) -> Path:
     for index, (system, kind, corpus, k) in enumerate(systems):
         for seed in ([None] if kind == "text topline" else [1, 2]):
             path = tmp_path / "eval" / f"{system}-{seed}.tsv"
-            write_tsv(path, correlation_rows(_similarities(rng, 0.2 + 0.1 * index)))
+            write_tsv(path, correlation_rows(_similarities(rng, 0.2 + 0.1 * index)).assign(system=system,
+                                                                                          seed=seed or ""))
             runs.append({"system": system, "kind": kind, "corpus": corpus, "subset_k": k, "seed": seed})
             paths.append(path)
     tables = tmp_path / "tables"
@@ -90,7 +91,7 @@ def _train_logs(tmp_path: Path) -> tuple[list[dict[str, object]], list[Path]]:
             log = pd.DataFrame({"epoch": epochs, "train_loss": 5 / epochs + rng.uniform(size=5),
                                 "dev_loss": 5.5 / epochs + rng.uniform(size=5), "dev_r1": 0.02 * epochs,
                                 "dev_r5": 0.05 * epochs, "dev_r10": rng.uniform(0.1, 0.9, size=5),
-                                "lr": 1e-4, "seconds": 3.0})  # fmt: skip
+                                "lr": 1e-4, "seconds": 3.0, "system": model, "seed": seed})  # fmt: skip
             path = tmp_path / f"{model}-{seed}.tsv"
             write_tsv(path, log)
             runs.append({"system": model, "seed": seed})

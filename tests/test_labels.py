@@ -45,7 +45,7 @@ def correlation_table(tmp_path: Path, source: str) -> tuple[Path, Path]:
     runs, paths = [], []
     for system, k in (("flickr", None), ("coco-k1", 1), ("coco-k5", 5)):
         path = tmp_path / "eval" / f"{system}.tsv"
-        write_tsv(path, correlation_rows(_similarities(rng), natural_source=source))
+        write_tsv(path, correlation_rows(_similarities(rng), natural_source=source).assign(system=system, seed=1))
         runs.append({"system": system, "kind": "speech", "corpus": "c", "subset_k": k, "seed": 1})
         paths.append(path)
     tables = tmp_path / "tables"

@@ -107,7 +107,7 @@ def write_hand_made(root: Path, *, paper_like: bool) -> dict[str, object]:
     for fmt in CORPUS_MODELS:
         path = root / f"{fmt}_similarities.tsv"
         pd.DataFrame({"pair_id": [f"p{i}" for i in range(N_PAIRS)], "gold": gold,
-                      "similarity": similarity[fmt]}).to_csv(path, sep="\t", index=False)  # fmt: skip
+                      "similarity": similarity[fmt], "system": fmt, "seed": 1}).to_csv(path, sep="\t", index=False)  # fmt: skip
         runs.append({"system": fmt, "kind": "speech", "corpus": fmt, "subset_k": None, "seed": 1})
         paths.append(path)
     return {"retrieval_csv": root / "table2.csv", "correlations_csv": root / "correlations.csv",
@@ -209,13 +209,14 @@ def test_rehearsal_shaped_run(tmp_path: Path) -> None:
         ranks = {d: {"r1": 50.0, "r5": 100.0, "r10": 100.0, "medr": 1.0} for d in ("caption_to_image", "image_to_caption")}
         jsons.append(tmp_path / f"{name}.json")
         jsons[-1].write_text(json.dumps({"test_images": 2, "test_captions": 10, "median_convention": "lower",
-                                         "ties": "pessimistic", **ranks}))  # fmt: skip
+                                         "ties": "pessimistic", **ranks, "system": name, "seed": 1}))  # fmt: skip
         frame = similarity_frame(pairs, pairs["gold"].to_numpy() + rng.normal(0, 3, n), sample)
         frame["natural_similarity"] = np.where(frame["in_sample"] == 1, rng.normal(size=n), np.nan)
         similarities.append(tmp_path / f"{name}_similarities.tsv")
         correlations.append(tmp_path / f"{name}_correlations.tsv")
-        frame.to_csv(similarities[-1], sep="\t", index=False)
-        correlation_rows(frame, 0.95, "synthetic").to_csv(correlations[-1], sep="\t", index=False)
+        frame.assign(system=name, seed=1).to_csv(similarities[-1], sep="\t", index=False)
+        correlation_rows(frame, 0.95, "synthetic").assign(system=name, seed=1).to_csv(correlations[-1], sep="\t",
+                                                                                       index=False)
     retrieval_table(runs, jsons, {"csv": tmp_path / "table2.csv"})
     sts_tables(runs, correlations, {"by_seed": tmp_path / "by_seed.csv", "csv": tmp_path / "sts.csv"})
     aic = table3_aic(runs, similarities, {"csv": tmp_path / "aic.csv"})

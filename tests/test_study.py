@@ -20,13 +20,17 @@ from vgs.io import write_tsv
 TOTALS, KS, SEEDS = (60, 120, 240), (1, 2, 5), (1, 2, 3)
 
 
-def write_run(root: Path, name: str, gold: np.ndarray, noise: float, r10: float, seed: int) -> tuple[Path, Path]:
+def write_run(
+    root: Path, system: str, run_seed: int, gold: np.ndarray, noise: float, r10: float, seed: int
+) -> tuple[Path, Path]:
+    """Run (system, run_seed)'s similarities and retrieval, as the rules write them; ``seed`` seeds the noise."""
     rng = np.random.default_rng(seed)
-    run_dir = root / name
+    run_dir = root / system / str(run_seed)
     write_tsv(run_dir / "similarities.tsv", pd.DataFrame({
         "pair_id": [f"p{i}" for i in range(len(gold))], "gold": gold,
-        "similarity": gold + noise * rng.normal(size=len(gold))}))  # fmt: skip
-    (run_dir / "retrieval.json").write_text(json.dumps({"caption_to_image": {"r10": r10}, "test_images": 50}))
+        "similarity": gold + noise * rng.normal(size=len(gold)), "system": system, "seed": run_seed}))  # fmt: skip
+    (run_dir / "retrieval.json").write_text(json.dumps({"caption_to_image": {"r10": r10}, "test_images": 50,
+                                                        "system": system, "seed": run_seed}))
     return run_dir / "retrieval.json", run_dir / "similarities.tsv"
 
 
@@ -38,7 +42,7 @@ def study(tmp_path):
     for index, (total, k, seed) in enumerate((t, k, s) for t in TOTALS for k in KS for s in SEEDS):
         name = f"c-n{total}-k{k}"
         noise = 6.0 / math.log2(total) / (1 + 0.2 * k)
-        retrieval, similarity = write_run(tmp_path, f"{name}/{seed}", gold, noise, 20 + total / 10 + k + seed, index)
+        retrieval, similarity = write_run(tmp_path, name, seed, gold, noise, 20 + total / 10 + k + seed, index)
         runs.append({"system": name, "seed": seed, "total": total, "k": k})
         retrievals.append(retrieval)
         similarities.append(similarity)
@@ -46,7 +50,7 @@ def study(tmp_path):
         write_tsv(benchmark, pd.DataFrame({"s": [10.0 + index]}))
         benchmarks.append(benchmark)
     paper_runs = [{"system": f"p-k{k}", "seed": 1, "k": k} for k in KS]
-    paper_files = [write_run(tmp_path, f"p-k{k}", gold, 1.0 + k / 10, 50.0, 100 + k) for k in KS]
+    paper_files = [write_run(tmp_path, f"p-k{k}", 1, gold, 1.0 + k / 10, 50.0, 100 + k) for k in KS]
     paths = {name: tmp_path / "out" / f"{name}.{ext}" for name, ext in
              (("by_seed", "csv"), ("cells_csv", "csv"), ("cells_md", "md"), ("regression_csv", "csv"),
               ("regression_md", "md"))}  # fmt: skip

@@ -39,7 +39,8 @@ def test_comparisons_are_holm_adjusted_over_all_pairs(tmp_path: Path) -> None:
     for index, noise in enumerate((1.0, 1.3, 1.6, 2.0, 3.0)):
         path = tmp_path / f"system{index}.tsv"
         write_tsv(path, pd.DataFrame({"pair_id": [f"p{i}" for i in range(80)], "gold": gold,
-                                      "similarity": gold + rng.normal(scale=noise, size=80)}))  # fmt: skip
+                                      "similarity": gold + rng.normal(scale=noise, size=80),
+                                      "system": f"system{index}", "seed": 1}))  # fmt: skip
         runs.append({"system": f"system{index}", "kind": "speech", "corpus": "c", "subset_k": None, "seed": 1})
         paths.append(path)
     table = comparisons_table(runs, paths, {"csv": tmp_path / "comparisons.csv"})
@@ -64,7 +65,7 @@ def test_seed_average_is_taken_in_fisher_z_space(tmp_path: Path) -> None:
         row = dict.fromkeys(CORRELATION_COLUMNS, 0.0)
         row.update(level="all", group="All", year="", n=200, pearson=pearson, spearman=spearman)
         path = tmp_path / f"seed{seed}.tsv"
-        write_tsv(path, pd.DataFrame([row], columns=list(CORRELATION_COLUMNS)))
+        write_tsv(path, pd.DataFrame([row], columns=list(CORRELATION_COLUMNS)).assign(system="m", seed=seed))
         runs.append({"system": "m", "kind": "speech", "corpus": "c", "subset_k": None, "seed": seed})
         paths.append(path)
     table = sts_tables(runs, paths, {"by_seed": tmp_path / "by_seed.csv", "csv": tmp_path / "sts.csv"})

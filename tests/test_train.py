@@ -348,15 +348,33 @@ def test_train_rule_entry_writes_outputs_and_learns(tmp_path):
     out = tmp_path / "model"
     loop.train(data["manifest"], [data["mfcc"]], data["images"], out / "best.pt", out / "train_log.tsv",
                out / "curve.png", out / "checkpoints", {"size": "t", "sizes": {"t": {**TINY, "rnn_hidden": 24}}},
-               {**FAST, "epochs": 6, "batch_size": 16, "threads": 1, "mem_mb": 1000}, seed=3)
+               {**FAST, "epochs": 6, "batch_size": 16, "threads": 1, "mem_mb": 1000}, seed=3, model_name="t-model")
     log = pd.read_csv(out / "train_log.tsv", sep="\t")
-    assert list(log.columns) == loop.LOG_COLUMNS and log["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert list(log.columns) == [*loop.LOG_COLUMNS, "system", "seed"] and log["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert set(zip(log["system"], log["seed"])) == {("t-model", 3)}  # the run, for the figure to check
     best = load_checkpoint(out / "best.pt")
+    assert (best["model_name"], best["seed"]) == ("t-model", 3)  # the run, for encoding to check
     candidates = log[log["epoch"].isin([4, 6])]  # select_every 4 (the authors' default) and the last epoch
     assert best["epoch"] == int(candidates.loc[candidates["dev_loss"].idxmin(), "epoch"])
     assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
     # chance with 30 dev images: R@1 = 1/30, R@10 = 1/3
     assert log["dev_r1"].max() > 3 / 30 and log["dev_r10"].max() > 2 / 3
+
+    # The remedy vgs.identity names for a best.pt that records no run: delete it and rerun; the
+    # entry rewrites best.pt and train_log.tsv from checkpoints/ without a single optimizer step.
+    (out / "best.pt").unlink()
+    steps: list[int] = []
+    hook = register_optimizer_step_pre_hook(lambda optimizer, args, kwargs: steps.append(1))
+    try:
+        loop.train(data["manifest"], [data["mfcc"]], data["images"], out / "best.pt", out / "train_log.tsv",
+                   out / "curve.png", out / "checkpoints", {"size": "t", "sizes": {"t": {**TINY, "rnn_hidden": 24}}},
+                   {**FAST, "epochs": 6, "batch_size": 16, "threads": 1, "mem_mb": 1000}, seed=3, model_name="t-model")
+    finally:
+        hook.remove()
+    rewritten = load_checkpoint(out / "best.pt")
+    assert not steps and (rewritten["model_name"], rewritten["epoch"]) == ("t-model", best["epoch"])
+    assert all(torch.equal(rewritten["model"][key], best["model"][key]) for key in best["model"])
+    pd.testing.assert_frame_equal(pd.read_csv(out / "train_log.tsv", sep="\t"), log)
 
 
 def test_shipped_config_sections_build_settings_and_model():
@@ -415,7 +433,7 @@ def test_logged_lr_follows_the_cyclic_schedule_step_by_step(tmp_path):
         out = tmp_path / "model"
         loop.train(data["manifest"], [data["mfcc"]], data["images"], out / "best.pt", out / "train_log.tsv",
                    out / "curve.png", out / "checkpoints", {"size": "t", "sizes": {"t": TINY}}, settings,
-                   seed=1)  # fmt: skip
+                   seed=1, model_name="t")  # fmt: skip
     finally:
         hook.remove()
     lr_min, lr_max, steps_per_epoch, period = FAST["lr_min"], FAST["lr_max"], 6, 24
