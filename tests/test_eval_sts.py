@@ -179,6 +179,22 @@ def test_a_store_of_another_run_is_refused(tmp_path: Path, world, store, metadat
     assert not (tmp_path / "s.tsv").exists()
 
 
+def test_an_encoder_layer_is_evaluated_from_its_own_layers_stores(tmp_path: Path, world) -> None:
+    """Encoder-layer stores record encoder and layer (vgs.encoders.embed): read as system
+    ``<encoder>-L<layer>`` without a seed, and another layer's stores are refused."""
+    stores, natural_store = write_model(tmp_path / "emb", world, "exact")
+    for path in [*stores, natural_store]:
+        source = ArrayStore(path)
+        write_store(path, [(key, source[key]) for key in source], DIM, "embedding",
+                    {"encoder": "hubert", "layer": 3, "pooling": "mean"})
+    evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], natural_store, world["sample"],
+                 tmp_path / "s.tsv", tmp_path / "c.tsv", run=RunId("hubert-L3", None))  # fmt: skip
+    assert set(zip(read_tsv(tmp_path / "c.tsv")["system"], read_tsv(tmp_path / "c.tsv")["seed"])) == {("hubert-L3", "")}
+    with pytest.raises(RunMismatch, match="m1.h5: holds run hubert-L3 \\(no seed\\) but is read as run hubert-L4"):
+        evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], natural_store, world["sample"],
+                     tmp_path / "s4.tsv", tmp_path / "c4.tsv", run=RunId("hubert-L4", None))  # fmt: skip
+
+
 def test_outputs_record_their_run(tmp_path: Path, world) -> None:
     """similarities.tsv and correlations.tsv name their run in every row; a topline's seed is empty."""
     run_model(tmp_path, world, "exact", 3, "flickr")

@@ -1,7 +1,9 @@
 """Evaluation: retrieval (Table 2), SpokenSTS correlations (Figures 1–2), statistics (Table 3,
 model comparisons), text toplines, tables and figures.
 
-Files written (all under ``results/``):
+Files written (all under ``results/``); each ``eval/`` file records its run (``system`` and
+``seed`` keys or columns; seed empty for toplines and encoder layers), which every table checks
+against the run it is paired with (vgs.identity):
 
 ``eval/<model>/seed<s>/retrieval.{json,tsv}``
     caption→image and image→caption R@1/5/10 and median rank on the model's corpus test set.
