@@ -146,8 +146,8 @@ def test_encode_images_projects_test_images(trained, tmp_path):
 @pytest.mark.parametrize(("recorded", "held"), [
     ({"model_name": "other", "seed": 1}, "holds run other seed 1 but is read as run m seed 1"),
     ({"model_name": "m", "seed": 2}, "holds run m seed 2 but is read as run m seed 1"),
-    ({"model_name": None, "seed": 1}, "records no run .* expected m seed 1; delete it and rerun the workflow: the "
-                                      "train rule rewrites best.pt"),
+    ({"model_name": None, "seed": 1}, ("records no run .* expected m seed 1; delete it and rerun the workflow: the "
+                                       "train rule rewrites best.pt")),
 ])  # fmt: skip
 def test_a_checkpoint_of_another_run_is_refused(trained, tmp_path, recorded, held):
     """Encoding checks the checkpoint's recorded model and seed against its job's, for utterances and

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -37,12 +38,12 @@ REBUILD_EVAL = "delete results/eval (or this file) and rerun the workflow, which
 REBUILD_EMBEDDINGS = "delete results/embeddings (or this store) and rerun the workflow, which re-encodes it"
 REBUILD_TRAINED = (
     "delete it and rerun the workflow: the train rule rewrites best.pt and train_log.tsv from the run's "
-    "checkpoints/ without training again"
+    "checkpoints/last.pt without training again (it retrains only if checkpoints/ is gone)"
 )
 
 
 class RunMismatch(ValueError):
-    """A file belongs to another run than the one it is filed under, or says of none."""
+    """A file belongs to another run than the one it is filed under, or records none."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ class RunId:
         return {SYSTEM: self.system, SEED: "" if self.seed is None else self.seed}
 
 
-def _seed(value: object) -> int | None:
+def _seed(value: Any) -> int | None:
+    """A recorded seed as an int; None for none (JSON null, an empty TSV cell, NaN)."""
     return None if value is None or value == "" or (isinstance(value, float) and pd.isna(value)) else int(value)
 
 
@@ -88,13 +90,13 @@ def check_run(path: PathLike, recorded: RunId | None, expected: RunId, remedy: s
         )
 
 
-def metadata_run(metadata: Mapping[str, object]) -> RunId | None:
-    """The run an embedding store's (or checkpoint's) metadata records: ``model``/``seed`` or
-    ``encoder``/``layer``; None if neither."""
+def metadata_run(metadata: Mapping[str, Any]) -> RunId | None:
+    """The run an embedding store's metadata records: ``model``/``seed`` (vgs.train.encode) or
+    ``encoder``/``layer`` (vgs.encoders.embed); None if neither."""
     if "model" in metadata and "seed" in metadata:
         return RunId(str(metadata["model"]), _seed(metadata["seed"]))
     if "encoder" in metadata and "layer" in metadata:
-        return RunId(encoder_system(str(metadata["encoder"]), int(metadata["layer"])), None)  # type: ignore[call-overload]
+        return RunId(encoder_system(str(metadata["encoder"]), int(metadata["layer"])), None)
     return None
 
 
