@@ -58,7 +58,8 @@ def test_test_split_encoding_reads_only_the_test_captions_rows(trained, tmp_path
     with h5py.File(data["mfcc"], "r") as handle:
         rows = {key.decode(): int(n) for key, n in zip(handle["ids"][:], handle["lengths"][:])}
     read = preadv_bytes
-    encode_utterances(data["manifest"], [data["mfcc"]], checkpoint, tmp_path / "t.h5", split="test", device="cpu", run=RUN)
+    encode_utterances(data["manifest"], [data["mfcc"]], checkpoint, tmp_path / "t.h5", split="test", device="cpu",
+                      run=RUN)
     assert len(read) == len(test_ids) < len(rows)
     assert sum(read) == sum(rows[utt] for utt in test_ids) * 39 * 4
 
@@ -68,7 +69,8 @@ def test_encode_deduplicates_utterances(trained, tmp_path):
     manifest = pd.read_csv(data["manifest"], sep="\t")
     sts_like = pd.concat([manifest, manifest.head(3)])  # an STS manifest repeats shared sentences
     sts_like.to_csv(tmp_path / "sts.tsv", sep="\t", index=False)
-    count = encode_utterances(tmp_path / "sts.tsv", [data["mfcc"]], checkpoint, tmp_path / "sts.h5", device="cpu", run=RUN)
+    count = encode_utterances(tmp_path / "sts.tsv", [data["mfcc"]], checkpoint, tmp_path / "sts.h5", device="cpu",
+                              run=RUN)
     assert count == len(manifest) == len(ArrayStore(tmp_path / "sts.h5"))
 
 

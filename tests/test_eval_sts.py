@@ -104,7 +104,8 @@ def run_model(
     stores, natural_store = write_model(tmp_path / f"emb-{kind}-{seed}", world, kind, seed, system)
     out = tmp_path / f"eval-{kind}-{seed}"
     return evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], natural_store, world["sample"],
-                        out / "similarities.tsv", out / "correlations.tsv", run=RunId(system or kind, seed))  # fmt: skip
+                        out / "similarities.tsv", out / "correlations.tsv",
+                        run=RunId(system or kind, seed))  # fmt: skip
 
 
 @pytest.fixture

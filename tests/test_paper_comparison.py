@@ -107,7 +107,8 @@ def write_hand_made(root: Path, *, paper_like: bool) -> dict[str, object]:
     for fmt in CORPUS_MODELS:
         path = root / f"{fmt}_similarities.tsv"
         pd.DataFrame({"pair_id": [f"p{i}" for i in range(N_PAIRS)], "gold": gold,
-                      "similarity": similarity[fmt], "system": fmt, "seed": 1}).to_csv(path, sep="\t", index=False)  # fmt: skip
+                      "similarity": similarity[fmt], "system": fmt, "seed": 1}).to_csv(
+            path, sep="\t", index=False)  # fmt: skip
         runs.append({"system": fmt, "kind": "speech", "corpus": fmt, "subset_k": None, "seed": 1})
         paths.append(path)
     return {"retrieval_csv": root / "table2.csv", "correlations_csv": root / "correlations.csv",

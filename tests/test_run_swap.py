@@ -58,8 +58,12 @@ def _write_runs(root: Path) -> dict[str, list[Path]]:
         frame = similarity_frame(pairs, pairs["gold"].to_numpy() + rng.normal(0, 1 + index, N_PAIRS), set())
         write_tsv(directory / "similarities.tsv", frame.assign(**identity))
         write_tsv(directory / "correlations.tsv", correlation_rows(frame).assign(**identity))
-        write_tsv(directory / "train_log.tsv", pd.DataFrame({
-            "epoch": [1, 2], "train_loss": [2.0, 1.0], "dev_loss": [2.5, 1.5], "dev_r10": [0.1, 0.2], **identity}))
+        write_tsv(
+            directory / "train_log.tsv",
+            pd.DataFrame(
+                {"epoch": [1, 2], "train_loss": [2.0, 1.0], "dev_loss": [2.5, 1.5], "dev_r10": [0.1, 0.2], **identity}
+            ),
+        )
         for kind, paths in files.items():
             paths.append(directory / f"{kind}.{'json' if kind == 'retrieval' else 'tsv'}")
     return files

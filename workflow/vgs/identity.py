@@ -129,7 +129,9 @@ def frame_run(frame: pd.DataFrame, path: PathLike) -> RunId | None:
     return RunId(str(system), _seed(seed))
 
 
-def check_frame(frame: pd.DataFrame, path: PathLike, run: Mapping[str, object], remedy: str = REBUILD_EVAL) -> pd.DataFrame:
+def check_frame(
+    frame: pd.DataFrame, path: PathLike, run: Mapping[str, object], remedy: str = REBUILD_EVAL
+) -> pd.DataFrame:
     """Check a TSV's recorded run against ``run``; return it without the identity columns (the
     caller adds its own run description, in its own column order)."""
     check_run(path, frame_run(frame, path), run_id(run), remedy)
