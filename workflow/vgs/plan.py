@@ -27,6 +27,7 @@ from vgs import layout
 from vgs.config import ConfigError, subset_models, table_models, train_section, train_settings, trained_models
 from vgs.encoders.spec import RANDOM_TINY, encoder_description, encoder_layers
 from vgs.encoders.spec import SYSTEM_KIND as ENCODER
+from vgs.identity import encoder_system
 
 #: Kinds of evaluated systems (the ``kind`` column of the tables).
 SPEECH = "speech"
@@ -253,7 +254,7 @@ class WorkflowPlan:
 
     def encoder_runs(self) -> list[Run]:
         """Every configured encoder x layer read, a system ``<name>-L<layer>`` without seed."""
-        return [Run(f"{name}-L{layer}", ENCODER, encoder_description(spec), encoder=name, layer=layer)
+        return [Run(encoder_system(name, layer), ENCODER, encoder_description(spec), encoder=name, layer=layer)
                 for name, spec in self.encoders.items() for layer in self.encoder_layers[name]]
 
     def topline_runs(self) -> list[Run]:

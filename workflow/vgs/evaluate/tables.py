@@ -24,20 +24,17 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
-from vgs.encoders.spec import SYSTEM_KIND
 from vgs.evaluate.labels import natural_description, natural_label
 from vgs.evaluate.retrieval import RECALL_AT, read_retrieval
 from vgs.evaluate.stats import compare_dependent, mean_correlation, regression_aic
 from vgs.identity import check_frame
 from vgs.io import PathLike, atomic_path, read_tsv, write_text_atomic
+from vgs.plan import ENCODER, SPEECH, TEXT_TOPLINE  # the kinds of evaluated systems
 
 log = logging.getLogger(__name__)
 
 Run = Mapping[str, Any]
 RUN_COLUMNS = ("system", "kind", "corpus", "subset_k", "seed")
-SPEECH = "speech"
-TEXT_TOPLINE = "text topline"
-ENCODER = SYSTEM_KIND  # an external encoder's layer (vgs.encoders), system "<name>-L<layer>"
 DIRECTIONS = {"caption_to_image": "caption→image", "image_to_caption": "image→caption"}
 METRICS = [f"r{k}" for k in RECALL_AT] + ["medr"]
 
