@@ -11,6 +11,7 @@ import torch
 from PIL import Image, ImageDraw
 from torchvision import transforms
 
+from conftest import skip_or_fail_in_ci
 from vgs.features.efficientnet_lite import INPUT_MEAN, INPUT_STD, pretrained_efficientnet_lite0
 from vgs.features.image_encoders import MissingWeightsError, build_encoder, resnet152_weights_path
 from vgs.features.images import ImageError, crop_transform, extract_image_store
@@ -46,7 +47,7 @@ def test_efficientnet_lite0_weights_fit_the_architecture() -> None:
     """On a real photo the stem's activations match the batch-norm statistics stored with the weights
     (true only with the right input scaling), and the classifier recognises what is in the photo."""
     if not PHOTO.is_file():
-        pytest.skip(f"matplotlib's sample photo {PHOTO} is not installed")
+        skip_or_fail_in_ci(f"matplotlib's sample photo {PHOTO} is not installed")
     model = pretrained_efficientnet_lite0()
     prepare = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
                                   transforms.Normalize(INPUT_MEAN, INPUT_STD)])
@@ -129,7 +130,7 @@ def test_resnet152_without_cached_weights_says_which_file_to_put_where(tmp_path:
 @pytest.mark.slow
 def test_resnet152_with_cached_weights(tmp_path: Path) -> None:
     if not resnet152_weights_path().is_file():
-        pytest.skip(f"ImageNet ResNet-152 weights not cached at {resnet152_weights_path()} (offline machine)")
+        skip_or_fail_in_ci(f"ImageNet ResNet-152 weights not cached at {resnet152_weights_path()} (offline machine)")
     manifest = image_manifest(tmp_path, 2)
     extract_image_store(manifest, tmp_path / "r.h5", "resnet152", crops="centre", device="cpu")
     store = ArrayStore(tmp_path / "r.h5")

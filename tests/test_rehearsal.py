@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from checkout import fresh_checkout, make_would_reinstall, run_shell
+from conftest import skip_or_fail_in_ci
 from corpus_layouts import write_flickr8k, write_places, write_spokencoco
 from readme import documented_command
 
@@ -33,7 +34,7 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory, shared_sts: Path) -> Pat
     """A scratch checkout with miniature corpora in resources/, after the documented rehearsal command."""
     checkout = fresh_checkout(tmp_path_factory.mktemp("rehearsal"))
     if make_would_reinstall(checkout):
-        pytest.skip("make would reinstall .venv (its stamp is older than requirements.txt/pyproject.toml); "
+        skip_or_fail_in_ci("make would reinstall .venv (its stamp is older than requirements.txt/pyproject.toml); "
                     "run `make setup` first")
     resources = checkout / "resources"
     variants = (write_flickr8k(resources / "flickr8k", FLICKR_IMAGES)

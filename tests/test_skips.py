@@ -3,12 +3,14 @@ check cannot silently disappear from CI while the run still reads as green."""
 
 from __future__ import annotations
 
+import ast
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_STS, real_sts, skip_or_fail_in_ci
+from conftest import REPO, SHARED_STS, real_sts, skip_or_fail_in_ci
 
 
 def _outcome(check: Callable[[], object]) -> tuple[type[BaseException], bool]:
@@ -41,3 +43,46 @@ def test_present_data_is_used_under_ci(monkeypatch: pytest.MonkeyPatch, tmp_path
     (tmp_path / "STS12-en-test").mkdir()
     assert real_sts(tmp_path) == tmp_path
     assert SHARED_STS.name == "sts" and SHARED_STS.parent.name == "data"  # ../shared/data/sts
+
+
+def bare_skips(source: str) -> list[tuple[int, str]]:
+    """(line, what) of every skip in ``source`` that bypasses :func:`skip_or_fail_in_ci`: a call of
+    ``pytest.skip`` or ``pytest.importorskip``, any use of ``pytest.mark.skip``/``skipif``, and
+    ``from pytest import skip``. ``pytest.skip.Exception`` (catching a skip) is no skip."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in ("pytest.skip", "pytest.importorskip"):
+            found.append((node.lineno, ast.unparse(node.func)))
+        elif isinstance(node, ast.Attribute) and ast.unparse(node) in ("pytest.mark.skip", "pytest.mark.skipif"):
+            found.append((node.lineno, ast.unparse(node)))
+        elif isinstance(node, ast.ImportFrom) and node.module == "pytest" and \
+                {alias.name for alias in node.names} & {"skip", "importorskip"}:
+            found.append((node.lineno, f"from pytest import {', '.join(alias.name for alias in node.names)}"))
+    return sorted(found)
+
+
+def test_every_skip_in_the_suite_goes_through_the_skip_policy() -> None:
+    """A bare skip reads as green under CI while its check never ran; only the policy itself may skip."""
+    policy = inspect.getsource(skip_or_fail_in_ci)
+    offenders = []
+    for path in sorted((REPO / "tests").rglob("*.py")):
+        source = path.read_text()
+        if path.name == "conftest.py" and path.parent == REPO / "tests":
+            source = source.replace(policy, "")
+        offenders += [f"{path.relative_to(REPO)}:{line}: {what}" for line, what in bare_skips(source)]
+    assert not offenders, "skip through conftest.skip_or_fail_in_ci instead:\n" + "\n".join(offenders)
+
+
+def test_the_policing_finds_each_kind_of_bare_skip() -> None:
+    source = '''
+import pytest
+from pytest import skip
+pytestmark = pytest.mark.skipif(True, reason="x")
+@pytest.mark.skip(reason="y")
+def test_a():
+    pytest.skip("z")
+    pytest.importorskip("numpy")
+    with pytest.raises(pytest.skip.Exception):
+        skip_or_fail_in_ci("fine")
+'''
+    assert [line for line, _ in bare_skips(source)] == [3, 4, 5, 7, 8]
