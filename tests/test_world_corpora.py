@@ -19,6 +19,7 @@ from vgs.io import read_tsv
 from vgs.world import speak
 from vgs.world.formats import metadata_files
 from vgs.world.generate import generate_corpora
+from vgs.world.sts import SUBTASKS, write_sts
 
 WORLD = {
     "seed": 3,
@@ -55,20 +56,55 @@ def _touch_wavs(jobs: pd.DataFrame) -> None:
         sf.write(path, np.zeros(160, dtype=np.int16), 16000, subtype="PCM_16")
 
 
-def test_same_config_gives_byte_identical_worlds(tmp_path, monkeypatch):
-    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
-    first = _files(_generate(tmp_path / "a", monkeypatch))
-    second = _files(_generate(tmp_path / "b", monkeypatch))
+def _whole_world(directory: Path, monkeypatch: pytest.MonkeyPatch, seed: int) -> Path:
+    """Everything the world's rules derive from ``seed``: the three corpora (images, captions,
+    voices, metadata), ``scenes.tsv`` and the world STS set (as the world_sts rule writes it)."""
+    directory.mkdir()
+    root = _generate(directory, monkeypatch, {**WORLD, "seed": seed})
+    write_sts(root / "sts", pairs_per_subtask=6, seed=seed)
+    return root
+
+
+def test_same_seed_gives_byte_identical_worlds(tmp_path, monkeypatch):
+    first = _files(_whole_world(tmp_path / "a", monkeypatch, seed=3))
+    second = _files(_whole_world(tmp_path / "b", monkeypatch, seed=3))
     assert first.keys() == second.keys() and len(first) > 40
+    assert any(name.startswith("sts/") for name in first) and any(name.endswith(".jpg") for name in first)
     assert [name for name in first if first[name] != second[name]] == []
 
 
+def _sts_pairs(root: Path) -> dict[str, list[str]]:
+    """Subtask -> its lines ``sentence a <tab> sentence b <tab> grade``."""
+    pairs = {}
+    for inputs in sorted((root / "sts").rglob("STS.input.*.txt")):
+        grades = inputs.with_name(inputs.name.replace(".input.", ".gs.")).read_text().splitlines()
+        pairs[inputs.name] = [f"{line}\t{gold}" for line, gold in zip(inputs.read_text().splitlines(), grades,
+                                                                      strict=True)]
+    return pairs
+
+
 def test_another_seed_gives_another_world(tmp_path, monkeypatch):
-    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
-    first = _generate(tmp_path / "a", monkeypatch)
-    second = _generate(tmp_path / "b", monkeypatch, {**WORLD, "seed": 4})
-    texts = [read_tsv(root / "corpora/coco/speech_jobs.tsv")["text"].tolist() for root in (first, second)]
-    assert texts[0] != texts[1]
+    """Every part of the world follows the seed, not only the first corpus's captions: each image's
+    scene and pixels, each corpus's captions and voices, and every STS subtask's pairs and grades."""
+    first = _whole_world(tmp_path / "a", monkeypatch, seed=3)
+    second = _whole_world(tmp_path / "b", monkeypatch, seed=4)
+    scenes = [read_tsv(root / "scenes.tsv") for root in (first, second)]
+    assert scenes[0]["image_id"].tolist() == scenes[1]["image_id"].tolist() and len(scenes[0]) == 9 + 10 + 7
+    pixels = [[(directory / path).read_bytes() for path in frame["image_path"]]
+              for directory, frame in zip((tmp_path / "a", tmp_path / "b"), scenes, strict=True)]
+    assert [n for n, (a, b) in enumerate(zip(*pixels, strict=True)) if a == b] == []
+    # A scene description names place, objects (size, colour, kind) and relations: one image in
+    # 26 agreeing by chance is possible, most agreeing is a seed that does not reach the scenes.
+    assert (scenes[0]["scene"] == scenes[1]["scene"]).sum() <= 1
+    for name in WORLD["corpora"]:
+        jobs = [read_tsv(root / "corpora" / name / "speech_jobs.tsv") for root in (first, second)]
+        same_text = (jobs[0]["text"] == jobs[1]["text"]).mean()
+        assert same_text < 0.2, f"{name}: {same_text:.0%} of the captions are the same under another seed"
+        assert jobs[0]["voice"].tolist() != jobs[1]["voice"].tolist(), name
+    sts = [_sts_pairs(root) for root in (first, second)]
+    assert sts[0].keys() == sts[1].keys() and len(sts[0]) == len(SUBTASKS)
+    for subtask, lines in sts[0].items():
+        assert not set(lines) & set(sts[1][subtask]), f"{subtask}: pairs shared across seeds"
 
 
 def test_every_declared_metadata_file_is_written(world):
