@@ -54,24 +54,15 @@ def correlations_csv(tmp_path: Path) -> Path:
     return tables / "sts.csv"
 
 
-def _assert_valid(paths: list[Path]) -> None:
+def _assert_written(paths: list[Path]) -> None:
+    """Each file is a PNG or PDF as its suffix says, written atomically. What it shows is checked
+    through the figure's artists (the tests below): an empty plot is a valid PNG of 16.6 kB."""
     for path in paths:
-        data = path.read_bytes()
-        assert len(data) > 5000, path
-        assert data.startswith(PNG_MAGIC if path.suffix == ".png" else PDF_MAGIC), path
+        assert path.read_bytes().startswith(PNG_MAGIC if path.suffix == ".png" else PDF_MAGIC), path
         assert not list(path.parent.glob(f".{path.name}.*")), "temporary file left behind"
 
 
-def test_figure1(tmp_path: Path, correlations_csv: Path) -> None:
-    out = [tmp_path / "fig" / "figure1.png", tmp_path / "fig" / "figure1.pdf"]
-    figure1(correlations_csv, out)
-    _assert_valid(out)
-
-
-def test_figure2(tmp_path: Path, correlations_csv: Path) -> None:
-    out = [tmp_path / "figure2.png", tmp_path / "figure2.pdf"]
-    figure2(correlations_csv, out)
-    _assert_valid(out)
+YLABEL = "Pearson r with human scores (95% CI)"
 
 
 def test_figure2_without_subsets_is_a_clear_error(tmp_path: Path, correlations_csv: Path) -> None:
@@ -97,13 +88,6 @@ def _train_logs(tmp_path: Path) -> tuple[list[dict[str, object]], list[Path]]:
             runs.append({"system": model, "seed": seed})
             logs.append(path)
     return runs, logs
-
-
-def test_learning_curves(tmp_path: Path) -> None:
-    runs, logs = _train_logs(tmp_path)
-    out = [tmp_path / "curves.png", tmp_path / "curves.pdf"]
-    learning_curves(runs, logs, out)
-    _assert_valid(out)
 
 
 # --- what is drawn equals the table -----------------------------------------------------------------
@@ -138,7 +122,9 @@ def _label_names(label: str, system: str, kind: str, corpus: str) -> bool:
 
 
 def test_figure1_draws_the_table(tmp_path: Path, correlations_csv: Path) -> None:
-    figure = figure1(correlations_csv, [tmp_path / "figure1.png"])
+    out = [tmp_path / "fig" / "figure1.png", tmp_path / "fig" / "figure1.pdf"]
+    figure = figure1(correlations_csv, out)
+    _assert_written(out)
     table = pd.read_csv(correlations_csv)
     whole = table[table["subset_k"].isna()]
     subtasks = whole[whole["level"] == "subtask"].sort_values(["year", "group"])["group"].unique().tolist()
@@ -161,12 +147,17 @@ def test_figure1_draws_the_table(tmp_path: Path, correlations_csv: Path) -> None
             _assert_point(rows.loc[group], y, low, high)
             plotted.add((system.system, group))
     assert plotted == set(zip(shown["system"], shown["group"], strict=True))  # nothing dropped, nothing extra
-    legend = [text.get_text() for text in axis.get_legend().get_texts()]
-    assert sorted(legend) == sorted(series)
+    legend = axis.get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == list(series)  # one entry per series
+    assert sorted(series) == ["bow (text topline)", "flickr (world-flickr)", "places (world-places)"]
+    assert legend.get_title().get_text() == "Model (training corpus)"
+    assert axis.get_ylabel() == YLABEL
 
 
 def test_figure2_draws_the_table(tmp_path: Path, correlations_csv: Path) -> None:
-    figure = figure2(correlations_csv, [tmp_path / "figure2.png"])
+    out = [tmp_path / "figure2.png", tmp_path / "figure2.pdf"]
+    figure = figure2(correlations_csv, out)
+    _assert_written(out)
     table = pd.read_csv(correlations_csv)
     subsets = table[table["subset_k"].notna()]
     levels = {"All": "all", natural_label("synthetic"): "natural", "Sample": "sample"}
@@ -189,11 +180,17 @@ def test_figure2_draws_the_table(tmp_path: Path, correlations_csv: Path) -> None
         [label] = [label for label in reference_lines if _label_names(label, row.system, row.kind, row.corpus)]
         assert "All" in label
         assert list(reference_lines[label].get_ydata()) == pytest.approx([row.pearson] * 2, abs=1e-12)
+    legend = [text.get_text() for text in axis.get_legend().get_texts()]
+    assert sorted(legend) == sorted([*levels, "bow (text topline), All"])
+    assert axis.get_xlabel() == "Captions per image in training (same total number of captions)"
+    assert axis.get_ylabel() == YLABEL
 
 
 def test_learning_curves_draw_the_seed_means_and_sd(tmp_path: Path) -> None:
     runs, logs = _train_logs(tmp_path)
-    figure = learning_curves(runs, logs, [tmp_path / "curves.png"])
+    out = [tmp_path / "curves.png", tmp_path / "curves.pdf"]
+    figure = learning_curves(runs, logs, out)
+    _assert_written(out)
     frames = pd.concat([pd.read_csv(path, sep="\t").assign(model=run["system"])
                         for run, path in zip(runs, logs, strict=True)])  # fmt: skip
     panels = {axis.get_title(): axis for axis in figure.axes}
@@ -204,7 +201,8 @@ def test_learning_curves_draw_the_seed_means_and_sd(tmp_path: Path) -> None:
     legend = panels["Development R@10 (%)"].get_legend()
     colours = {text.get_text(): handle.get_color()
                for text, handle in zip(legend.get_texts(), legend.legend_handles, strict=True)}  # fmt: skip
-    assert sorted(colours) == ["flickr", "places"]
+    assert sorted(colours) == ["flickr", "places"] and legend.get_title().get_text() == "Model"
+    assert [axis.get_xlabel() for axis in figure.axes] == ["Epoch"] * 3
     for title, (column, scale) in columns.items():
         axis = panels[title]
         for model, colour in colours.items():
