@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 from torchvision import transforms
+from torchvision.models import ResNet152_Weights, resnet152
 
 from conftest import skip_or_fail_in_ci
 from vgs.features.efficientnet_lite import INPUT_MEAN, INPUT_STD, pretrained_efficientnet_lite0
@@ -115,6 +116,46 @@ def test_random_resnet152_is_labelled(tmp_path: Path) -> None:
     seeded = build_encoder("random_resnet152", seed=3).network.conv1.weight
     assert torch.equal(seeded, build_encoder("random_resnet152", seed=3).network.conv1.weight)
     assert not torch.equal(seeded, build_encoder("random_resnet152", seed=4).network.conv1.weight)
+
+
+@pytest.mark.slow
+def test_resnet152_ten_crops_equal_torchvisions_own_model(tmp_path: Path) -> None:
+    """The paper's image path (ResNet-152, ten crops averaged) with random weights, against
+    torchvision computed here on its own: ``resnet152(weights=None)`` after the same seed, PIL's
+    Lanczos resize of the shorter side to 256 (the authors'), ``TenCrop(224)``, the normalisation
+    torchvision ships with the ImageNet weights, and the 2048-d output of the model's global average
+    pool (read by a hook, the classifier left in place), averaged over the ten crops. Untrained, the
+    deep network's features are large (~1e8, BatchNorm at its initial statistics) and much alike
+    across crops, so the tolerance is relative to their size; the centre crop alone is still
+    hundreds of tolerances from the mean (7e-3 of their size), so a path that dropped crops or
+    averaged something else could not pass."""
+    seed = 5
+    manifest = image_manifest(tmp_path, 2)
+    extract_image_store(manifest, tmp_path / "ten.h5", "random_resnet152", crops="ten", seed=seed, batch_size=2,
+                        device="cpu")  # fmt: skip
+    torch.manual_seed(seed)
+    reference = resnet152(weights=None).eval()
+    pooled: list[torch.Tensor] = []
+    reference.avgpool.register_forward_hook(lambda _module, _inputs, output: pooled.append(output.flatten(1)))
+    shipped = ResNet152_Weights.IMAGENET1K_V1.transforms()
+    prepare = transforms.Compose([transforms.ToTensor(), transforms.Normalize(shipped.mean, shipped.std)])
+    store = ArrayStore(tmp_path / "ten.h5")
+    assert store.metadata["crops"] == "ten" and store.dim == 2048
+    ours = store.matrix(["img0", "img1"])
+    for n, path in enumerate(sorted(tmp_path.glob("img*.png"))):
+        image = Image.open(path).convert("RGB")
+        width, height = image.size  # landscape: the height becomes 256
+        resized = image.resize((int(256 * width / height), 256), Image.Resampling.LANCZOS)
+        crops = torch.stack([prepare(crop) for crop in transforms.TenCrop(224)(resized)])
+        with torch.inference_mode():
+            reference(crops)
+        per_crop = pooled.pop()
+        expected = per_crop.mean(0).numpy()
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(ours[n], expected, rtol=1e-5, atol=1e-5 * scale)
+        centre = per_crop[4].numpy()  # TenCrop's order: four corners, centre, then their mirror images
+        assert np.abs(centre - expected).max() > 1e-3 * scale  # 100x the tolerance (measured: 7e-3)
+    assert np.abs(ours[0] - ours[1]).max() > 1e-3 * np.abs(ours).max()
 
 
 def test_resnet152_without_cached_weights_says_which_file_to_put_where(tmp_path: Path, monkeypatch) -> None:
