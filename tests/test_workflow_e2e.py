@@ -84,20 +84,60 @@ def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_tiny_world(tmp_path_factory.mktemp("tiny-world"))
 
 
+def assert_retrieval_counts_over_the_configured_test_sets(table2: pd.DataFrame, world: dict) -> None:
+    """Each Table 2 row ranks the configured test set (its images and all their captions), and each
+    recall is a count of hits over it: a multiple of 100 / N, R@1 <= R@5 <= R@10, and R@k = 100%
+    (chance: 100 min(k, N) / N) once k reaches the N candidates, which a rank beyond N would break.
+
+    Not "learns above chance": the tiny world does not learn in its 2 epochs. Measured on
+    2026-12-04: caption->image R@1 16.7% for every model, exactly chance with 6 test images (R@10 is
+    100% by chance), the STS r of every model 0.4879 to four digits; the training loss moves in the
+    fifth digit at lr_min, as the authors' cycle of int(24 images / 32) x 5 x 4 = 0 -> 1 step never
+    leaves it; at a constant 1e-3 for the same 2 epochs the three corpora's R@1 were 20.0 / 13.3 /
+    16.7%. Learning is tested where it happens: test_train.py (a synthetic corpus) and the README's
+    full world run (R@10 53.8-91.0% against 20% chance)."""
+    candidates = {"caption_to_image": "test_images", "image_to_caption": "test_captions"}
+    queries = {"caption_to_image": "test_captions", "image_to_caption": "test_images"}
+    for row in table2.to_dict("records"):
+        corpus = world["corpora"][row["corpus"].removeprefix("world-")]
+        assert row["test_images"] == corpus["images"]["test"], row
+        assert row["test_captions"] == corpus["images"]["test"] * corpus["captions_per_image"], row
+        n_queries, n_candidates = row[queries[row["direction"]]], row[candidates[row["direction"]]]
+        recalls = [row[f"r{k}"] for k in (1, 5, 10)]
+        assert recalls == sorted(recalls), row
+        for k, recall in zip((1, 5, 10), recalls, strict=True):
+            hits = recall * n_queries / 100
+            assert abs(hits - round(hits)) < 1e-3, (row, k)
+            if k >= n_candidates:
+                assert recall == pytest.approx(100 * min(k, n_candidates) / n_candidates), (row, k)
+        assert 1 <= row["medr"] <= n_candidates, row
+
+
+def assert_sts_counts_every_world_pair(correlations: pd.DataFrame, sts: dict) -> None:
+    """Every system is scored on every world STS pair (All: pairs per subtask x subtasks, each
+    subtask its share), each r inside its own confidence interval."""
+    for system, rows in correlations.groupby("system"):
+        assert rows.loc[rows["level"] == "all", "n"].tolist() == [sts["pairs_per_subtask"] * len(sts["subtasks"])]
+        subtasks = rows[rows["level"] == "subtask"]
+        assert len(subtasks) == len(sts["subtasks"]) and (subtasks["n"] == sts["pairs_per_subtask"]).all(), system
+    with_ci = correlations[correlations["pearson_low"].notna()]
+    assert ((with_ci["pearson_low"] <= with_ci["pearson"]) & (with_ci["pearson"] <= with_ci["pearson_high"])).all()
+
+
 @pytest.mark.slow
 def test_whole_dag_runs_on_a_tiny_world_and_a_rerun_has_nothing_to_do(tiny_world):
     tmp_path = tiny_world
     results = tmp_path / "results"
     table2 = pd.read_csv(results / "tables" / "table2_retrieval.csv")
     assert set(table2["system"]) == {"flickr", "places", "coco", "world-coco-k1", "world-coco-k2"}
-    assert table2["r10"].between(0, 100).all()
+    assert_retrieval_counts_over_the_configured_test_sets(table2, tiny_config()["world"])
     for figure in ("world/figure1", "world/figure2", "learning_curves"):
         png = results / "figures" / f"{figure}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
     assert (results / "tables" / "world" / "table3_aic.md").stat().st_size > 0
     correlations = pd.read_csv(results / "tables" / "world" / "sts_correlations.csv")
     assert set(correlations["system"]) >= {"coco", "bow", "tfidf"}
-    assert correlations["pearson"].dropna().between(-1, 1).all()
+    assert_sts_counts_every_world_pair(correlations, tiny_config()["world"]["sts"])
     # The world's natural-speech sample is a synthetic stand-in and is labelled so.
     assert {SYNTHETIC_STAND_IN, "All"} <= set(correlations["group"])
     assert "Natural speech" not in set(correlations["group"])
