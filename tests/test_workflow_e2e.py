@@ -91,7 +91,7 @@ def assert_retrieval_counts_over_the_configured_test_sets(table2: pd.DataFrame, 
 
     Not "learns above chance": the tiny world does not learn in its 2 epochs. Measured on
     2026-12-04: caption->image R@1 16.7% for every model, exactly chance with 6 test images (R@10 is
-    100% by chance), the STS r of every model 0.4879 to four digits; the training loss moves in the
+    100% by chance), the STS r of every model 0.486-0.488; the training loss moves in the
     fifth digit at lr_min, as the authors' cycle of int(24 images / 32) x 5 x 4 = 0 -> 1 step never
     leaves it; at a constant 1e-3 for the same 2 epochs the three corpora's R@1 were 20.0 / 13.3 /
     16.7%. Learning is tested where it happens: test_train.py (a synthetic corpus) and the README's
