@@ -55,8 +55,11 @@ def bare_skips(source: str) -> list[tuple[int, str]]:
             found.append((node.lineno, ast.unparse(node.func)))
         elif isinstance(node, ast.Attribute) and ast.unparse(node) in ("pytest.mark.skip", "pytest.mark.skipif"):
             found.append((node.lineno, ast.unparse(node)))
-        elif isinstance(node, ast.ImportFrom) and node.module == "pytest" and \
-                {alias.name for alias in node.names} & {"skip", "importorskip"}:
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "pytest"
+            and {alias.name for alias in node.names} & {"skip", "importorskip"}
+        ):
             found.append((node.lineno, f"from pytest import {', '.join(alias.name for alias in node.names)}"))
     return sorted(found)
 
@@ -74,7 +77,7 @@ def test_every_skip_in_the_suite_goes_through_the_skip_policy() -> None:
 
 
 def test_the_policing_finds_each_kind_of_bare_skip() -> None:
-    source = '''
+    source = """
 import pytest
 from pytest import skip
 pytestmark = pytest.mark.skipif(True, reason="x")
@@ -84,5 +87,5 @@ def test_a():
     pytest.importorskip("numpy")
     with pytest.raises(pytest.skip.Exception):
         skip_or_fail_in_ci("fine")
-'''
+"""
     assert [line for line, _ in bare_skips(source)] == [3, 4, 5, 7, 8]
