@@ -28,6 +28,7 @@ def _single_thread_torch() -> None:
 # not, so that a run never counts them as passed. test file -> (variable, what it needs).
 OPT_IN_CHECKS = {
     "test_sts_official_text.py": ("STS_OFFICIAL_ROOT", "the official cased STS 2012-2016 archives in SentEval layout"),
+    "test_image_weights.py": ("VGS_IMAGENET_WEIGHTS", "1 where torchvision's ImageNet ResNet-152 weights are cached"),
 }
 collect_ignore = [name for name, (variable, _) in OPT_IN_CHECKS.items() if not os.environ.get(variable)]
 

@@ -169,15 +169,6 @@ def test_resnet152_without_cached_weights_says_which_file_to_put_where(tmp_path:
 
 
 @pytest.mark.slow
-def test_resnet152_with_cached_weights(tmp_path: Path) -> None:
-    if not resnet152_weights_path().is_file():
-        skip_or_fail_in_ci(f"ImageNet ResNet-152 weights not cached at {resnet152_weights_path()} (offline machine)")
-    manifest = image_manifest(tmp_path, 2)
-    extract_image_store(manifest, tmp_path / "r.h5", "resnet152", crops="centre", device="cpu")
-    store = ArrayStore(tmp_path / "r.h5")
-    assert store.dim == 2048 and store.metadata["pretrained"] == "imagenet"
-
-
 def test_unknown_encoder_is_an_error() -> None:
     with pytest.raises(ValueError, match="encoder must be one of"):
         build_encoder("resnet50")
