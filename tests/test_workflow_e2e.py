@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from scipy.stats import binomtest
 
 from conftest import REPO
 from vgs.evaluate.labels import SYNTHETIC_STAND_IN
@@ -33,6 +34,10 @@ STAGE_RULES = {
     "table2_retrieval", "table_sts_correlations", "table_model_comparisons", "table3_aic", "figure1",
     "figure2", "figure_learning_curves",
 }
+
+
+#: A recipe the tiny corpora learn from in seconds (per-model override of the corpus models).
+LEARNING_RECIPE = {"epochs": 30, "lr_max": 2.0e-3, "batch_size": 8, "lr_cycle": "epochs"}
 
 
 def tiny_config() -> dict:
@@ -49,6 +54,10 @@ def tiny_config() -> dict:
     config["subsets"].update(total=24, k=[1, 2])
     config["sts"]["natural"]["fraction"] = 0.25
     config["train"]["epochs"] = 2
+    # The three corpus models train long and fast enough to learn (30 one-second epochs): the
+    # authors' recipe (2 epochs here) never leaves lr_min on 24 images, as int(24 / 32) = 0 steps.
+    for name in ("flickr", "places", "coco"):
+        config["models"][name]["train"] = dict(LEARNING_RECIPE)
     # The size x captions-per-image study in miniature: 3 sizes x 2 k x 2 seeds.
     config["study"] = {"source": "world-coco", "totals": [6, 12, 24], "k": [1, 2], "seeds": [1, 2]}
     return config
@@ -87,15 +96,7 @@ def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def assert_retrieval_counts_over_the_configured_test_sets(table2: pd.DataFrame, world: dict) -> None:
     """Each Table 2 row ranks the configured test set (its images and all their captions), and each
     recall is a count of hits over it: a multiple of 100 / N, R@1 <= R@5 <= R@10, and R@k = 100%
-    (chance: 100 min(k, N) / N) once k reaches the N candidates, which a rank beyond N would break.
-
-    Not "learns above chance": the tiny world does not learn in its 2 epochs. Measured on
-    2026-12-04: caption->image R@1 16.7% for every model, exactly chance with 6 test images (R@10 is
-    100% by chance), the STS r of every model 0.486-0.488; the training loss moves in the
-    fifth digit at lr_min, as the authors' cycle of int(24 images / 32) x 5 x 4 = 0 -> 1 step never
-    leaves it; at a constant 1e-3 for the same 2 epochs the three corpora's R@1 were 20.0 / 13.3 /
-    16.7%. Learning is tested where it happens: test_train.py (a synthetic corpus) and the README's
-    full world run (R@10 53.8-91.0% against 20% chance)."""
+    (chance: 100 min(k, N) / N) once k reaches the N candidates, which a rank beyond N would break."""
     candidates = {"caption_to_image": "test_images", "image_to_caption": "test_captions"}
     queries = {"caption_to_image": "test_captions", "image_to_caption": "test_images"}
     for row in table2.to_dict("records"):
@@ -111,6 +112,25 @@ def assert_retrieval_counts_over_the_configured_test_sets(table2: pd.DataFrame, 
             if k >= n_candidates:
                 assert recall == pytest.approx(100 * min(k, n_candidates) / n_candidates), (row, k)
         assert 1 <= row["medr"] <= n_candidates, row
+
+
+def assert_the_corpus_models_learn(table2: pd.DataFrame, results: Path) -> None:
+    """The tiny world learns above chance: caption->image R@1 of the three corpus models, pooled,
+    beats chance (1 / test images) in a one-sided binomial test at p < 1e-4, and each model's best
+    dev loss is below its first epoch's by more than 10%.
+
+    Measured 2026-12-04 (LEARNING_RECIPE): R@1 50.0 / 33.3 / 40.0% (flickr / places / coco; 29 of 66
+    captions, 11 expected by chance, p = 1.9e-7; captions of one image are not independent, hence
+    the wide margin), dev loss 0.33 -> 0.23 for coco. With the authors' 2-epoch recipe on these 24
+    images every R@1 was exactly chance (16.7%) and the dev loss moved in the fourth digit: this test
+    fails on a model that does not learn."""
+    rows = table2[(table2["direction"] == "caption_to_image") & table2["system"].isin(["flickr", "places", "coco"])]
+    hits = int(round((rows["r1"] * rows["test_captions"] / 100).sum()))
+    chance = float((rows["test_captions"] / rows["test_images"]).sum() / rows["test_captions"].sum())
+    assert binomtest(hits, int(rows["test_captions"].sum()), chance, alternative="greater").pvalue < 1e-4, rows
+    for system in ("flickr", "places", "coco"):
+        log = pd.read_csv(results / "models" / system / "seed1" / "train_log.tsv", sep="\t")
+        assert log["dev_loss"].min() < 0.9 * log["dev_loss"].iloc[0], (system, log["dev_loss"].tolist())
 
 
 def assert_sts_counts_every_world_pair(correlations: pd.DataFrame, sts: dict) -> None:
@@ -131,6 +151,7 @@ def test_whole_dag_runs_on_a_tiny_world_and_a_rerun_has_nothing_to_do(tiny_world
     table2 = pd.read_csv(results / "tables" / "table2_retrieval.csv")
     assert set(table2["system"]) == {"flickr", "places", "coco", "world-coco-k1", "world-coco-k2"}
     assert_retrieval_counts_over_the_configured_test_sets(table2, tiny_config()["world"])
+    assert_the_corpus_models_learn(table2, results)
     for figure in ("world/figure1", "world/figure2", "learning_curves"):
         png = results / "figures" / f"{figure}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
