@@ -28,7 +28,10 @@ def fresh_checkout(dest: Path) -> Path:
     """Copy the files a clone of the current working tree would have to ``dest``; link ``.venv``."""
     listing = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO, capture_output=True, text=True, check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     for name in filter(None, listing.split("\0")):
         source = REPO / name
@@ -46,10 +49,15 @@ def run_shell(script: str, cwd: Path, timeout: float) -> subprocess.CompletedPro
     environment's editable install points at another checkout.
     """
     venv = cwd / ".venv"
-    env = {**os.environ, "VIRTUAL_ENV": str(venv), "PATH": f"{venv}/bin:{os.environ['PATH']}",
-           "PYTHONPATH": str(cwd / "workflow")}
-    return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    env = {
+        **os.environ,
+        "VIRTUAL_ENV": str(venv),
+        "PATH": f"{venv}/bin:{os.environ['PATH']}",
+        "PYTHONPATH": str(cwd / "workflow"),
+    }
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def make_would_reinstall(cwd: Path) -> bool:

@@ -74,8 +74,9 @@ def speak(utterances: Sequence[Utterance], audio_root: Path) -> list[tuple[int, 
     return variants
 
 
-def draw_corpus(name: str, fmt: str, images: Mapping[str, int], captions_per_image: int, root: Path,
-                seed: int = 1) -> tuple[list[CorpusImage], list[Utterance]]:
+def draw_corpus(
+    name: str, fmt: str, images: Mapping[str, int], captions_per_image: int, root: Path, seed: int = 1
+) -> tuple[list[CorpusImage], list[Utterance]]:
     """Images (rendered world scenes) and metadata of one corpus in the world's layout of ``fmt``."""
     spec = {"format": fmt, "images": dict(images), "captions_per_image": captions_per_image}
     world = {"seed": seed, "image_size": IMAGE_SIZE, "speakers": list(SPEAKERS)}
@@ -114,5 +115,4 @@ def write_places(root: Path, image_root: Path, images: Mapping[str, int]) -> lis
         path.write_text(json.dumps(content, indent=1), encoding="utf-8")
     shutil.rmtree(root / "images")
     # The world writes audio under <root>/audio/; the release has wavs/ directly under the audio root.
-    return speak([Utterance(u.text, u.voice, str(PurePosixPath(u.wav).relative_to("audio"))) for u in utterances],
-                 root)
+    return speak([Utterance(u.text, u.voice, str(PurePosixPath(u.wav).relative_to("audio"))) for u in utterances], root)

@@ -49,7 +49,7 @@ def page_commands(page: Path) -> list[Command]:
         for offset, raw in enumerate(block.group(1).splitlines()):
             command = COMMENT.sub("", raw).strip()
             if command:
-                comment = raw[len(COMMENT.sub("", raw)):].strip().removeprefix("#").strip()
+                comment = raw[len(COMMENT.sub("", raw)) :].strip().removeprefix("#").strip()
                 commands.append(Command(command, name, first_line + offset, number, comment))
     return commands
 

@@ -26,8 +26,9 @@ def write_run(root: Path, model: str, seed: int, gold: np.ndarray, noise: float,
                                           "similarity": gold + noise * rng.normal(size=len(gold)),
                                           "system": model, "seed": seed}))  # fmt: skip
     retrieval = root / model / str(seed) / "retrieval.json"
-    retrieval.write_text(json.dumps({"caption_to_image": {"r10": r10}, "test_images": 50, "system": model,
-                                     "seed": seed}))
+    retrieval.write_text(
+        json.dumps({"caption_to_image": {"r10": r10}, "test_images": 50, "system": model, "seed": seed})
+    )
     return retrieval, similarities
 
 

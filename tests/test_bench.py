@@ -20,7 +20,9 @@ from vgs.bench.__main__ import main
 def test_every_benchmark_writes_a_complete_record(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "vgs.bench", "--quick", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     for name in discover():
@@ -47,7 +49,8 @@ def test_every_benchmark_writes_a_complete_record(tmp_path):
     assert size["peak_rss_gb"] == max(size[part]["peak_rss_gb"] for part in ("write", "train", "encode"))
     rates = size["train"]
     assert rates["loader_over_model"] == pytest.approx(
-        rates["loader_captions_per_s"] / rates["model_captions_per_s"], rel=0.02)
+        rates["loader_captions_per_s"] / rates["model_captions_per_s"], rel=0.02
+    )
 
 
 def test_unknown_benchmark_is_named(tmp_path, capsys):
@@ -59,8 +62,10 @@ def test_unknown_benchmark_is_named(tmp_path, capsys):
 
 def test_only_imports_the_named_benchmark():
     """A GPU machine runs ``--only gpu`` without the TTS or MFCC references installed (#24)."""
-    probe = ("import sys; from vgs.bench import discover; found = discover(['gpu']); "
-             "print(sorted(found), sorted(m for m in sys.modules if m.startswith('vgs.bench.')))")
+    probe = (
+        "import sys; from vgs.bench import discover; found = discover(['gpu']); "
+        "print(sorted(found), sorted(m for m in sys.modules if m.startswith('vgs.bench.')))"
+    )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.strip() == "['gpu'] ['vgs.bench.gpu', 'vgs.bench.train']"
 

@@ -14,8 +14,12 @@ from vgs.config import ConfigError, load_config, model_train_section, validate_c
 
 SHIPPED = REPO / "workflow" / "config"
 # Overlays are layered on a base by a second --configfile; they are not configurations alone.
-OVERLAYS = {SHIPPED / "ablation.yaml": REPO / "config.yaml", SHIPPED / "study.yaml": REPO / "config.yaml",
-            SHIPPED / "rehearsal.yaml": SHIPPED / "paper.yaml", SHIPPED / "encoders.yaml": REPO / "config.yaml"}
+OVERLAYS = {
+    SHIPPED / "ablation.yaml": REPO / "config.yaml",
+    SHIPPED / "study.yaml": REPO / "config.yaml",
+    SHIPPED / "rehearsal.yaml": SHIPPED / "paper.yaml",
+    SHIPPED / "encoders.yaml": REPO / "config.yaml",
+}
 CONFIGS = [REPO / "config.yaml", *sorted(set(SHIPPED.glob("*.yaml")) - set(OVERLAYS))]
 
 
@@ -79,7 +83,10 @@ def test_snakemake_stops_with_the_key_on_invalid_config(tmp_path):
     """The same one-line message reaches the user through the snakemake command line."""
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--config", "seeds=[x]"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode != 0
     assert "config error at seeds" in result.stdout + result.stderr
@@ -104,11 +111,14 @@ def test_per_model_train_overrides_reach_that_models_settings_only():
     assert model_train_section(config, "coco") == config["train"]  # no overrides: the shared section
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ({"precision": "fp8"}, r"^config error at models\.coco\.train\.precision: 'fp8' is not one of"),
-    ({"bukcet": True}, r"^config error at models\.coco\.train\.bukcet: unknown key"),
-    ({"threads": 4}, r"^config error at models\.coco\.train\.threads: a rule setting"),
-])
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"precision": "fp8"}, r"^config error at models\.coco\.train\.precision: 'fp8' is not one of"),
+        ({"bukcet": True}, r"^config error at models\.coco\.train\.bukcet: unknown key"),
+        ({"threads": 4}, r"^config error at models\.coco\.train\.threads: a rule setting"),
+    ],
+)
 def test_bad_per_model_train_override_is_named(default, override, message):
     default["models"]["coco"]["train"] = override
     with pytest.raises(ConfigError, match=message):

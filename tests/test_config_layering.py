@@ -46,8 +46,9 @@ def test_a_later_configfile_overrides_an_earlier_one_key_by_key(checkout: Path) 
 
 
 def test_config_values_with_a_configfile_apply_on_top_of_it_not_of_config_yaml(checkout: Path) -> None:
-    plan = dry_run("snakemake -n --config 'evaluate={toplines: [bow]}' --configfile workflow/config/paper.yaml",
-                   checkout)
+    plan = dry_run(
+        "snakemake -n --config 'evaluate={toplines: [bow]}' --configfile workflow/config/paper.yaml", checkout
+    )
     assert not [rule for rule in plan.counts() if rule.startswith("world_")]
     assert plan.values("eval_text_topline", "topline") == {"bow"}
     assert plan.values("eval_text_topline", "sts_set") == {"real"}

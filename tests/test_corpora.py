@@ -37,8 +37,9 @@ def write_flickr8k(root: Path, splits: dict[str, int], captions: int = 5) -> Non
         for _ in range(count):
             filename = f"{1000 + number}_abc.jpg"
             touch_image(root / "Flicker8k_Dataset" / filename)
-            sentences = [{"raw": f"caption {k} of image {number} .", "sentid": number * captions + k}
-                         for k in range(captions)]
+            sentences = [
+                {"raw": f"caption {k} of image {number} .", "sentid": number * captions + k} for k in range(captions)
+            ]
             images.append({"filename": filename, "imgid": number, "split": split, "sentences": sentences})
             for k in range(captions):
                 wav = f"{1000 + number}_abc_{k}.wav"
@@ -68,8 +69,11 @@ def write_places(root: Path, sizes: dict[str, int], absolute_audio: Path | None 
                 item["asr_text"] = f"an abbey number {number}"
             data.append(item)
             number += 1
-        content = {"image_base_path": "../images", "audio_base_path": str(audio_base) if absolute_audio else "../audio",
-                   "data": data}
+        content = {
+            "image_base_path": "../images",
+            "audio_base_path": str(audio_base) if absolute_audio else "../audio",
+            "data": data,
+        }
         (root / "metadata").mkdir(parents=True, exist_ok=True)
         (root / "metadata" / names[split]).write_text(json.dumps(content))
 
@@ -166,8 +170,11 @@ def test_places_stops_when_two_image_paths_share_a_file_stem(tmp_path: Path) -> 
     content["data"][0]["image"] = "b/bakery/gsun_0001.jpg"  # train entry UTT1 lists a/abbey/gsun_0001.jpg
     dev.write_text(json.dumps(content))
     touch_image(tmp_path / "images" / "b" / "bakery" / "gsun_0001.jpg")
-    with pytest.raises(CorpusError, match=r"(?s)dev_seen_2020.json: .*UTT3.*b/bakery/gsun_0001.jpg.*'gsun_0001'"
-                                          r".*a/abbey/gsun_0001.jpg .*train_2020.json: .*UTT1"):
+    with pytest.raises(
+        CorpusError,
+        match=r"(?s)dev_seen_2020.json: .*UTT3.*b/bakery/gsun_0001.jpg.*'gsun_0001'"
+        r".*a/abbey/gsun_0001.jpg .*train_2020.json: .*UTT1",
+    ):
         read_corpus({"format": "places", "root": str(tmp_path)})
 
 
@@ -186,8 +193,14 @@ def test_places_reports_its_image_identity_check(tmp_path: Path, caplog: pytest.
 
 def test_spokencoco_dev_test_from_val_deterministic(tmp_path: Path) -> None:
     write_spokencoco(tmp_path, train_images=4, val_images=9, captions=3)
-    spec = {"format": "spokencoco", "root": str(tmp_path), "dev_images": 3, "test_images": 4, "seed": 5,
-            "selection": "seeded"}
+    spec = {
+        "format": "spokencoco",
+        "root": str(tmp_path),
+        "dev_images": 3,
+        "test_images": 4,
+        "seed": 5,
+        "selection": "seeded",
+    }
     frame = read_corpus(spec)
     assert split_images(frame) == {"train": 4, "dev": 3, "test": 4}
     assert len(frame) == 11 * 3
@@ -209,21 +222,28 @@ def authors_reading(train_json: Path, val_json: Path, block: int, path: Path) ->
     lists children by name, their sampler takes val[:1000] as dev, val[4000:] as test (here: the
     last ``test`` of them) and children [0, 5) of each image, caption index outermost.
     """
-    entries = [(entry, split) for source, split in ((train_json, "train"), (val_json, "val"))
-               for entry in json.loads(source.read_text())["data"]]
+    entries = [
+        (entry, split)
+        for source, split in ((train_json, "train"), (val_json, "val"))
+        for entry in json.loads(source.read_text())["data"]
+    ]
     with h5py.File(path, "w") as handle:
         for i, (entry, split) in enumerate(entries):
-            node = handle.require_group(f"subgroup_{i // block}").create_group(
-                "coco_" + Path(entry["image"]).stem)
+            node = handle.require_group(f"subgroup_{i // block}").create_group("coco_" + Path(entry["image"]).stem)
             node.attrs["split"] = split
             for caption in entry["captions"]:
                 node.create_dataset(Path(caption["wav"]).name.split(".")[0].replace("-", "_"), data=0)
     with h5py.File(path, "r") as handle:
-        nodes = [(name, [child for child in node]) for subgroup in handle.values()
-                 for name, node in subgroup.items() if node.attrs["split"] == "val"]
-    return {"nodes": [name.removeprefix("coco_") for name, _ in nodes],
-            "captions": [f"{name.removeprefix('coco_')} {children[k]}" for name, children in nodes
-                         for k in range(5)]}
+        nodes = [
+            (name, [child for child in node])
+            for subgroup in handle.values()
+            for name, node in subgroup.items()
+            if node.attrs["split"] == "val"
+        ]
+    return {
+        "nodes": [name.removeprefix("coco_") for name, _ in nodes],
+        "captions": [f"{name.removeprefix('coco_')} {children[k]}" for name, children in nodes for k in range(5)],
+    }
 
 
 @pytest.mark.parametrize("block", [10_000, 1])  # 1: twelve subgroups, read 0, 1, 10, 11, 2, ...
@@ -244,10 +264,16 @@ def test_spokencoco_authors_lists_on_the_miniature(tmp_path: Path, monkeypatch, 
     assert len(reference["nodes"]) == 9
     for split, images in (("dev", reference["nodes"][:2]), ("test", reference["nodes"][-3:])):
         rows = frame[frame["split"] == split]
-        ours = [f"{image} {Path(wav).stem.replace('-', '_')}"
-                for image, wav in zip(rows["image_id"], rows["wav_path"], strict=True)]
-        expected = [line for k in range(5) for image in images
-                    for line in [reference["captions"][reference["nodes"].index(image) * 5 + k]]]
+        ours = [
+            f"{image} {Path(wav).stem.replace('-', '_')}"
+            for image, wav in zip(rows["image_id"], rows["wav_path"], strict=True)
+        ]
+        expected = [
+            line
+            for k in range(5)
+            for image in images
+            for line in [reference["captions"][reference["nodes"].index(image) * 5 + k]]
+        ]
         assert ours == expected, split
     assert frame.groupby("image_id").size().eq(5).all()
     assert frame["utt_id"].str.startswith("extra").sum() == 5  # one per dev and test image
@@ -260,7 +286,9 @@ def test_spokencoco_val_too_small(tmp_path: Path) -> None:
 
 
 def test_missing_metadata_names_file_and_source(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"(?s)2 SpokenCOCO metadata files missing.*SpokenCOCO_train.json.*csail"):
+    with pytest.raises(
+        FileNotFoundError, match=r"(?s)2 SpokenCOCO metadata files missing.*SpokenCOCO_train.json.*csail"
+    ):
         read_corpus({"format": "spokencoco", "root": str(tmp_path)})
     with pytest.raises(FileNotFoundError, match=r"(?s)3 Places metadata files missing.*train_2020.json.*Places205"):
         read_corpus({"format": "places", "root": str(tmp_path)})
@@ -273,8 +301,14 @@ def test_missing_wavs_list_first_paths_and_total(tmp_path: Path) -> None:
         wav.unlink()
     stop_list = tmp_path / "logs" / "f.rejected.tsv"
     with pytest.raises(CorpusError) as error:
-        load_corpus({"format": "flickr8k", "root": str(tmp_path / "f")}, "f", tmp_path / "manifest.tsv",
-                    tmp_path / "rejected.tsv", stop_list, MIN_SAMPLES)
+        load_corpus(
+            {"format": "flickr8k", "root": str(tmp_path / "f")},
+            "f",
+            tmp_path / "manifest.tsv",
+            tmp_path / "rejected.tsv",
+            stop_list,
+            MIN_SAMPLES,
+        )
     message = str(error.value)
     assert message.startswith("13 of 30 wavs (43.33%) of corpus f are unusable")
     assert f"{wavs[0]} (utterance {wavs[0].stem}): file missing" in message and "... and 3 more" in message
@@ -285,8 +319,14 @@ def test_missing_wavs_list_first_paths_and_total(tmp_path: Path) -> None:
 def test_load_corpus_writes_manifest(tmp_path: Path) -> None:
     write_spokencoco(tmp_path / "coco", train_images=2, val_images=2, captions=2)
     out = tmp_path / "results"
-    load_corpus({"format": "spokencoco", "root": str(tmp_path / "coco"), "dev_images": 1, "test_images": 1}, "coco",
-                out / "manifest.tsv", out / "rejected.tsv", tmp_path / "logs" / "rejected.tsv", MIN_SAMPLES)
+    load_corpus(
+        {"format": "spokencoco", "root": str(tmp_path / "coco"), "dev_images": 1, "test_images": 1},
+        "coco",
+        out / "manifest.tsv",
+        out / "rejected.tsv",
+        tmp_path / "logs" / "rejected.tsv",
+        MIN_SAMPLES,
+    )
     written = read_tsv(out / "manifest.tsv", required=MANIFEST_COLUMNS)
     assert len(written) == 8 and list(written.columns) == MANIFEST_COLUMNS
     assert (out / "rejected.tsv").read_text() == "utt_id\twav_path\treason\n"

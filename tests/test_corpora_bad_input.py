@@ -74,23 +74,48 @@ def spec_of(fmt: str, root: Path, **extra) -> dict:
 
 # (format, metadata file, how it is damaged, how the message must begin after "<file>: ")
 DAMAGES = {
-    "flickr8k-raw": ("flickr8k", "dataset_flickr8k.json", lambda c: c["images"][1]["sentences"][2].pop("raw"),
-                     "images[1] (filename '1001_abc.jpg') sentences[2] (spoken in 1001_abc_2.wav): "
-                     "required field 'raw'"),
-    "flickr8k-split": ("flickr8k", "dataset_flickr8k.json", lambda c: c["images"][2].pop("split"),
-                       "images[2] (filename '1002_abc.jpg'): required field 'split'"),
-    "places-wav": ("places", "metadata/dev_seen_2020.json", lambda c: c["data"][1].pop("wav"),
-                   "data[1] (uttid 'UTT21'): required field 'wav'"),
-    "places-uttid": ("places", "metadata/train_2020.json", lambda c: c["data"][3].pop("uttid"),
-                     "data[3]: required field 'uttid'"),
-    "places-wav-type": ("places", "metadata/test_seen_2020.json", lambda c: c["data"][0].update(wav=["a.wav"]),
-                        "data[0] (uttid 'UTT30'): field 'wav' should be text, got \"['a.wav']\""),
-    "spokencoco-uttid": ("spokencoco", "SpokenCOCO_train.json", lambda c: c["data"][1]["captions"][2].pop("uttid"),
-                         "data[1] (image 'train2014/COCO_train2014_000000000001.jpg') captions[2]: "
-                         "required field 'uttid'"),
-    "spokencoco-wav": ("spokencoco", "SpokenCOCO_val.json", lambda c: c["data"][0]["captions"][1].pop("wav"),
-                       "data[0] (image 'val2014/COCO_val2014_000000010000.jpg') captions[1] (uttid 'W10000_1'): "
-                       "required field 'wav'"),
+    "flickr8k-raw": (
+        "flickr8k",
+        "dataset_flickr8k.json",
+        lambda c: c["images"][1]["sentences"][2].pop("raw"),
+        "images[1] (filename '1001_abc.jpg') sentences[2] (spoken in 1001_abc_2.wav): required field 'raw'",
+    ),
+    "flickr8k-split": (
+        "flickr8k",
+        "dataset_flickr8k.json",
+        lambda c: c["images"][2].pop("split"),
+        "images[2] (filename '1002_abc.jpg'): required field 'split'",
+    ),
+    "places-wav": (
+        "places",
+        "metadata/dev_seen_2020.json",
+        lambda c: c["data"][1].pop("wav"),
+        "data[1] (uttid 'UTT21'): required field 'wav'",
+    ),
+    "places-uttid": (
+        "places",
+        "metadata/train_2020.json",
+        lambda c: c["data"][3].pop("uttid"),
+        "data[3]: required field 'uttid'",
+    ),
+    "places-wav-type": (
+        "places",
+        "metadata/test_seen_2020.json",
+        lambda c: c["data"][0].update(wav=["a.wav"]),
+        "data[0] (uttid 'UTT30'): field 'wav' should be text, got \"['a.wav']\"",
+    ),
+    "spokencoco-uttid": (
+        "spokencoco",
+        "SpokenCOCO_train.json",
+        lambda c: c["data"][1]["captions"][2].pop("uttid"),
+        "data[1] (image 'train2014/COCO_train2014_000000000001.jpg') captions[2]: required field 'uttid'",
+    ),
+    "spokencoco-wav": (
+        "spokencoco",
+        "SpokenCOCO_val.json",
+        lambda c: c["data"][0]["captions"][1].pop("wav"),
+        "data[0] (image 'val2014/COCO_val2014_000000010000.jpg') captions[1] (uttid 'W10000_1'): required field 'wav'",
+    ),
 }
 
 
@@ -105,10 +130,14 @@ def test_malformed_entry_names_file_entry_and_field(
     assert str(error.value).startswith(f"{tmp_path / name}: {entry}")
 
 
-@pytest.mark.parametrize(("fmt", "name"), [
-    ("flickr8k", "dataset_flickr8k.json"), ("places", "metadata/test_seen_2020.json"),
-    ("spokencoco", "SpokenCOCO_train.json"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "name"),
+    [
+        ("flickr8k", "dataset_flickr8k.json"),
+        ("places", "metadata/test_seen_2020.json"),
+        ("spokencoco", "SpokenCOCO_train.json"),
+    ],
+)
 def test_truncated_json_names_file_line_and_column(tmp_path: Path, fmt: str, name: str) -> None:
     CORPORA[fmt](tmp_path)
     path = tmp_path / name
@@ -144,11 +173,14 @@ def test_places_image_in_train_and_test_stops(tmp_path: Path) -> None:
     CORPORA["places"](tmp_path)
     train_image = json.loads((tmp_path / "metadata" / "train_2020.json").read_text())["data"][2]["image"]
     edit_json(tmp_path / "metadata" / "test_seen_2020.json", lambda c: c["data"][1].update(image=train_image))
-    with pytest.raises(CorpusError, match=(
-        r"(?s)1 image\(s\) are in more than one split.*\n  'gsun_0002' in train, test: "
-        rf"{tmp_path}/metadata/train_2020.json: data\[2\] \(uttid 'UTT2'\); "
-        rf"{tmp_path}/metadata/test_seen_2020.json: data\[1\] \(uttid 'UTT31'\)$"
-    )):
+    with pytest.raises(
+        CorpusError,
+        match=(
+            r"(?s)1 image\(s\) are in more than one split.*\n  'gsun_0002' in train, test: "
+            rf"{tmp_path}/metadata/train_2020.json: data\[2\] \(uttid 'UTT2'\); "
+            rf"{tmp_path}/metadata/test_seen_2020.json: data\[1\] \(uttid 'UTT31'\)$"
+        ),
+    ):
         read_corpus(spec_of("places", tmp_path))
 
 
@@ -363,8 +395,9 @@ def write_8bit_under_16bit_header(path: Path) -> None:
 
 def write_random_pcm(path: Path) -> None:
     """Random bytes behind a valid 16-bit header (e.g. a file overwritten by another download)."""
-    soundfile.write(path, np.random.default_rng(0).integers(-32768, 32768, 8000, dtype=np.int16), 16000,
-                    subtype="PCM_16")
+    soundfile.write(
+        path, np.random.default_rng(0).integers(-32768, 32768, 8000, dtype=np.int16), 16000, subtype="PCM_16"
+    )
 
 
 CONTENT_FAULTS = {
@@ -413,8 +446,9 @@ def test_content_faults_stop_by_default_and_above_the_fraction(tmp_path: Path) -
     for wav in broken:
         assert str(wav) in str(error.value)
     with pytest.raises(CorpusError, match="more than corpora.places.max_rejected_fraction = 0.05"):
-        load(tmp_path, spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.05),
-             "places")
+        load(
+            tmp_path, spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.05), "places"
+        )
 
 
 def test_speech_passes_the_level_check(tmp_path: Path) -> None:
@@ -486,14 +520,19 @@ def test_load_summary_counts_rejected_repaired_and_untranscribed(tmp_path: Path)
 
     places_with_bad_wavs(tmp_path / "places")
     spec = spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.15)
-    summary = load_corpus(spec, "places", *(tmp_path / name for name in ("m.tsv", "rejected.tsv", "stop.tsv")),
-                          MIN_SAMPLES)
+    summary = load_corpus(
+        spec, "places", *(tmp_path / name for name in ("m.tsv", "rejected.tsv", "stop.tsv")), MIN_SAMPLES
+    )
     assert summary.line(tmp_path / "rejected.tsv") == (
         f"corpus places: 34 of 40 utterances kept (34 images), 6 rejected for unusable audio (listed in "
         f"{tmp_path / 'rejected.tsv'}), 0 repaired (listed in {tmp_path / 'repaired.tsv'}), 17 without transcript"
     )
-    assert summary.labels() == {"kept utterances": 34, "rejected utterances": 6, "no transcript": 17,
-                                "repaired wavs": 0}
+    assert summary.labels() == {
+        "kept utterances": 34,
+        "rejected utterances": 6,
+        "no transcript": 17,
+        "repaired wavs": 0,
+    }
     (tmp_path / "repaired.tsv").write_text("utt_id\twav_path\nUTT1\ta.wav\nUTT2\tb.wav\n")  # the repair's list
     repaired = LoadSummary.from_outputs("places", tmp_path / "m.tsv", tmp_path / "rejected.tsv")
     assert repaired.labels()["repaired wavs"] == 2
@@ -555,14 +594,32 @@ def test_rule_writes_rejected_tsv_and_the_report_counts_it(tmp_path: Path) -> No
     broken = places_with_bad_wavs(tmp_path / "places")
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     # A real-format corpus states its size until its manifest exists (job resources are planned from it).
-    config["corpora"]["bad"] = spec_of("places", tmp_path / "places", on_bad_audio="skip", max_rejected_fraction=0.2,
-                                       size={"captions": 40, "images": 40, "hours": 0.05, "train_captions": 20})
+    config["corpora"]["bad"] = spec_of(
+        "places",
+        tmp_path / "places",
+        on_bad_audio="skip",
+        max_rejected_fraction=0.2,
+        size={"captions": 40, "images": 40, "hours": 0.05, "train_captions": 20},
+    )
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
 
     def snakemake(*args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-             "--cores", "1", *args], capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "--snakefile",
+                str(REPO / "Snakefile"),
+                "--directory",
+                str(tmp_path),
+                "--cores",
+                "1",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert result.returncode == 0, result.stderr[-4000:]
         return result.stderr
@@ -571,11 +628,15 @@ def test_rule_writes_rejected_tsv_and_the_report_counts_it(tmp_path: Path) -> No
     listed = read_tsv(tmp_path / "results" / "corpora" / "bad" / "rejected.tsv")
     assert sorted(listed["wav_path"]) == sorted(map(str, broken))
     assert "40 wavs checked: 6 rejected" in (tmp_path / "results" / "logs" / "corpora" / "bad.log").read_text()
-    assert ("corpus bad: 34 of 40 utterances kept (34 images), 6 rejected for unusable audio (listed in "
-            "results/corpora/bad/rejected.tsv), 0 repaired (listed in results/corpora/bad/repaired.tsv), "
-            "17 without transcript") in terminal
+    assert (
+        "corpus bad: 34 of 40 utterances kept (34 images), 6 rejected for unusable audio (listed in "
+        "results/corpora/bad/rejected.tsv), 0 repaired (listed in results/corpora/bad/repaired.tsv), "
+        "17 without transcript"
+    ) in terminal
     terminal = snakemake("results/features/mfcc/corpus/bad/shard0.h5")  # the fixture's wavs are all zeros
     assert re.search(r"results/features/mfcc/corpus/bad/shard0.h5: \d+ utterance\(s\) are digital silence", terminal)
     snakemake("results/corpora/bad/rejected.tsv", "--report", "report.html")
-    assert ('"labels": {"corpus": "bad", "kept utterances": 34, "rejected utterances": 6, "no transcript": 17, '
-            '"repaired wavs": 0}' in (tmp_path / "report.html").read_text())
+    assert (
+        '"labels": {"corpus": "bad", "kept utterances": 34, "rejected utterances": 6, "no transcript": 17, '
+        '"repaired wavs": 0}' in (tmp_path / "report.html").read_text()
+    )

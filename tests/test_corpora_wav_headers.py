@@ -57,12 +57,17 @@ def cut_download(samples: np.ndarray) -> bytes:
 CASES = {
     "data size wrong, RIFF size right": (wrong_header, HeaderRepair(2.0, 1.0)),
     "data size beyond a smaller RIFF size": (
-        lambda s: canonical_wav(s, data_size=4 * FRAMES, riff_size=36 + FRAMES), HeaderRepair(2.0, 1.0)),
+        lambda s: canonical_wav(s, data_size=4 * FRAMES, riff_size=36 + FRAMES),
+        HeaderRepair(2.0, 1.0),
+    ),
     "both sizes agree, file cut short": (
-        cut_download, "truncated: the header declares 2.000 s of audio, the file holds 1.000 s"),
+        cut_download,
+        "truncated: the header declares 2.000 s of audio, the file holds 1.000 s",
+    ),
     "sizes contradict each other, data end inside a frame": (
         lambda s: wrong_header(s)[:-1],
-        "damaged: the header's sizes contradict each other and the data end inside a frame (1 of 2 bytes)"),
+        "damaged: the header's sizes contradict each other and the data end inside a frame (1 of 2 bytes)",
+    ),
 }
 
 
@@ -110,8 +115,14 @@ def test_paper_flickr8k_keeps_a_wrong_header_and_lists_it(tmp_path: Path, caplog
     before = wavs[4].read_bytes()
     out = tmp_path / "results"
     caplog.set_level(logging.INFO)
-    summary = load_corpus(paper_flickr8k(tmp_path / "flickr8k"), "flickr8k", out / "manifest.tsv",
-                          out / "rejected.tsv", tmp_path / "logs" / "stop.tsv", MIN_SAMPLES)
+    summary = load_corpus(
+        paper_flickr8k(tmp_path / "flickr8k"),
+        "flickr8k",
+        out / "manifest.tsv",
+        out / "rejected.tsv",
+        tmp_path / "logs" / "stop.tsv",
+        MIN_SAMPLES,
+    )
     assert str(wavs[4]) in set(read_tsv(out / "manifest.tsv")["wav_path"])
     repaired = read_tsv(out / "repaired.tsv")
     assert repaired.to_dict("records") == [
@@ -131,8 +142,14 @@ def test_paper_flickr8k_still_stops_on_a_cut_download(tmp_path: Path) -> None:
     wavs[4].write_bytes(cut_download(speech_like()))
     out = tmp_path / "results"
     with pytest.raises(CorpusError) as error:
-        load_corpus(paper_flickr8k(tmp_path / "flickr8k"), "flickr8k", out / "manifest.tsv", out / "rejected.tsv",
-                    tmp_path / "logs" / "stop.tsv", MIN_SAMPLES)
+        load_corpus(
+            paper_flickr8k(tmp_path / "flickr8k"),
+            "flickr8k",
+            out / "manifest.tsv",
+            out / "rejected.tsv",
+            tmp_path / "logs" / "stop.tsv",
+            MIN_SAMPLES,
+        )
     assert f"{wavs[4]} (utterance {wavs[4].stem}): truncated: the header declares 2.000 s" in str(error.value)
     assert not (out / "repaired.tsv").exists()
 
@@ -147,8 +164,21 @@ def test_rule_declares_repaired_tsv_and_the_report_counts_it(tmp_path: Path) -> 
 
     def snakemake(*args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-             "--cores", "1", *args], capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "--snakefile",
+                str(REPO / "Snakefile"),
+                "--directory",
+                str(tmp_path),
+                "--cores",
+                "1",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert result.returncode == 0, result.stderr[-4000:]
         return result.stdout + result.stderr

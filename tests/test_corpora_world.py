@@ -40,6 +40,7 @@ def test_world_corpus_loads(tmp_path: Path, name: str) -> None:
     assert images == spec["images"]
     assert len(frame) == sum(spec["images"].values()) * spec["captions_per_image"]
     assert frame["text"].str.len().min() > 0 and set(frame["speaker"]) <= set(WORLD["speakers"])
+
     def resolved(paths) -> list[str]:
         return sorted(str(Path(path).resolve()) for path in paths)
 

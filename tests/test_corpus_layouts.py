@@ -44,9 +44,11 @@ def test_miniatures_load_through_the_paper_corpus_settings(tmp_path: Path, monke
         frame = read_corpus(spec)
         sizes[name] = frame.groupby("split")["image_id"].nunique().to_dict()
         assert all(Path(path).is_file() for path in [*frame["wav_path"], *frame["image_path"]])
-    assert sizes == {"flickr8k": {"train": 2, "dev": 1, "test": 1},
-                     "places": {"train": 3, "dev": 1, "test": 1},
-                     "spokencoco": {"train": 2, "dev": 2, "test": 2}}
+    assert sizes == {
+        "flickr8k": {"train": 2, "dev": 1, "test": 1},
+        "places": {"train": 3, "dev": 1, "test": 1},
+        "spokencoco": {"train": 2, "dev": 2, "test": 2},
+    }
 
 
 def test_wavs_at_other_rates_and_in_stereo_are_read_as_16_khz_mono(tmp_path: Path) -> None:

@@ -33,8 +33,15 @@ def test_parameter_count_is_the_models(size: str, image_dim: int) -> None:
 def test_forward_flops_by_hand() -> None:
     # 11 frames, kernel 2, stride 1: 10 steps; conv 2*2*2*3 = 24, LSTM 2*2*4*4*(3+4) = 448,
     # attention 2*2*8*5 = 160 per step.
-    size = {"mfcc_dim": 2, "conv_kernel": 2, "conv_stride": 1, "conv_channels": 3, "rnn_layers": 1,
-            "rnn_hidden": 4, "attention_hidden": 5}
+    size = {
+        "mfcc_dim": 2,
+        "conv_kernel": 2,
+        "conv_stride": 1,
+        "conv_channels": 3,
+        "rnn_layers": 1,
+        "rnn_hidden": 4,
+        "attention_hidden": 5,
+    }
     assert costs.forward_flops(size, 11) == 10 * (24 + 448 + 160)
 
 
@@ -61,8 +68,9 @@ def test_corpus_size_from_world_published_and_manifest(tmp_path: Path) -> None:
     assert (places.captions, places.hours, places.source) == (400_000, 1000, "published (corpora.places.size)")
     manifest = costs.corpus_manifest(tmp_path, "places")
     manifest.parent.mkdir(parents=True)
-    pd.DataFrame({"utt_id": list("abcdefg"), "image_id": list("aabcdef"),
-                  "split": ["train"] * 5 + ["dev", "test"]}).to_csv(manifest, sep="\t", index=False)
+    pd.DataFrame(
+        {"utt_id": list("abcdefg"), "image_id": list("aabcdef"), "split": ["train"] * 5 + ["dev", "test"]}
+    ).to_csv(manifest, sep="\t", index=False)
     loaded = costs.corpus_size(paper, "places", tmp_path)
     assert (loaded.captions, loaded.images, loaded.train_captions, loaded.source) == (7, 6, 5, "manifest")
     assert loaded.hours == pytest.approx(7 * 9 / 3600)  # Places' published mean: 1,000 h / 400k captions

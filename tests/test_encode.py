@@ -16,8 +16,9 @@ from vgs.train.encode import encode_images, encode_utterance_sets, encode_uttera
 from vgs.train.synthetic import synthetic_corpus
 
 RUN = RunId("m", 1)
-CONFIG = ModelConfig(image_dim=16, conv_channels=8, conv_kernel=6, conv_stride=2, rnn_layers=1, rnn_hidden=8,
-                     attention_hidden=4)
+CONFIG = ModelConfig(
+    image_dim=16, conv_channels=8, conv_kernel=6, conv_stride=2, rnn_layers=1, rnn_hidden=8, attention_hidden=4
+)
 
 
 @pytest.fixture()
@@ -25,16 +26,19 @@ def trained(tmp_path):
     data = synthetic_corpus(tmp_path / "data", images={"train": 4, "dev": 2, "test": 5}, captions_per_image=2)
     torch.manual_seed(0)
     model = VGSModel(CONFIG).eval()
-    save_checkpoint(tmp_path / "best.pt", {"model_config": CONFIG.as_dict(), "model": model.state_dict(), "epoch": 3,
-                                           "model_name": "m", "seed": 1})  # as the train rule writes model m, seed 1
+    save_checkpoint(
+        tmp_path / "best.pt",
+        {"model_config": CONFIG.as_dict(), "model": model.state_dict(), "epoch": 3, "model_name": "m", "seed": 1},
+    )  # as the train rule writes model m, seed 1
     return data, model, tmp_path / "best.pt"
 
 
 def test_encode_test_split_matches_single_utterance_embeddings(trained, tmp_path):
     data, model, checkpoint = trained
     out = tmp_path / "emb" / "corpus.h5"
-    count = encode_utterances(data["manifest"], [data["mfcc"]], checkpoint, out, split="test", batch_size=3,
-                              device="cpu", run=RUN)
+    count = encode_utterances(
+        data["manifest"], [data["mfcc"]], checkpoint, out, split="test", batch_size=3, device="cpu", run=RUN
+    )
     store = ArrayStore(out)
     manifest = pd.read_csv(data["manifest"], sep="\t")
     assert count == 10 and sorted(store) == sorted(manifest.loc[manifest["split"] == "test", "utt_id"])
@@ -58,8 +62,9 @@ def test_test_split_encoding_reads_only_the_test_captions_rows(trained, tmp_path
     with h5py.File(data["mfcc"], "r") as handle:
         rows = {key.decode(): int(n) for key, n in zip(handle["ids"][:], handle["lengths"][:])}
     read = preadv_bytes
-    encode_utterances(data["manifest"], [data["mfcc"]], checkpoint, tmp_path / "t.h5", split="test", device="cpu",
-                      run=RUN)
+    encode_utterances(
+        data["manifest"], [data["mfcc"]], checkpoint, tmp_path / "t.h5", split="test", device="cpu", run=RUN
+    )
     assert len(read) == len(test_ids) < len(rows)
     assert sum(read) == sum(rows[utt] for utt in test_ids) * 39 * 4
 
@@ -69,8 +74,9 @@ def test_encode_deduplicates_utterances(trained, tmp_path):
     manifest = pd.read_csv(data["manifest"], sep="\t")
     sts_like = pd.concat([manifest, manifest.head(3)])  # an STS manifest repeats shared sentences
     sts_like.to_csv(tmp_path / "sts.tsv", sep="\t", index=False)
-    count = encode_utterances(tmp_path / "sts.tsv", [data["mfcc"]], checkpoint, tmp_path / "sts.h5", device="cpu",
-                              run=RUN)
+    count = encode_utterances(
+        tmp_path / "sts.tsv", [data["mfcc"]], checkpoint, tmp_path / "sts.h5", device="cpu", run=RUN
+    )
     assert count == len(manifest) == len(ArrayStore(tmp_path / "sts.h5"))
 
 
@@ -81,8 +87,15 @@ def test_utterances_cut_at_max_frames_are_counted_in_the_log(trained, tmp_path, 
     longer = sum(length > max_frames for length in lengths)
     assert 0 < longer < len(lengths)
     with caplog.at_level("INFO", logger="vgs.train.encode"):
-        encode_utterances(data["manifest"], [data["mfcc"]], checkpoint, tmp_path / "cut.h5", max_frames=max_frames,
-                          device="cpu", run=RUN)
+        encode_utterances(
+            data["manifest"],
+            [data["mfcc"]],
+            checkpoint,
+            tmp_path / "cut.h5",
+            max_frames=max_frames,
+            device="cpu",
+            run=RUN,
+        )
     assert f"{longer} of {len(lengths)} utterances are longer than {max_frames} frames" in caplog.text
 
 
@@ -95,8 +108,9 @@ def test_several_sets_in_one_job_equal_one_job_each(trained, tmp_path):
     sets = []
     for name, rows in parts.items():
         rows.to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
-        encode_utterances(tmp_path / f"{name}.tsv", [data["mfcc"]], checkpoint, tmp_path / f"alone-{name}.h5",
-                          device="cpu", run=RUN)
+        encode_utterances(
+            tmp_path / f"{name}.tsv", [data["mfcc"]], checkpoint, tmp_path / f"alone-{name}.h5", device="cpu", run=RUN
+        )
         sets.append((tmp_path / f"{name}.tsv", [data["mfcc"]], tmp_path / f"together-{name}.h5"))
     assert encode_utterance_sets(sets, checkpoint, device="cpu", run=RUN) == [len(parts["a"]), len(parts["b"])]
     for name in parts:
@@ -116,7 +130,6 @@ def test_missing_mfcc_is_named(trained, tmp_path):
     assert not (tmp_path / "x.h5").exists()
 
 
-
 def test_a_manifest_whose_durations_disagree_with_the_store_is_refused(trained, tmp_path):
     """A voice manifest records each wav's duration; a store with more frames than that audio gives
     is a stale cache of other audio, named with the utterance and its counts (#19)."""
@@ -129,10 +142,14 @@ def test_a_manifest_whose_durations_disagree_with_the_store_is_refused(trained, 
     stale = manifest["utt_id"].iloc[1]
     manifest.loc[manifest["utt_id"] == stale, "duration"] = 0.05  # the audio is now 5 frames long
     manifest.to_csv(tmp_path / "stale.tsv", sep="\t", index=False)
-    with pytest.raises(ValueError, match=rf"1 utterance\(s\) of .*stale\.tsv.*{stale}: \d+ frames for 0\.05 s.*"
-                                         r"delete it and rerun the mfcc rule"):
+    with pytest.raises(
+        ValueError,
+        match=rf"1 utterance\(s\) of .*stale\.tsv.*{stale}: \d+ frames for 0\.05 s.*"
+        r"delete it and rerun the mfcc rule",
+    ):
         encode_utterances(tmp_path / "stale.tsv", [data["mfcc"]], checkpoint, tmp_path / "x.h5", device="cpu", run=RUN)
     assert not (tmp_path / "x.h5").exists()
+
 
 def test_encode_images_projects_test_images(trained, tmp_path):
     data, model, checkpoint = trained

@@ -80,7 +80,9 @@ def test_the_saved_random_model_loads_with_its_weights_through_the_checkpoint_pa
     model, extractor = load_encoder(str(save_random_model(tmp_path, tiny_config("hubert"), seed=3)))
     wave = waves()[0]
     assert extractor.sampling_rate == SAMPLE_RATE
-    for ours, theirs in zip(library_alone(model, extractor, wave), library_alone(reference, extractor, wave), strict=True):
+    for ours, theirs in zip(
+        library_alone(model, extractor, wave), library_alone(reference, extractor, wave), strict=True
+    ):
         torch.testing.assert_close(ours, theirs)
 
 
@@ -257,8 +259,15 @@ def test_encoder_layers_are_labelled_random_and_compared_with_every_seed(tmp_pat
     for i, run in enumerate(runs):
         path = tmp_path / f"{i}.tsv"
         similarity = gold + rng.normal(0, 1 + i, gold.size)
-        pd.DataFrame({"pair_id": [f"p{j}" for j in range(gold.size)], "gold": gold, "similarity": similarity,
-                      "system": run["system"], "seed": run["seed"]}).to_csv(path, sep="\t", index=False)
+        pd.DataFrame(
+            {
+                "pair_id": [f"p{j}" for j in range(gold.size)],
+                "gold": gold,
+                "similarity": similarity,
+                "system": run["system"],
+                "seed": run["seed"],
+            }
+        ).to_csv(path, sep="\t", index=False)
         paths.append(path)
     frame = comparisons_table(runs, paths, {"csv": tmp_path / "c.csv"})
     # The two seeds are not compared with each other; the encoder is compared with both.
@@ -270,12 +279,21 @@ def test_encoder_layers_are_labelled_random_and_compared_with_every_seed(tmp_pat
 
 def test_layer_figure_draws_each_layer_and_the_references_from_the_table(tmp_path):
     rows = []
-    values = {("tiny-L0", "all"): 0.1, ("tiny-L1", "all"): 0.3, ("tiny-L0", "natural"): 0.05, ("tiny-L1", "natural"): 0.2}
+    values = {
+        ("tiny-L0", "all"): 0.1,
+        ("tiny-L1", "all"): 0.3,
+        ("tiny-L0", "natural"): 0.05,
+        ("tiny-L1", "natural"): 0.2,
+    }
     for (system, level), r in values.items():
         rows.append({"system": system, "kind": ENCODER, "corpus": "random weights, untrained, tiny hubert",
                      "subset_k": None, "level": level, "group": "All" if level == "all" else "Natural", "year": "",
                      "pearson": r, "pearson_low": r - 0.1, "pearson_high": r + 0.1})  # fmt: skip
-    for system, kind, subset_k, r in (("flickr", "speech", None, 0.4), ("k2", "speech", 2, 0.9), ("bow", "text topline", None, 0.6)):
+    for system, kind, subset_k, r in (
+        ("flickr", "speech", None, 0.4),
+        ("k2", "speech", 2, 0.9),
+        ("bow", "text topline", None, 0.6),
+    ):
         for level in ("all", "natural"):
             rows.append({"system": system, "kind": kind, "corpus": "c", "subset_k": subset_k, "level": level,
                          "group": "All" if level == "all" else "Natural", "year": "", "pearson": r,
@@ -290,8 +308,9 @@ def test_layer_figure_draws_each_layer_and_the_references_from_the_table(tmp_pat
         assert list(line.get_xdata()) == [0, 1]
         assert list(line.get_ydata()) == [values[("tiny-L0", level)], values[("tiny-L1", level)]]
         assert "random weights" in container.get_label()
-        references = {line.get_label(): line.get_ydata()[0] for line in axis.lines
-                      if not line.get_label().startswith("_")}
+        references = {
+            line.get_label(): line.get_ydata()[0] for line in axis.lines if not line.get_label().startswith("_")
+        }
         assert references == {"flickr (c)": 0.4, "bow (text topline)": 0.6}  # the subset model k2 is not one
 
 

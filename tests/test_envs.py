@@ -42,9 +42,9 @@ def test_env_pins_match_requirements(env_file):
     for spec in _env_pip(env_file):
         name = _name(spec)
         assert name in requirements, f"{env_file.name}: {name} is not in requirements.txt"
-        assert spec.replace(" ", "") == requirements[name].replace(" ", "").replace(
-            "[reports]", ""
-        ), f"{env_file.name}: {spec!r} differs from requirements.txt {requirements[name]!r}"
+        assert spec.replace(" ", "") == requirements[name].replace(" ", "").replace("[reports]", ""), (
+            f"{env_file.name}: {spec!r} differs from requirements.txt {requirements[name]!r}"
+        )
 
 
 def test_every_requirement_is_in_some_env():

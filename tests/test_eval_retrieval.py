@@ -21,9 +21,7 @@ from vgs.io import write_tsv
 from vgs.store import write_store
 
 
-def reference_ranks(
-    captions: np.ndarray, images: np.ndarray, caption_image: np.ndarray
-) -> tuple[list[int], list[int]]:
+def reference_ranks(captions: np.ndarray, images: np.ndarray, caption_image: np.ndarray) -> tuple[list[int], list[int]]:
     """Sort every candidate list, ties broken with the correct items last; take 1-based positions."""
     c2i = []
     for i, caption in enumerate(captions):
@@ -92,15 +90,12 @@ def _write_corpus(tmp_path, captions, images, caption_image, metadata=RUN_METADA
     image_ids = [f"img{j:03d}" for j in range(len(images))]
     utt_ids = [f"utt{i:03d}" for i in range(len(captions))]
     rows = [
-        {"utt_id": u, "image_id": image_ids[j], "split": "test"}
-        for u, j in zip(utt_ids, caption_image, strict=True)
+        {"utt_id": u, "image_id": image_ids[j], "split": "test"} for u, j in zip(utt_ids, caption_image, strict=True)
     ]
     rows.append({"utt_id": "train1", "image_id": "imgtrain", "split": "train"})  # must be ignored
     write_tsv(tmp_path / "manifest.tsv", pd.DataFrame(rows))
-    write_store(tmp_path / "captions.h5", zip(utt_ids, captions, strict=True), captions.shape[1], "embedding",
-                metadata)
-    write_store(tmp_path / "images.h5", zip(image_ids, images, strict=True), images.shape[1], "embedding",
-                RUN_METADATA)
+    write_store(tmp_path / "captions.h5", zip(utt_ids, captions, strict=True), captions.shape[1], "embedding", metadata)
+    write_store(tmp_path / "images.h5", zip(image_ids, images, strict=True), images.shape[1], "embedding", RUN_METADATA)
 
 
 def test_evaluate_retrieval_end_to_end(tmp_path) -> None:

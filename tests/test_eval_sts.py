@@ -186,8 +186,13 @@ def test_an_encoder_layer_is_evaluated_from_its_own_layers_stores(tmp_path: Path
     stores, natural_store = write_model(tmp_path / "emb", world, "exact")
     for path in [*stores, natural_store]:
         source = ArrayStore(path)
-        write_store(path, [(key, source[key]) for key in source], DIM, "embedding",
-                    {"encoder": "hubert", "layer": 3, "pooling": "mean"})
+        write_store(
+            path,
+            [(key, source[key]) for key in source],
+            DIM,
+            "embedding",
+            {"encoder": "hubert", "layer": 3, "pooling": "mean"},
+        )
     evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], natural_store, world["sample"],
                  tmp_path / "s.tsv", tmp_path / "c.tsv", run=RunId("hubert-L3", None))  # fmt: skip
     assert set(zip(read_tsv(tmp_path / "c.tsv")["system"], read_tsv(tmp_path / "c.tsv")["seed"])) == {("hubert-L3", "")}
@@ -234,14 +239,10 @@ def test_tables_from_runs(tmp_path: Path, world) -> None:
     runs, correlations, similarities = [], [], []
     for kind, seed in (("exact", 0), ("random", 0), ("random", 1)):
         run_model(tmp_path, world, kind, seed)
-        runs.append(
-            {"system": kind, "kind": "speech", "corpus": f"corpus-{kind}", "subset_k": None, "seed": seed}
-        )
+        runs.append({"system": kind, "kind": "speech", "corpus": f"corpus-{kind}", "subset_k": None, "seed": seed})
         correlations.append(tmp_path / f"eval-{kind}-{seed}" / "correlations.tsv")
         similarities.append(tmp_path / f"eval-{kind}-{seed}" / "similarities.tsv")
-    evaluate_topline(
-        "bow", world["pairs"], world["sample"], tmp_path / "bow" / "s.tsv", tmp_path / "bow" / "c.tsv"
-    )
+    evaluate_topline("bow", world["pairs"], world["sample"], tmp_path / "bow" / "s.tsv", tmp_path / "bow" / "c.tsv")
     runs.append({"system": "bow", "kind": "text topline", "corpus": "text", "subset_k": None, "seed": None})
     correlations.append(tmp_path / "bow" / "c.tsv")
     similarities.append(tmp_path / "bow" / "s.tsv")
@@ -256,9 +257,7 @@ def test_tables_from_runs(tmp_path: Path, world) -> None:
         "tex": tables / "c.tex",
     }
     aggregated = sts_tables(runs, correlations, paths)
-    assert (
-        aggregated[(aggregated["system"] == "random") & (aggregated["level"] == "all")]["seeds"].item() == 2
-    )
+    assert aggregated[(aggregated["system"] == "random") & (aggregated["level"] == "all")]["seeds"].item() == 2
     assert aggregated[(aggregated["system"] == "exact") & (aggregated["level"] == "all")][
         "pearson"
     ].item() == pytest.approx(1.0)
@@ -266,14 +265,10 @@ def test_tables_from_runs(tmp_path: Path, world) -> None:
     assert "\\begin{tabular}" in paths["tex"].read_text()
 
     comparisons = comparisons_table(runs, similarities, {"csv": tables / "cmp.csv", "md": tables / "cmp.md"})
-    seeds_crossed = comparisons[
-        comparisons["a"].str.contains("seed 0") & comparisons["b"].str.contains("seed 1")
-    ]
+    seeds_crossed = comparisons[comparisons["a"].str.contains("seed 0") & comparisons["b"].str.contains("seed 1")]
     assert seeds_crossed.empty  # speech models are compared within a seed only
     assert len(comparisons) == 4  # exact-0 vs random-0, and bow vs each of the three runs
-    exact_vs_random = comparisons[
-        (comparisons["a"] == "exact seed 0") & (comparisons["b"] == "random seed 0")
-    ]
+    exact_vs_random = comparisons[(comparisons["a"] == "exact seed 0") & (comparisons["b"] == "random seed 0")]
     assert exact_vs_random["significant"].item()
 
     aic = aic_table_all(

@@ -38,8 +38,11 @@ def draw_images(directory: Path, count: int) -> list[Path]:
 
 def image_manifest(tmp_path: Path, count: int) -> Path:
     paths = draw_images(tmp_path, count)
-    rows = [{"utt_id": f"u{n}_{c}", "image_id": f"img{n}", "image_path": str(path), "split": "train"}
-            for n, path in enumerate(paths) for c in range(2)]  # several captions per image
+    rows = [
+        {"utt_id": f"u{n}_{c}", "image_id": f"img{n}", "image_path": str(path), "split": "train"}
+        for n, path in enumerate(paths)
+        for c in range(2)
+    ]  # several captions per image
     write_tsv(tmp_path / "manifest.tsv", pd.DataFrame(rows))
     return tmp_path / "manifest.tsv"
 
@@ -50,8 +53,14 @@ def test_efficientnet_lite0_weights_fit_the_architecture() -> None:
     if not PHOTO.is_file():
         skip_or_fail_in_ci(f"matplotlib's sample photo {PHOTO} is not installed")
     model = pretrained_efficientnet_lite0()
-    prepare = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
-                                  transforms.Normalize(INPUT_MEAN, INPUT_STD)])
+    prepare = transforms.Compose(
+        [
+            transforms.Resize(256),
+            transforms.CenterCrop(224),
+            transforms.ToTensor(),
+            transforms.Normalize(INPUT_MEAN, INPUT_STD),
+        ]
+    )
     photo = prepare(Image.open(PHOTO).convert("RGB"))[None]
     with torch.inference_mode():
         stem = model._conv_stem(photo)
@@ -96,10 +105,12 @@ def test_resize_is_pils_lanczos_on_a_photograph() -> None:
     encoder = build_encoder("efficientnet_lite0")
     photo = Image.open(PHOTO).convert("RGB")
     width, height = photo.size
-    resized = photo.resize((256 * width // height, 256) if width > height else (256, 256 * height // width),
-                           Image.Resampling.LANCZOS)
-    to_tensor = transforms.Compose([transforms.CenterCrop(224), transforms.ToTensor(),
-                                    transforms.Normalize(encoder.mean, encoder.std)])
+    resized = photo.resize(
+        (256 * width // height, 256) if width > height else (256, 256 * height // width), Image.Resampling.LANCZOS
+    )
+    to_tensor = transforms.Compose(
+        [transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize(encoder.mean, encoder.std)]
+    )
     ours = crop_transform(encoder, "centre")(photo)[0]
     torch.testing.assert_close(ours, to_tensor(resized), rtol=0, atol=0)
     bilinear = transforms.Compose([transforms.Resize(256), to_tensor])(photo)

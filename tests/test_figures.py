@@ -43,10 +43,11 @@ def correlations_csv(tmp_path: Path) -> Path:
                ("bow", "text topline", "text", None)]  # fmt: skip
     systems += [(f"coco-k{k}", "speech", "world-coco", k) for k in (1, 2, 5)]
     for index, (system, kind, corpus, k) in enumerate(systems):
-        for seed in ([None] if kind == "text topline" else [1, 2]):
+        for seed in [None] if kind == "text topline" else [1, 2]:
             path = tmp_path / "eval" / f"{system}-{seed}.tsv"
-            write_tsv(path, correlation_rows(_similarities(rng, 0.2 + 0.1 * index)).assign(system=system,
-                                                                                          seed=seed or ""))
+            write_tsv(
+                path, correlation_rows(_similarities(rng, 0.2 + 0.1 * index)).assign(system=system, seed=seed or "")
+            )
             runs.append({"system": system, "kind": kind, "corpus": corpus, "subset_k": k, "seed": seed})
             paths.append(path)
     tables = tmp_path / "tables"

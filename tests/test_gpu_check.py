@@ -23,8 +23,7 @@ from vgs.train.data import load_training_data
 from vgs.train.device import Runtime
 from vgs.train.synthetic import synthetic_corpus
 
-TINY = {"conv_channels": 8, "conv_kernel": 4, "conv_stride": 2, "rnn_layers": 1, "rnn_hidden": 8,
-        "attention_hidden": 8}
+TINY = {"conv_channels": 8, "conv_kernel": 4, "conv_stride": 2, "rnn_layers": 1, "rnn_hidden": 8, "attention_hidden": 8}
 
 
 def not_on_cpu(field: object) -> bool:
@@ -35,7 +34,9 @@ def not_on_cpu(field: object) -> bool:
 def test_quick_check_writes_every_field(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "vgs.bench", "--only", "gpu", "--quick", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert "[gpu-check] resume:" in result.stdout  # elapsed time per part is printed
@@ -69,8 +70,10 @@ def test_quick_check_writes_every_field(tmp_path):
         assert c["resume"]["fp32"]["max_relative_difference"] == 0  # CPU resumes bit-identically
 
     estimate = r["gpu_hours"]["estimate"]
-    assert "estimate" in estimate["kind"] and estimate["gpu_hours_total"] == gpu_hours_estimate(SIZES["paper"])[
-        "gpu_hours_total"]
+    assert (
+        "estimate" in estimate["kind"]
+        and estimate["gpu_hours_total"] == gpu_hours_estimate(SIZES["paper"])["gpu_hours_total"]
+    )
     digest = (tmp_path / "gpu.md").read_text()
     assert "GPU hours" in digest and "resume: fp32 ok" in digest
 
@@ -108,7 +111,6 @@ def test_a_part_that_overruns_its_budget_is_stopped_and_keeps_its_results():
     result = clock.run("slow", 0.3, slow)
     assert time.perf_counter() - start < 4  # stopped, not waited out
     assert result["first"] == 1 and "second" not in result and "stopped" in result["incomplete"]
-
 
 
 def test_a_part_that_raises_is_recorded_as_failed_and_the_next_part_still_runs():

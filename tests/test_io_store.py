@@ -74,8 +74,10 @@ def h5py_arrays(path) -> dict[str, np.ndarray]:
     """Every array of a store file read with h5py alone (the whole /data, sliced by the index)."""
     with h5py.File(path, "r") as handle:
         data = handle["data"][:]
-        return {key.decode(): data[offset : offset + length]
-                for key, offset, length in zip(handle["ids"][:], handle["offsets"][:], handle["lengths"][:])}
+        return {
+            key.decode(): data[offset : offset + length]
+            for key, offset, length in zip(handle["ids"][:], handle["offsets"][:], handle["lengths"][:])
+        }
 
 
 def test_rows_read_from_contiguous_data_equal_h5py_reads(tmp_path):
@@ -135,8 +137,11 @@ def write_first_layout(path, arrays: dict[str, np.ndarray], dim: int) -> None:
 def test_store_of_the_first_layout_is_refused_naming_file_and_remedy(tmp_path):
     write_store(tmp_path / "new.h5", [("a", np.ones((2, 3)))], dim=3, kind="mfcc")
     write_first_layout(tmp_path / "old.h5", {"b": np.ones((2, 3))}, dim=3)
-    with pytest.raises(StoreLayoutError, match=r"old\.h5: ArrayStore of an older layout \(format 1, /data chunked\)"
-                       r".*rebuild it: delete it and rerun the workflow"):
+    with pytest.raises(
+        StoreLayoutError,
+        match=r"old\.h5: ArrayStore of an older layout \(format 1, /data chunked\)"
+        r".*rebuild it: delete it and rerun the workflow",
+    ):
         ArrayStore([tmp_path / "new.h5", tmp_path / "old.h5"])
     (tmp_path / "junk.h5").write_bytes(b"not hdf5")
     with pytest.raises(StoreLayoutError, match="junk.h5: not a readable HDF5 store"):
@@ -192,8 +197,12 @@ def test_a_training_pass_over_a_1gb_store_grows_rss_by_under_a_fifth_and_reads_t
     paths = written["mfcc_paths"]
     store_bytes = sum(os.path.getsize(path) for path in paths)
     assert store_bytes >= 1e9 and len(paths) >= 2
-    done = subprocess.run([sys.executable, "-c", READ_EPOCH, str(tmp_path), json.dumps(paths)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", READ_EPOCH, str(tmp_path), json.dumps(paths)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     job = json.loads(done.stdout)
     grown, size = job["growth"] / 1e9, store_bytes / 1e9
@@ -204,6 +213,7 @@ def test_a_training_pass_over_a_1gb_store_grows_rss_by_under_a_fifth_and_reads_t
     used = set(manifest.loc[manifest["split"] != "test", "utt_id"])
     reference = {}
     for path in paths:  # the in-memory reader: the whole /data of each file, sliced by the index
-        reference.update({key: hashlib.sha1(array.tobytes()).hexdigest()
-                          for key, array in h5py_arrays(path).items() if key in used})
+        reference.update(
+            {key: hashlib.sha1(array.tobytes()).hexdigest() for key, array in h5py_arrays(path).items() if key in used}
+        )
     assert len(job["digests"]) == len(used) > 10_000 and job["digests"] == reference

@@ -76,8 +76,17 @@ def espeak_speech(tmp_path_factory: pytest.TempPathFactory) -> list[np.ndarray]:
 # Every front end the config offers, and non-default framing / filterbank / cepstra / delta settings.
 RECIPES = [MfccSettings(c0=c0, normalise=mode) for c0 in C0_CHOICES for mode in NORMALISATIONS] + [
     MfccSettings(window_ms=20, hop_ms=5, n_mels=26, c0="dct", normalise="static"),
-    MfccSettings(window_ms=32, hop_ms=12.5, n_fft=1024, n_mels=64, n_mfcc=20, preemphasis=0.95,
-                 delta_window=7, c0="energy", normalise="none"),
+    MfccSettings(
+        window_ms=32,
+        hop_ms=12.5,
+        n_fft=1024,
+        n_mels=64,
+        n_mfcc=20,
+        preemphasis=0.95,
+        delta_window=7,
+        c0="energy",
+        normalise="none",
+    ),
 ]
 TOLERANCE = 1e-4
 
@@ -127,9 +136,12 @@ def test_frame_count_equals_python_speech_features(window_ms: float, hop_ms: flo
 
 
 def test_inconsistent_settings_are_rejected() -> None:
-    for settings, message in [(MfccSettings(n_fft=256), "shorter than"), (MfccSettings(c0="log"), "c0 must"),
-                              (MfccSettings(normalise="cmvn"), "normalise must"),
-                              (MfccSettings(delta_window=4), "must be odd")]:
+    for settings, message in [
+        (MfccSettings(n_fft=256), "shorter than"),
+        (MfccSettings(c0="log"), "c0 must"),
+        (MfccSettings(normalise="cmvn"), "normalise must"),
+        (MfccSettings(delta_window=4), "must be odd"),
+    ]:
         with pytest.raises(ValueError, match=message):
             MfccExtractor(settings)
 
@@ -198,8 +210,12 @@ def test_bad_files_raise_errors_naming_them(tmp_path: Path) -> None:
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" + bytes(100))
     soundfile.write(tmp_path / "short.wav", np.zeros(200, np.int16), RATE, subtype="PCM_16")
     soundfile.write(tmp_path / "nan.wav", np.full(RATE, np.nan, np.float32), RATE, subtype="FLOAT")
-    for name, reason in [("empty", "no samples"), ("corrupt", "cannot read"), ("short", "shorter than one"),
-                         ("nan", "NaN")]:
+    for name, reason in [
+        ("empty", "no samples"),
+        ("corrupt", "cannot read"),
+        ("short", "shorter than one"),
+        ("nan", "NaN"),
+    ]:
         with pytest.raises(AudioError, match=f"{name}.wav.*{reason}"):
             read_audio(tmp_path / f"{name}.wav", min_samples=512)
 

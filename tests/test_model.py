@@ -15,8 +15,9 @@ from vgs.model import (
     reverse_valid,
 )
 
-TINY = ModelConfig(image_dim=12, conv_channels=8, conv_kernel=6, conv_stride=2, rnn_layers=2, rnn_hidden=10,
-                   attention_hidden=6)
+TINY = ModelConfig(
+    image_dim=12, conv_channels=8, conv_kernel=6, conv_stride=2, rnn_layers=2, rnn_hidden=10, attention_hidden=6
+)
 
 
 @pytest.fixture()
@@ -34,8 +35,14 @@ def test_output_shapes_and_unit_norm(model):
 
 
 def test_paper_size_has_the_papers_dimensions():
-    paper = {"conv_channels": 64, "conv_kernel": 6, "conv_stride": 2, "rnn_layers": 4, "rnn_hidden": 1024,
-             "attention_hidden": 128}
+    paper = {
+        "conv_channels": 64,
+        "conv_kernel": 6,
+        "conv_stride": 2,
+        "rnn_layers": 4,
+        "rnn_hidden": 1024,
+        "attention_hidden": 128,
+    }
     config = model_config({"size": "paper", "sizes": {"paper": paper}}, image_dim=2048)
     model = VGSModel(config)
     assert config.embed_dim == 2048
@@ -96,10 +103,12 @@ def test_a_stock_bidirectional_lstm_would_not_be_batch_invariant():
     torch.manual_seed(3)
     stock = nn.LSTM(4, 5, batch_first=True, bidirectional=True)
     ours = BiLSTM(4, 5, 1)
-    ours.forward_layers[0].load_state_dict({k.replace("_reverse", ""): v for k, v in stock.state_dict().items()
-                                            if not k.endswith("_reverse")})
-    ours.backward_layers[0].load_state_dict({k.replace("_reverse", ""): v for k, v in stock.state_dict().items()
-                                             if k.endswith("_reverse")})
+    ours.forward_layers[0].load_state_dict(
+        {k.replace("_reverse", ""): v for k, v in stock.state_dict().items() if not k.endswith("_reverse")}
+    )
+    ours.backward_layers[0].load_state_dict(
+        {k.replace("_reverse", ""): v for k, v in stock.state_dict().items() if k.endswith("_reverse")}
+    )
     x = torch.randn(1, 7, 4)
     padded = torch.cat([x, torch.zeros(1, 5, 4)], dim=1)
     with torch.no_grad():

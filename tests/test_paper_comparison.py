@@ -207,7 +207,9 @@ def test_rehearsal_shaped_run(tmp_path: Path) -> None:
     jsons, similarities, correlations = [], [], []
     for run in runs:
         name = run["system"]
-        ranks = {d: {"r1": 50.0, "r5": 100.0, "r10": 100.0, "medr": 1.0} for d in ("caption_to_image", "image_to_caption")}
+        ranks = {
+            d: {"r1": 50.0, "r5": 100.0, "r10": 100.0, "medr": 1.0} for d in ("caption_to_image", "image_to_caption")
+        }
         jsons.append(tmp_path / f"{name}.json")
         jsons[-1].write_text(json.dumps({"test_images": 2, "test_captions": 10, "median_convention": "lower",
                                          "ties": "pessimistic", **ranks, "system": name, "seed": 1}))  # fmt: skip
@@ -216,8 +218,9 @@ def test_rehearsal_shaped_run(tmp_path: Path) -> None:
         similarities.append(tmp_path / f"{name}_similarities.tsv")
         correlations.append(tmp_path / f"{name}_correlations.tsv")
         frame.assign(system=name, seed=1).to_csv(similarities[-1], sep="\t", index=False)
-        correlation_rows(frame, 0.95, "synthetic").assign(system=name, seed=1).to_csv(correlations[-1], sep="\t",
-                                                                                       index=False)
+        correlation_rows(frame, 0.95, "synthetic").assign(system=name, seed=1).to_csv(
+            correlations[-1], sep="\t", index=False
+        )
     retrieval_table(runs, jsons, {"csv": tmp_path / "table2.csv"})
     sts_tables(runs, correlations, {"by_seed": tmp_path / "by_seed.csv", "csv": tmp_path / "sts.csv"})
     aic = table3_aic(runs, similarities, {"csv": tmp_path / "aic.csv"})

@@ -22,8 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "workflow" / "config" / "paper.yaml"
 # The rules that run a CNN (image features) or the VGS model (training, every encoding).
 GPU_RULES = ("image_features", "train", "encode_utterances", "encode_sts", "encode_images")
-WAVENET_GENDER = {"A": "m", "B": "m", "C": "f", "D": "m", "E": "f", "F": "f", "G": "f", "H": "f",
-                  "I": "m", "J": "m"}
+WAVENET_GENDER = {"A": "m", "B": "m", "C": "f", "D": "m", "E": "f", "F": "f", "G": "f", "H": "f", "I": "m", "J": "m"}
 
 
 def test_paper_config_is_valid_and_paper_sized():
@@ -33,8 +32,7 @@ def test_paper_config_is_valid_and_paper_sized():
     assert config["subsets"]["source"] == "spokencoco"
     assert (config["subsets"]["total"], config["subsets"]["k"]) == (30000, [1, 2, 3, 4, 5])
     assert config["model"]["size"] == "paper" and config["train"]["epochs"] == 32
-    assert (config["features"]["image"]["encoder"], config["features"]["image"]["crops"]) == (
-        "resnet152", "ten")
+    assert (config["features"]["image"]["encoder"], config["features"]["image"]["crops"]) == ("resnet152", "ten")
     assert config["tts"]["backend"] == "google"
     # Three male and three female en-US WaveNet voices.
     voices = list(config["tts"]["voices"].values())
@@ -50,8 +48,10 @@ def test_paper_config_selects_the_authors_recipe_where_their_code_shows_it():
     assert download_text_forms(config["sts"]["sets"]) == {"resources/sts": "senteval"}
     assert config["corpora"]["spokencoco"]["selection"] == "authors"
     assert (config["train"]["lr_cycle"], config["train"]["dev_batches"]) == ("authors", "ordered")
-    dev_batches = {model: train_section(config, spec.get("train", {}), model)["dev_batches"]
-                   for model, spec in config["models"].items()}
+    dev_batches = {
+        model: train_section(config, spec.get("train", {}), model)["dev_batches"]
+        for model, spec in config["models"].items()
+    }
     assert dev_batches == {"flickr8k": "ordered", "places": "random", "spokencoco": "ordered"}
 
 

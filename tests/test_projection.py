@@ -49,8 +49,11 @@ def test_submissions_at_a_time_limit() -> None:
 
 def test_layered_configuration_overrides_key_by_key(tmp_path: Path) -> None:
     overlay = tmp_path / "overlay.yaml"
-    overlay.write_text(yaml.safe_dump({"corpora": {"places": {"size": {"captions": 10, "images": 10, "hours": 1,
-                                                                       "train_captions": 8}}}}))
+    overlay.write_text(
+        yaml.safe_dump(
+            {"corpora": {"places": {"size": {"captions": 10, "images": 10, "hours": 1, "train_captions": 8}}}}
+        )
+    )
     config = projection.load_layered([PAPER, overlay])
     assert config["corpora"]["places"]["size"]["captions"] == 10
     assert config["corpora"]["places"]["format"] == "places"  # kept from paper.yaml
@@ -69,14 +72,19 @@ def test_plan_stops_naming_the_missing_statistics(tmp_path: Path, capsys: pytest
 
 def job_stats(output: str) -> dict[str, int]:
     """Snakemake's own job-count table (``Job stats:``) of a dry run."""
-    table = output[output.index("Job stats:"):].split("\n\n")[0]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)
-            if m.group(1) != "total"}
+    table = output[output.index("Job stats:") :].split("\n\n")[0]
+    return {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)
+        if m.group(1) != "total"
+    }
 
 
 def plan_table_counts(output: str) -> dict[str, int]:
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^\| (\w+)(?: \(request\))? \| (\d+) \|", output,
-                                                             re.MULTILINE)}
+    return {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^\| (\w+)(?: \(request\))? \| (\d+) \|", output, re.MULTILINE)
+    }
 
 
 @pytest.mark.slow
@@ -91,7 +99,10 @@ def test_plan_counts_are_snakemakes_and_totals_add_up(tmp_path: Path) -> None:
     assert f"| **total** | {sum(stats.values())} |" in printed.stdout
 
     config = load_config(REPO / "config.yaml")
-    rows = {row.rule: row for row in projection.plan_rows(config, projection.dry_run(["config.yaml"], checkout), checkout / "results")}
+    rows = {
+        row.rule: row
+        for row in projection.plan_rows(config, projection.dry_run(["config.yaml"], checkout), checkout / "results")
+    }
     models = [(model, seed) for model in ("flickr", "places", "coco") for seed in ("1",)]
     models += [(f"world-coco-k{k}", "1") for k in config["subsets"]["k"]]
     expected = [costs.job_cost(config, "train", {"model": m, "seed": s}, checkout / "results") for m, s in models]

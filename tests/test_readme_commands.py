@@ -44,7 +44,7 @@ DRY_RUN_TIMEOUT = 300
 def readme_job_count() -> int:
     """The paper's job count as the documentation (docs/full-scale.md) states it."""
     match = re.search(r"plans the paper's ([\d,]+) jobs", documentation_text())
-    assert match, "no documentation page says \"plans the paper's <N> jobs\"; keep the count in docs/full-scale.md"
+    assert match, 'no documentation page says "plans the paper\'s <N> jobs"; keep the count in docs/full-scale.md'
     return int(match.group(1).replace(",", ""))
 
 
@@ -234,14 +234,19 @@ def assert_recipe(output: str, expected: tuple[str, ...], command: str) -> None:
 # The recipes' command lines, written out from what each target promises (Makefile comments, docs).
 VENV_BIN = ".venv/bin"
 PYTEST_ALL = f"{VENV_BIN}/python -m pytest"
-LINT = (f"{VENV_BIN}/snakemake --lint --configfile config.yaml",
-        f"{VENV_BIN}/snakefmt --check Snakefile workflow/rules", f"{VENV_BIN}/ruff check workflow tests",
-        f"{VENV_BIN}/ruff format --check workflow tests")
+LINT = (
+    f"{VENV_BIN}/snakemake --lint --configfile config.yaml",
+    f"{VENV_BIN}/snakefmt --check Snakefile workflow/rules",
+    f"{VENV_BIN}/ruff check workflow tests",
+    f"{VENV_BIN}/ruff format --check workflow tests",
+)
 SLURM_DEPS = f"{VENV_BIN}/python -m vgs.cluster.local_slurm deps"
 BENCH = f"{VENV_BIN}/python -m vgs.bench --out results/benchmarks"
 GPU_CHECK = f"{VENV_BIN}/python -m vgs.bench --only gpu --out results/benchmarks"
-REPORT = (f"{VENV_BIN}/snakemake --workflow-profile workflow/profiles/default --cores 2 --configfile config.yaml "
-          "--report results/report.html")
+REPORT = (
+    f"{VENV_BIN}/snakemake --workflow-profile workflow/profiles/default --cores 2 --configfile config.yaml "
+    "--report results/report.html"
+)
 
 
 WAYS: list[tuple[str, Way]] = [
@@ -251,50 +256,114 @@ WAYS: list[tuple[str, Way]] = [
     (r"make test", recipe(*LINT, SLURM_DEPS, PYTEST_ALL, reason="CI runs it: .ci/run is `make test`")),
     (r"snakemake \$P", Way(snakemake_dry_run, assert_world_plan, reason="dry run of the whole world")),
     (r"snakemake \$P -n", Way(as_written, assert_world_plan)),
-    (r"snakemake \$P results/figures/world/figure1\.pdf --forcerun figure1",
-     Way(snakemake_dry_run, assert_redraws_figure1, reason="dry run: needs the world's models")),
-    (r"snakemake \$P results/tables/table2_retrieval\.md",
-     Way(snakemake_dry_run, assert_table2_only, reason="dry run: needs the world's models")),
-    (r"snakemake \$P --configfile my\.yaml",
-     Way(snakemake_dry_run, assert_my_config_plan, write_my_config, reason="dry run of a user's my.yaml")),
-    (r"make report", recipe(REPORT, reason="needs a finished run; tests/test_workflow_e2e.py builds the "
-                                           "report of a finished world with the same snakemake --report")),
+    (
+        r"snakemake \$P results/figures/world/figure1\.pdf --forcerun figure1",
+        Way(snakemake_dry_run, assert_redraws_figure1, reason="dry run: needs the world's models"),
+    ),
+    (
+        r"snakemake \$P results/tables/table2_retrieval\.md",
+        Way(snakemake_dry_run, assert_table2_only, reason="dry run: needs the world's models"),
+    ),
+    (
+        r"snakemake \$P --configfile my\.yaml",
+        Way(snakemake_dry_run, assert_my_config_plan, write_my_config, reason="dry run of a user's my.yaml"),
+    ),
+    (
+        r"make report",
+        recipe(
+            REPORT,
+            reason="needs a finished run; tests/test_workflow_e2e.py builds the "
+            "report of a finished world with the same snakemake --report",
+        ),
+    ),
     (r"make bench", recipe(BENCH, reason="tests/test_bench.py runs every benchmark (python -m vgs.bench --quick)")),
     (r"make bench BENCH_ARGS=--quick", recipe(f"{BENCH} --quick", reason="tests/test_bench.py runs this command")),
-    (r"make test-fast", recipe(f'{VENV_BIN}/python -m pytest -m "not slow and not slurm"',
-                               reason="the not-slow part of the suite that CI runs in full (make test)")),
-    (r"make gpu-check", recipe(GPU_CHECK, reason="tests/test_gpu_check.py runs its quick CPU mode "
-                                                 "(python -m vgs.bench --only gpu --quick)")),
-    (r"make gpu-check BENCH_ARGS=--quick", recipe(f"{GPU_CHECK} --quick", reason="tests/test_gpu_check.py runs "
-                                                                               "this command's quick mode")),
-    (r"python -m vgs\.bench --only scale", Way(lambda command: f"{command} --quick",
-                                             reason="quick mode: the full run writes a 32 GB store")),
-    (r"VGS_SCALE_SIZES_GB=4 VGS_SCALE_PARTS=train python -m vgs\.bench --only scale",
-     Way(lambda command: f"{command} --quick", reason="quick mode (tiny store, training part only); "
-                                                       "the 4 GB run is for a GPU machine")),
-    (r"snakemake results/tables/ablation/world\.md --workflow-profile workflow/profiles/default "
-     r"--configfile config\.yaml workflow/config/ablation\.yaml",
-     Way(snakemake_dry_run, assert_ablation_plan, reason="dry run: nine training runs, bf16 ones slow on CPUs")),
-    (r"make study", Way(make_dry_run, assert_study_plan, reason="dry run: ~30 min; tests/test_workflow_e2e.py "
-                                                           "runs the study's rules on a tiny world, twice")),
+    (
+        r"make test-fast",
+        recipe(
+            f'{VENV_BIN}/python -m pytest -m "not slow and not slurm"',
+            reason="the not-slow part of the suite that CI runs in full (make test)",
+        ),
+    ),
+    (
+        r"make gpu-check",
+        recipe(
+            GPU_CHECK, reason="tests/test_gpu_check.py runs its quick CPU mode (python -m vgs.bench --only gpu --quick)"
+        ),
+    ),
+    (
+        r"make gpu-check BENCH_ARGS=--quick",
+        recipe(f"{GPU_CHECK} --quick", reason="tests/test_gpu_check.py runs this command's quick mode"),
+    ),
+    (
+        r"python -m vgs\.bench --only scale",
+        Way(lambda command: f"{command} --quick", reason="quick mode: the full run writes a 32 GB store"),
+    ),
+    (
+        r"VGS_SCALE_SIZES_GB=4 VGS_SCALE_PARTS=train python -m vgs\.bench --only scale",
+        Way(
+            lambda command: f"{command} --quick",
+            reason="quick mode (tiny store, training part only); the 4 GB run is for a GPU machine",
+        ),
+    ),
+    (
+        r"snakemake results/tables/ablation/world\.md --workflow-profile workflow/profiles/default "
+        r"--configfile config\.yaml workflow/config/ablation\.yaml",
+        Way(snakemake_dry_run, assert_ablation_plan, reason="dry run: nine training runs, bf16 ones slow on CPUs"),
+    ),
+    (
+        r"make study",
+        Way(
+            make_dry_run,
+            assert_study_plan,
+            reason="dry run: ~30 min; tests/test_workflow_e2e.py runs the study's rules on a tiny world, twice",
+        ),
+    ),
     (r"snakemake -n --configfile workflow/config/paper\.yaml", Way(as_written, assert_paper_plan)),
-    (r"make run CONFIG=workflow/config/paper\.yaml",
-     Way(make_dry_run, assert_paper_plan, reason="dry run: the paper needs the corpora and ~56 GPU-hours")),
-    (r"make plan CONFIG=workflow/config/paper\.yaml",
-     Way(as_written, reason="prints the plan; tests/test_plan.py checks its counts and sums")),
-    (r'make run CONFIG="workflow/config/paper\.yaml workflow/config/rehearsal\.yaml"',
-     Way(make_dry_run, assert_rehearsal_plan, reason="dry run here; tests/test_rehearsal.py runs it as "
-                                                     "written on miniature corpora")),
+    (
+        r"make run CONFIG=workflow/config/paper\.yaml",
+        Way(make_dry_run, assert_paper_plan, reason="dry run: the paper needs the corpora and ~56 GPU-hours"),
+    ),
+    (
+        r"make plan CONFIG=workflow/config/paper\.yaml",
+        Way(as_written, reason="prints the plan; tests/test_plan.py checks its counts and sums"),
+    ),
+    (
+        r'make run CONFIG="workflow/config/paper\.yaml workflow/config/rehearsal\.yaml"',
+        Way(
+            make_dry_run,
+            assert_rehearsal_plan,
+            reason="dry run here; tests/test_rehearsal.py runs it as written on miniature corpora",
+        ),
+    ),
     (r"pip install -e \. -r requirements\.txt", Way(pip_dry_run, reason="pip's offline dry run: installs nothing")),
-    (r"snakemake --workflow-profile workflow/profiles/default --configfile config\.yaml workflow/config/encoders\.yaml",
-     Way(snakemake_dry_run, assert_encoders_plan, reason="dry run: tests/test_encoders_workflow.py runs it on a tiny world")),
-    (r"snakemake --workflow-profile workflow/profiles/default --configfile config\.yaml hubert\.yaml",
-     Way(snakemake_dry_run, assert_checkpoint_plan, write_checkpoint_overlay,
-         reason="dry run, with a saved tiny random model as the local checkpoint (no hub offline)")),
+    (
+        r"snakemake --workflow-profile workflow/profiles/default "
+        r"--configfile config\.yaml workflow/config/encoders\.yaml",
+        Way(
+            snakemake_dry_run,
+            assert_encoders_plan,
+            reason="dry run: tests/test_encoders_workflow.py runs it on a tiny world",
+        ),
+    ),
+    (
+        r"snakemake --workflow-profile workflow/profiles/default --configfile config\.yaml hubert\.yaml",
+        Way(
+            snakemake_dry_run,
+            assert_checkpoint_plan,
+            write_checkpoint_overlay,
+            reason="dry run, with a saved tiny random model as the local checkpoint (no hub offline)",
+        ),
+    ),
     (r"python -m vgs\.bench --only encoders", Way(quick, reason="quick mode: the full CPU run takes minutes")),
-    (r"PYTHONPATH=workflow python3 -m vgs\.bench\.encoders", Way(quick, reason="quick mode: the full CPU run takes minutes")),
-    (r"snakemake --profile workflow/profiles/slurm --configfile workflow/config/paper\.yaml",
-     Way(snakemake_dry_run, assert_paper_plan, reason="dry run: needs a GPU cluster")),
+    (
+        r"PYTHONPATH=workflow python3 -m vgs\.bench\.encoders",
+        Way(quick, reason="quick mode: the full CPU run takes minutes"),
+    ),
+    (
+        r"snakemake --profile workflow/profiles/slurm --configfile workflow/config/paper\.yaml",
+        Way(snakemake_dry_run, assert_paper_plan, reason="dry run: needs a GPU cluster"),
+    ),
 ]
 
 
@@ -313,9 +382,14 @@ def unregistered(commands: list[Command]) -> list[str]:
 
 def block_context(command: Command, commands: list[Command]) -> list[str]:
     """Lines before ``command`` in its block that set up the shell (activation, variables)."""
-    return [other.text for other in commands
-            if other.page == command.page and other.block == command.block and other.line < command.line
-            and re.match(r"source |[A-Z_]+=", other.text)]
+    return [
+        other.text
+        for other in commands
+        if other.page == command.page
+        and other.block == command.block
+        and other.line < command.line
+        and re.match(r"source |[A-Z_]+=", other.text)
+    ]
 
 
 COMMANDS = documented_commands()
@@ -357,8 +431,9 @@ def test_documented_command_runs_and_plans_what_it_says(command: Command, checko
     way = way_of(command)
     line = way.run(command.text)
     if line.startswith("make ") and not line.startswith("make -n ") and make_would_reinstall(checkout):
-        skip_or_fail_in_ci(f"`{command.text}` would reinstall .venv here (stamp older than requirements); "
-                           "run make setup")
+        skip_or_fail_in_ci(
+            f"`{command.text}` would reinstall .venv here (stamp older than requirements); run make setup"
+        )
     if way.prepare:
         way.prepare(checkout)
     script = "\n".join([*block_context(command, COMMANDS), line])
@@ -418,10 +493,17 @@ def test_make_dry_run_prints_the_reinstall_and_runs_nothing(tmp_path: Path) -> N
         tool.write_text(f'#!/bin/sh\necho "{tool.name} $*" >> "{ran}"\n')
         tool.chmod(0o755)
     for target in RECIPE_TARGETS:  # no .venv/.installed: make takes the environment as stale
-        result = subprocess.run(["make", "-n", target, f"PYTHON={tmp_path / 'python3'}"], cwd=tmp_path,
-                                capture_output=True, text=True, timeout=60, check=False)
+        result = subprocess.run(
+            ["make", "-n", target, f"PYTHON={tmp_path / 'python3'}"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
-        assert_recipe(result.stdout, (f"{VENV_BIN}/python -m pip install --quiet -r requirements.txt",),
-                      f"make -n {target}")
+        assert_recipe(
+            result.stdout, (f"{VENV_BIN}/python -m pip install --quiet -r requirements.txt",), f"make -n {target}"
+        )
     assert not ran.exists(), f"`make -n` ran programs: {ran.read_text()}"
     assert not (tmp_path / ".venv" / ".installed").exists()

@@ -36,12 +36,16 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory, shared_sts: Path) -> Pat
     """A scratch checkout with miniature corpora in resources/, after the documented rehearsal command."""
     checkout = fresh_checkout(tmp_path_factory.mktemp("rehearsal"))
     if make_would_reinstall(checkout):
-        skip_or_fail_in_ci("make would reinstall .venv (its stamp is older than requirements.txt/pyproject.toml); "
-                    "run `make setup` first")
+        skip_or_fail_in_ci(
+            "make would reinstall .venv (its stamp is older than requirements.txt/pyproject.toml); "
+            "run `make setup` first"
+        )
     resources = checkout / "resources"
-    variants = (write_flickr8k(resources / "flickr8k", FLICKR_IMAGES)
-                + write_places(resources / "places", resources / "places205", PLACES_IMAGES)
-                + write_spokencoco(resources / "spokencoco", COCO_IMAGES))
+    variants = (
+        write_flickr8k(resources / "flickr8k", FLICKR_IMAGES)
+        + write_places(resources / "places", resources / "places205", PLACES_IMAGES)
+        + write_spokencoco(resources / "spokencoco", COCO_IMAGES)
+    )
     assert {(16_000, 1), (8_000, 1), (44_100, 1), (16_000, 2)} <= set(variants)
     (resources / "sts").symlink_to(shared_sts, target_is_directory=True)
     command = documented_command("rehearsal.yaml").text
@@ -93,7 +97,8 @@ def test_rehearsal_ends_in_the_papers_tables_and_figures(rehearsal: Path) -> Non
     # Table 3: the five captions-per-image models, each seed, k = 5 first as in the paper.
     table3 = pd.read_csv(results / "tables" / "real" / "table3_aic.csv")
     assert list(zip(table3["system"], table3["seed"], strict=True)) == [
-        (f"spokencoco-k{k}", seed) for k in (5, 4, 3, 2, 1) for seed in seeds]
+        (f"spokencoco-k{k}", seed) for k in (5, 4, 3, 2, 1) for seed in seeds
+    ]
     _assert_finite(table3, ["n", "slope", "log_likelihood", "aic", "delta_aic"], "Table 3")
     [pairs] = sts.loc[(sts["system"] == "spokencoco") & (sts["level"] == "all"), "n"]
     assert table3["delta_aic"].min() == 0 and (table3["n"] == pairs).all()

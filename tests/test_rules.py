@@ -37,11 +37,18 @@ def plan() -> WorkflowPlan:
 def test_every_job_rule_declares_resources_log_and_benchmark(rules):
     """A cluster needs memory and time for every job, and a slow job must leave a benchmark."""
     missing = {
-        name: [what for what, present in (
-            ("mem_mb", "mem_mb" in rule.resources), ("runtime", "runtime" in rule.resources),
-            ("log", bool(rule.log)), ("benchmark", bool(rule.benchmark)),
-        ) if not present]
-        for name, rule in rules.items() if name not in TARGET_RULES
+        name: [
+            what
+            for what, present in (
+                ("mem_mb", "mem_mb" in rule.resources),
+                ("runtime", "runtime" in rule.resources),
+                ("log", bool(rule.log)),
+                ("benchmark", bool(rule.benchmark)),
+            )
+            if not present
+        ]
+        for name, rule in rules.items()
+        if name not in TARGET_RULES
     }
     assert not {name: what for name, what in missing.items() if what}
     assert len(missing) >= 35  # every rule file was loaded
@@ -77,12 +84,17 @@ def test_evaluation_tables_get_their_runs_with_the_runs_own_files(rules, plan):
     """The STS tables' runs and inputs come from one list of records: each record names its own
     files, and the input list is those files in the records' order."""
     wildcards = SimpleNamespace(sts_set="world")
-    for name, kind in (("table_sts_correlations", "correlations"), ("table3_aic_all", "similarities"),
-                       ("table_model_comparisons", "similarities")):
+    for name, kind in (
+        ("table_sts_correlations", "correlations"),
+        ("table3_aic_all", "similarities"),
+        ("table_model_comparisons", "similarities"),
+    ):
         records = rules[name].params["runs"](wildcards)
         assert [record[kind] for record in records] == rules[name].input[0](wildcards)
         for record in records:
-            key = f"/{record['system']}/seed{record['seed']}/" if record["seed"] is not None else f"/{record['system']}/"
+            key = (
+                f"/{record['system']}/seed{record['seed']}/" if record["seed"] is not None else f"/{record['system']}/"
+            )
             assert key in record[kind] or f"layer{record.get('layer')}/" in record[kind], record
 
 
@@ -90,11 +102,20 @@ def test_gpu_is_requested_by_the_jobs_that_run_models(rules):
     """With ``resources.gpu: true`` (the world's setting, as the paper's) the jobs that run a neural
     network ask the cluster for a GPU, and no other job does (vgs.costs sizes them for it)."""
     assert sorted(name for name, rule in rules.items() if "gpu" in rule.resources) == [
-        "encode_images", "encode_sts", "encode_sts_encoder", "encode_utterances", "image_features", "train"]
+        "encode_images",
+        "encode_sts",
+        "encode_sts_encoder",
+        "encode_utterances",
+        "image_features",
+        "train",
+    ]
 
 
 def test_log_paths_name_their_rule(rules):
     """``results/logs/<rule>/...``: a failed job's log is found from the rule name Snakemake prints."""
-    wrong = [name for name, rule in rules.items() if name not in TARGET_RULES
-             and not re.match(rf"results/logs/{name}[/.]", str(rule.log[0]))]
+    wrong = [
+        name
+        for name, rule in rules.items()
+        if name not in TARGET_RULES and not re.match(rf"results/logs/{name}[/.]", str(rule.log[0]))
+    ]
     assert not wrong

@@ -40,8 +40,10 @@ DIFFERENCE_STATISTICS = ("t", "p", "p_holm", "significant")
 # The profile waits 40 s before the first status check, sensible on a busy cluster; the test
 # cluster answers at once.
 FAST_POLLING = [
-    "--slurm-init-seconds-before-status-checks", "1",
-    "--seconds-between-status-checks", "1",
+    "--slurm-init-seconds-before-status-checks",
+    "1",
+    "--seconds-between-status-checks",
+    "1",
 ]
 
 
@@ -53,23 +55,42 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
     if reason:
         skip_or_fail_in_ci(reason)
     with LocalSlurmCluster(
-        tmp_path_factory.mktemp("slurm"), cpus=2, gpus=1, partitions=("cpu", "gpu", SHORT_PARTITION),
+        tmp_path_factory.mktemp("slurm"),
+        cpus=2,
+        gpus=1,
+        partitions=("cpu", "gpu", SHORT_PARTITION),
         time_limits={SHORT_PARTITION: SHORT_LIMIT_MINUTES},
     ) as running:
         yield running
 
 
 def run_profile(
-    cluster: LocalSlurmCluster, workdir: Path, *args: str, snakefile: Path = TOY_SNAKEFILE,
+    cluster: LocalSlurmCluster,
+    workdir: Path,
+    *args: str,
+    snakefile: Path = TOY_SNAKEFILE,
     timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
     """``snakemake --profile workflow/profiles/slurm`` in ``workdir`` against ``cluster``."""
     command = [
-        sys.executable, "-m", "snakemake", "--profile", str(SLURM_PROFILE),
-        "--snakefile", str(snakefile), "--directory", str(workdir), *FAST_POLLING, *args,
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        str(SLURM_PROFILE),
+        "--snakefile",
+        str(snakefile),
+        "--directory",
+        str(workdir),
+        *FAST_POLLING,
+        *args,
     ]
     return subprocess.run(
-        command, env=cluster.env, capture_output=True, text=True, timeout=timeout,
+        command,
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -106,7 +127,10 @@ def test_toy_workflow_runs_through_sbatch_and_sacct(cluster: LocalSlurmCluster, 
     assert not [r for r in records if r.state != "COMPLETED"]
     # partitions.yaml routes the GPU job to the GPU partition and everything else to `cpu`.
     assert {(r.rule, r.partition) for r in records} == {
-        ("numbers", "cpu"), ("square", "cpu"), ("total", "cpu"), ("cuda", "gpu"),
+        ("numbers", "cpu"),
+        ("square", "cpu"),
+        ("total", "cpu"),
+        ("cuda", "gpu"),
     }
     [cuda] = [r for r in records if r.rule == "cuda"]
     assert "gres/gpu=1" in cuda.alloc_tres
@@ -156,20 +180,32 @@ def tiny_world_config() -> dict:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     world = config["world"]
     world.update(image_size=48, speakers=world["speakers"][:2])
-    world["corpora"] = {"coco": {
-        "format": "spokencoco", "images": {"train": 8, "dev": 4, "test": 4}, "captions_per_image": 2,
-    }}
+    world["corpora"] = {
+        "coco": {
+            "format": "spokencoco",
+            "images": {"train": 8, "dev": 4, "test": 4},
+            "captions_per_image": 2,
+        }
+    }
     world["sts"]["pairs_per_subtask"] = 4
     config["tts"].update(voices=dict(list(config["tts"]["voices"].items())[:2]), shards=1)
     config["sts"]["natural"]["speakers"] = config["sts"]["natural"]["speakers"][:1]
-    config["corpora"] = {"world-coco": {
-        **config["corpora"]["world-coco"], "dev_images": 4, "test_images": 4,
-    }}
+    config["corpora"] = {
+        "world-coco": {
+            **config["corpora"]["world-coco"],
+            "dev_images": 4,
+            "test_images": 4,
+        }
+    }
     config["subsets"].update(source="world-coco", total=8, k=[1, 2])
     config["features"]["mfcc"]["shards"] = 1
     config["features"]["image"]["batch_size"] = 8
     config["model"]["sizes"]["tiny"] = {
-        "conv_channels": 8, "conv_kernel": 6, "conv_stride": 3, "rnn_layers": 1, "rnn_hidden": 8,
+        "conv_channels": 8,
+        "conv_kernel": 6,
+        "conv_stride": 3,
+        "rnn_layers": 1,
+        "rnn_hidden": 8,
         "attention_hidden": 8,
     }
     config["model"]["size"] = "tiny"
@@ -184,13 +220,25 @@ def tiny_world_config() -> dict:
 def planned_rules(workdir: Path) -> set[str]:
     """Rules with jobs that ``snakemake -n`` plans in ``workdir`` (the target rule `all` aside)."""
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--snakefile",
-         str(REPO / "Snakefile"), "--directory", str(workdir)],
-        capture_output=True, text=True, timeout=120, check=True,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--quiet",
+            "rules",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     rows = (line.split() for line in result.stdout.splitlines())
-    return {row[0] for row in rows
-            if len(row) == 2 and row[1].isdigit() and row[0] not in ("all", "total")}
+    return {row[0] for row in rows if len(row) == 2 and row[1].isdigit() and row[0] not in ("all", "total")}
 
 
 def stage_groups() -> list[str]:
@@ -201,22 +249,23 @@ def stage_groups() -> list[str]:
     tests above submit one job per rule; here the stages' jobs still run only through sbatch.
     """
     rules = load_rules(("config.yaml",))  # the parsed rules, looped ones included
-    return [f"{name}={Path(rule.snakefile).stem}" for name, rule in rules.items()
-            if Path(rule.snakefile).suffix == ".smk"]
+    return [
+        f"{name}={Path(rule.snakefile).stem}" for name, rule in rules.items() if Path(rule.snakefile).suffix == ".smk"
+    ]
 
 
 def result_tables(workdir: Path) -> dict[str, pd.DataFrame]:
     """Every table the evaluation wrote (csv under results/tables, tsv under results/eval)."""
     results = workdir / "results"
     paths = [*results.glob("tables/**/*.csv"), *results.glob("eval/**/*.tsv")]
-    return {str(p.relative_to(results)): pd.read_csv(p, sep="\t" if p.suffix == ".tsv" else ",")
-            for p in sorted(paths)}
+    return {str(p.relative_to(results)): pd.read_csv(p, sep="\t" if p.suffix == ".tsv" else ",") for p in sorted(paths)}
 
 
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_embedded_world_through_slurm_matches_local_run(
-    cluster: LocalSlurmCluster, tmp_path: Path,
+    cluster: LocalSlurmCluster,
+    tmp_path: Path,
 ):
     config = yaml.safe_dump(tiny_world_config(), sort_keys=False)
     local, remote = tmp_path / "local", tmp_path / "slurm"
@@ -226,10 +275,22 @@ def test_embedded_world_through_slurm_matches_local_run(
     expected = planned_rules(remote)
     # The local reference run uses the machine while the cluster run mostly waits on SLURM.
     local_run = subprocess.Popen(
-        [sys.executable, "-m", "snakemake", "--workflow-profile",
-         str(REPO / "workflow" / "profiles" / "default"), "--snakefile", str(REPO / "Snakefile"),
-         "--directory", str(local), "--cores", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--workflow-profile",
+            str(REPO / "workflow" / "profiles" / "default"),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(local),
+            "--cores",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     before = cluster.sacct()
@@ -238,9 +299,17 @@ def test_embedded_world_through_slurm_matches_local_run(
     stages = sorted({group.split("=")[1] for group in groups})
     result = run_profile(
         # A group job asks for the CPUs its parallel jobs need together, at most --cores.
-        cluster, remote, "--cores", str(cluster.cpus), "--slurm-keep-successful-logs",
-        "--groups", *groups, "--group-components", *(f"{stage}=1000" for stage in stages),
-        snakefile=REPO / "Snakefile", timeout=1200,
+        cluster,
+        remote,
+        "--cores",
+        str(cluster.cpus),
+        "--slurm-keep-successful-logs",
+        "--groups",
+        *groups,
+        "--group-components",
+        *(f"{stage}=1000" for stage in stages),
+        snakefile=REPO / "Snakefile",
+        timeout=1200,
     )
 
     _, local_err = local_run.communicate(timeout=1200)
@@ -267,7 +336,11 @@ def test_embedded_world_through_slurm_matches_local_run(
     for name, table in tables.items():
         derived = [c for c in DIFFERENCE_STATISTICS if c in table.columns] if "comparisons" in name else []
         pd.testing.assert_frame_equal(
-            table.drop(columns=derived), reference[name].drop(columns=derived), rtol=1e-4, atol=1e-5, obj=name,
+            table.drop(columns=derived),
+            reference[name].drop(columns=derived),
+            rtol=1e-4,
+            atol=1e-5,
+            obj=name,
         )
 
 
@@ -295,18 +368,34 @@ def test_job_record_names_the_rule_from_the_plugin_comment():
 # Between submissions the plugin's status checks, 10 s further apart after each check that
 # finds no finished job, add 20-80 s; the test takes about five minutes.
 TIME_LIMIT_EPOCHS, STEP_SECONDS = 24, 0.2
-TIME_LIMIT_MODEL = {"conv_channels": 8, "conv_kernel": 6, "conv_stride": 2, "rnn_layers": 1, "rnn_hidden": 16,
-                    "attention_hidden": 8}
+TIME_LIMIT_MODEL = {
+    "conv_channels": 8,
+    "conv_kernel": 6,
+    "conv_stride": 2,
+    "rnn_layers": 1,
+    "rnn_hidden": 16,
+    "attention_hidden": 8,
+}
 
 
 def time_limit_config(step_seconds: float) -> dict:
     """Config of tests/slurm/train.smk: a tiny model, one-minute jobs, enough submissions."""
     return {
-        "partition": SHORT_PARTITION, "step_seconds": step_seconds,
+        "partition": SHORT_PARTITION,
+        "step_seconds": step_seconds,
         "model": {"size": "tiny", "sizes": {"tiny": TIME_LIMIT_MODEL}},
-        "train": {"epochs": TIME_LIMIT_EPOCHS, "batch_size": 8, "lr_max": 2e-3, "lr_min": 2e-5,
-                  "lr_period_epochs": 4, "progress": False, "threads": 1, "mem_mb": 1000,
-                  "runtime": SHORT_LIMIT_MINUTES, "submissions": 10},
+        "train": {
+            "epochs": TIME_LIMIT_EPOCHS,
+            "batch_size": 8,
+            "lr_max": 2e-3,
+            "lr_min": 2e-5,
+            "lr_period_epochs": 4,
+            "progress": False,
+            "threads": 1,
+            "mem_mb": 1000,
+            "runtime": SHORT_LIMIT_MINUTES,
+            "submissions": 10,
+        },
     }
 
 
@@ -329,7 +418,8 @@ def kill_leftovers(workdir: Path) -> None:
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_training_past_the_partition_time_limit_resumes_over_submissions_bit_identical(
-    cluster: LocalSlurmCluster, tmp_path: Path,
+    cluster: LocalSlurmCluster,
+    tmp_path: Path,
 ):
     """A training job longer than its partition's one-minute limit, through the SLURM profile.
 
@@ -349,14 +439,28 @@ def test_training_past_the_partition_time_limit_resumes_over_submissions_bit_ide
         (workdir / "config.yaml").write_text(yaml.safe_dump(time_limit_config(step_seconds)))
     # The uninterrupted reference: the workflow's script at full speed, on this host.
     reference = subprocess.Popen(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(TRAIN_SNAKEFILE), "--directory", str(local),
-         "--configfile", str(local / "config.yaml"), "--cores", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(TRAIN_SNAKEFILE),
+            "--directory",
+            str(local),
+            "--configfile",
+            str(local / "config.yaml"),
+            "--cores",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     before = cluster.sacct()
 
-    result = run_profile(cluster, remote, "--configfile", str(remote / "config.yaml"),
-                         snakefile=TRAIN_SNAKEFILE, timeout=600)
+    result = run_profile(
+        cluster, remote, "--configfile", str(remote / "config.yaml"), snakefile=TRAIN_SNAKEFILE, timeout=600
+    )
     (tmp_path / "snakemake.err").write_text(result.stderr)
 
     _, reference_err = reference.communicate(timeout=600)
@@ -382,7 +486,8 @@ def test_training_past_the_partition_time_limit_resumes_over_submissions_bit_ide
     columns = ["epoch", "train_loss", "dev_loss", "dev_r1", "dev_r5", "dev_r10", "lr"]
     pd.testing.assert_frame_equal(
         pd.read_csv(remote / "model" / "seed1" / "train_log.tsv", sep="\t")[columns],
-        pd.read_csv(local / "model" / "seed1" / "train_log.tsv", sep="\t")[columns], check_exact=True,
+        pd.read_csv(local / "model" / "seed1" / "train_log.tsv", sep="\t")[columns],
+        check_exact=True,
     )
 
 

@@ -40,9 +40,7 @@ def test_correlations_and_cis_agree_with_scipy(sample) -> None:
     assert result.spearman_p == pytest.approx(spearman.pvalue, rel=1e-9)
     # Spearman's CI is the Fisher interval of the rank correlation = scipy's Pearson CI on ranks.
     rank_ci = stats.pearsonr(stats.rankdata(x), stats.rankdata(y)).confidence_interval(0.9)
-    assert (result.spearman_low, result.spearman_high) == pytest.approx(
-        (rank_ci.low, rank_ci.high), abs=1e-10
-    )
+    assert (result.spearman_low, result.spearman_high) == pytest.approx((rank_ci.low, rank_ci.high), abs=1e-10)
     assert result.n == 150
 
 

@@ -37,15 +37,11 @@ def test_unpacks_2016_prefix_and_skips_unpaired_files(tmp_path: Path) -> None:
         "STS.input.headlines.txt",
     ]
     pairs = load_sts(root)
-    assert pairs[["year", "subtask", "sent_a", "gold"]].values.tolist() == [
-        ["2016", "headlines", "A b.", 4.0]
-    ]
+    assert pairs[["year", "subtask", "sent_a", "gold"]].values.tolist() == [["2016", "headlines", "A b.", 4.0]]
 
 
 def test_download_writes_complete_marker_only_after_every_archive(tmp_path: Path) -> None:
-    zip12 = make_zip(
-        tmp_path / "12.zip", "test-gold", {"STS.input.MSRpar.txt": "a\tb\n", "STS.gs.MSRpar.txt": "1\n"}
-    )
+    zip12 = make_zip(tmp_path / "12.zip", "test-gold", {"STS.input.MSRpar.txt": "a\tb\n", "STS.gs.MSRpar.txt": "1\n"})
     root = tmp_path / "sts"
     broken = {
         "STS12": Archive(zip12.as_uri(), "test-gold"),
@@ -68,6 +64,4 @@ def test_wrong_archive_layout_is_reported(tmp_path: Path) -> None:
 
 def test_official_archives_cover_2012_to_2016() -> None:
     assert sorted(OFFICIAL_ARCHIVES) == ["STS12", "STS13", "STS14", "STS15", "STS16"]
-    assert all(
-        archive.url.endswith(f"STS20{name[3:]}-en-test.zip") for name, archive in OFFICIAL_ARCHIVES.items()
-    )
+    assert all(archive.url.endswith(f"STS20{name[3:]}-en-test.zip") for name, archive in OFFICIAL_ARCHIVES.items())

@@ -48,9 +48,7 @@ def built(tmp_path: Path) -> Path:
         (root / f"STS.gs.{subtask}.txt").write_text("1\n2\n3\n4\n")
     out = tmp_path / "out"
     ingest_sts(tmp_path / "sts", out / "pairs.tsv", out / "sentences.tsv", out / "changes.tsv")
-    write_sample(
-        out / "pairs.tsv", NATURAL["fraction"], NATURAL["seed"], out / "sample.tsv", out / "script.tsv"
-    )
+    write_sample(out / "pairs.tsv", NATURAL["fraction"], NATURAL["seed"], out / "sample.tsv", out / "script.tsv")
     return out
 
 
@@ -135,11 +133,7 @@ def import_natural(built: Path, folder: Path) -> pd.DataFrame:
 def test_recordings_imported_resampled_and_silence_shortened(built: Path, tmp_path: Path) -> None:
     record(tmp_path / "rec", built)
     manifest = import_natural(built, tmp_path / "rec")
-    assert (
-        len(manifest) == 8
-        and (manifest["source"] == "recorded").all()
-        and set(manifest["voice"]) == {"reader1"}
-    )
+    assert len(manifest) == 8 and (manifest["source"] == "recorded").all() and set(manifest["voice"]) == {"reader1"}
     info = sf.info(manifest.loc[0, "wav_path"])
     assert (info.samplerate, info.channels) == (16000, 1)
     assert info.duration == pytest.approx(0.4 + 0.5 + 0.4, abs=0.03)  # 1.5 s pause -> 0.5 s
@@ -194,9 +188,7 @@ def test_missing_and_corrupt_files_name_csv_lines(built: Path, tmp_path: Path) -
 def test_unknown_duplicate_and_malformed_mapping(built: Path, tmp_path: Path) -> None:
     mapping = record(tmp_path / "rec", built)
     frame = pd.read_csv(mapping)
-    extra = pd.DataFrame(
-        [{"pair_id": "nope", "side": "a", "speaker": "x", "file": frame["file"][0]}, frame.iloc[0]]
-    )
+    extra = pd.DataFrame([{"pair_id": "nope", "side": "a", "speaker": "x", "file": frame["file"][0]}, frame.iloc[0]])
     pd.concat([frame, extra]).to_csv(mapping, index=False)
     with pytest.raises(
         RecordingError, match=r"line 10: pair nope side 'a' is not in the sample.*line 11: .* more than once"

@@ -54,9 +54,7 @@ def test_real_sts_matches_paper_table_1(shared_sts: Path) -> None:
 
 
 def test_world_layout_and_extra_columns(tmp_path: Path) -> None:
-    write_subtask(
-        tmp_path, "WORLD-en-test", "scenes", "a red cube .\ta blue cube .\textra\tcols\nx\ty\n", "3.2\n\n"
-    )
+    write_subtask(tmp_path, "WORLD-en-test", "scenes", "a red cube .\ta blue cube .\textra\tcols\nx\ty\n", "3.2\n\n")
     pairs = load_sts(tmp_path)
     assert pairs[["year", "subtask", "line", "sent_a", "sent_b", "gold"]].values.tolist() == [
         ["WORLD", "scenes", 1, "a red cube .", "a blue cube .", 3.2]

@@ -55,9 +55,7 @@ def sts(shared_sts: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
                 audio[(pair_id, side, speaker)] = espeak.synthesize(pairs.loc[pair_id, f"sent_{side}"], voice)
     paused = audio[(PAUSED_PAIR, "a", "2")]
     half = len(paused) // 2
-    audio[(PAUSED_PAIR, "a", "2")] = np.concatenate(
-        [paused[:half], np.zeros(24_000, np.int16), paused[half:]]
-    )
+    audio[(PAUSED_PAIR, "a", "2")] = np.concatenate([paused[:half], np.zeros(24_000, np.int16), paused[half:]])
     return {"dir": out, "pairs": pairs.loc[CHOSEN], "audio": audio}
 
 
@@ -240,17 +238,10 @@ def test_hub_problems_are_listed_in_one_error(sts: dict[str, Any], tmp_path: Pat
         "as if keys count STS.input lines from 0, which fits most"
     )
     assert (
-        "row 2 " in lines[2]
-        and f"'a man is playing a flute .' differs from side b of STS pair {CHOSEN[1]}" in lines[2]
+        "row 2 " in lines[2] and f"'a man is playing a flute .' differs from side b of STS pair {CHOSEN[1]}" in lines[2]
     )
-    assert (
-        "row 4 " in lines[3]
-        and "similarity 0.25 differs from the gold score" in lines[3]
-        and CHOSEN[2] in lines[3]
-    )
-    assert all(
-        "row 10 " in line and "no STS pair 2012_MSRvid_100000 (unknown pair" in line for line in lines[4:]
-    )
+    assert "row 4 " in lines[3] and "similarity 0.25 differs from the gold score" in lines[3] and CHOSEN[2] in lines[3]
+    assert all("row 10 " in line and "no STS pair 2012_MSRvid_100000 (unknown pair" in line for line in lines[4:])
     assert not (tmp_path / "sample.tsv").exists()
 
 
@@ -263,10 +254,7 @@ def test_release_problems_are_listed_in_one_error(sts: dict[str, Any], tmp_path:
     assert "8 problem(s)" in message and "no numbering of the keys matches every recording" in message
     assert message.count(f"differs from side b of STS pair {CHOSEN[1]}") == 2
     assert message.count("no STS pair 2012_MSRpar_100000 (unknown pair") == 4
-    assert (
-        f"pair {CHOSEN[2]}: human-speaker-2 read side a but side b has no recording (missing audio)"
-        in message
-    )
+    assert f"pair {CHOSEN[2]}: human-speaker-2 read side a but side b has no recording (missing audio)" in message
 
 
 def test_folder_with_csv(sts: dict[str, Any], tmp_path: Path) -> None:
@@ -278,9 +266,7 @@ def test_folder_with_csv(sts: dict[str, Any], tmp_path: Path) -> None:
             for speaker in SPEAKERS:
                 name = f"{pair_id}_{side}_{speaker}.wav"
                 sf.write(folder / name, *recording(sts, pair_id, side, speaker))
-                rows.append(
-                    {"pair_id": pair_id, "side": side, "speaker": f"human-speaker-{speaker}", "file": name}
-                )
+                rows.append({"pair_id": pair_id, "side": side, "speaker": f"human-speaker-{speaker}", "file": name})
     pd.DataFrame(rows).to_csv(folder / "mapping.csv", index=False)
     spec = {"format": "folder", "path": str(folder), "mapping": str(folder / "mapping.csv")}
     check_imported(sts, run_import(sts, spec, tmp_path), tmp_path)
@@ -295,9 +281,7 @@ def test_silence_rule_can_be_applied_again(sts: dict[str, Any], tmp_path: Path) 
     root = write_release(tmp_path / "release", sts)
     manifest = run_import(sts, {"format": "release", "path": str(root), "shorten_silences": True}, tmp_path)
     row = manifest[
-        (manifest["pair_id"] == PAUSED_PAIR)
-        & (manifest["side"] == "a")
-        & (manifest["voice"] == "human-speaker-2")
+        (manifest["pair_id"] == PAUSED_PAIR) & (manifest["side"] == "a") & (manifest["voice"] == "human-speaker-2")
     ].iloc[0]
     paused = len(sts["audio"][(PAUSED_PAIR, "a", "2")])
     assert float(row["duration"]) * 16_000 < paused - 0.9 * 16_000  # the 1.5 s pause became at most 0.5 s
@@ -318,11 +302,7 @@ def test_similarity_averages_over_all_speaker_pairs(tmp_path: Path) -> None:
     manifest = pd.DataFrame([(utt, "p", utt[-1]) for utt in vectors], columns=["utt_id", "pair_id", "side"])
     unit = {utt: v / np.linalg.norm(v) for utt, v in vectors.items()}
     by_hand = np.mean(
-        [
-            unit[f"human-speaker-{i}/p/a"] @ unit[f"human-speaker-{j}/p/b"]
-            for i in range(1, 5)
-            for j in range(1, 5)
-        ]
+        [unit[f"human-speaker-{i}/p/a"] @ unit[f"human-speaker-{j}/p/b"] for i in range(1, 5) for j in range(1, 5)]
     )
     similarity = pair_similarities(["p"], manifest, ArrayStore(tmp_path / "e.h5"), "test")
     assert similarity[0] == pytest.approx(by_hand, abs=1e-6)
@@ -350,17 +330,13 @@ def write_voices(root: Path, sts: dict[str, Any]) -> None:
         task, subtask, key = release_key(pair_id)
         for side in "ab":
             for voice in TTS["voices"].values():
-                path = root / PATTERN.format(
-                    voice=voice, task=task, subtask=subtask, key=key, side="ab".index(side)
-                )
+                path = root / PATTERN.format(voice=voice, task=task, subtask=subtask, key=key, side="ab".index(side))
                 path.parent.mkdir(parents=True, exist_ok=True)
                 samples = sts["audio"][(pair_id, side, "1")]
                 sf.write(path, np.rint(resample_poly(samples.astype(float), 3, 2)).astype(np.int16), 24_000)
 
 
-def voice_manifests(
-    sts: dict[str, Any], tmp_path: Path, tts: dict[str, Any], backend: Any = None
-) -> pd.DataFrame:
+def voice_manifests(sts: dict[str, Any], tmp_path: Path, tts: dict[str, Any], backend: Any = None) -> pd.DataFrame:
     """Synthesise the chosen pairs' sentences in voice m1 and write its manifest."""
     pairs = read_tsv(sts["dir"] / "pairs.tsv")
     pairs = pairs[pairs["pair_id"].isin(CHOSEN)]
@@ -368,9 +344,7 @@ def voice_manifests(
     sentences = sentences[sentences["sent_id"].isin(set(pairs["sent_a_id"]) | set(pairs["sent_b_id"]))]
     write_tsv(tmp_path / "pairs.tsv", pairs)
     write_tsv(tmp_path / "sentences.tsv", sentences)
-    synthesize_sts_shard(
-        tmp_path / "sentences.tsv", "m1", 0, tts, tmp_path / "cache", tmp_path / "shard0.tsv", backend
-    )
+    synthesize_sts_shard(tmp_path / "sentences.tsv", "m1", 0, tts, tmp_path / "cache", tmp_path / "shard0.tsv", backend)
     voice_manifest(
         tmp_path / "pairs.tsv",
         tmp_path / "sentences.tsv",
@@ -401,9 +375,7 @@ def test_released_voices_from_a_folder_and_csv(sts: dict[str, Any], tmp_path: Pa
         task, subtask, key = release_key(pair_id)
         for side in (0, 1):
             file = PATTERN.format(voice="wn-a", task=task, subtask=subtask, key=key, side=side)
-            rows.append(
-                {"voice": "wn-a", "text": sts["pairs"].loc[pair_id, f"sent_{'ab'[side]}"], "file": file}
-            )
+            rows.append({"voice": "wn-a", "text": sts["pairs"].loc[pair_id, f"sent_{'ab'[side]}"], "file": file})
     pd.DataFrame(rows).to_csv(tmp_path / "release" / "voices.csv", index=False)
     tts = {
         **TTS,
@@ -432,8 +404,12 @@ def test_missing_released_voices_are_listed(sts: dict[str, Any], tmp_path: Path)
 # STS 2015 and 2016 have lines without a gold score, so their line numbers and scored-pair ranks
 # differ; 2012 MSRvid scores every line, so there the two agree.
 NUMBERED_SUBTASKS = ["2012/MSRvid", "2015/headlines", "2016/answer-answer"]
-SCHEMES = {"lines from 0": ("lines", 0), "lines from 1": ("lines", 1), "scored from 0": ("scored", 0),
-           "scored from 1": ("scored", 1)}
+SCHEMES = {
+    "lines from 0": ("lines", 0),
+    "lines from 1": ("lines", 1),
+    "scored from 0": ("scored", 0),
+    "scored from 1": ("scored", 1),
+}
 TINY_WAV = wav_bytes(np.full(1600, 100, np.int16), 16_000)
 
 
@@ -464,12 +440,18 @@ def numbered_hub(chosen: pd.DataFrame, scheme: tuple[str, int], path: Path, audi
     rows = []
     for row in chosen.itertuples():
         for speaker in (1, 2):
-            rows.append({
-                "task": f"STS{row.year[2:]}", "subtask": row.subtask, "pair_id": key_of(row, scheme),
-                "speaker_id": speaker, "similarity": float(row.gold), "sentence_a": row.sent_a,
-                "sentence_b": row.sent_b,
-                **{f"audio_{side}": audio(side) if audio else {"bytes": TINY_WAV, "path": None} for side in "ab"},
-            })
+            rows.append(
+                {
+                    "task": f"STS{row.year[2:]}",
+                    "subtask": row.subtask,
+                    "pair_id": key_of(row, scheme),
+                    "speaker_id": speaker,
+                    "similarity": float(row.gold),
+                    "sentence_a": row.sent_a,
+                    "sentence_b": row.sent_b,
+                    **{f"audio_{side}": audio(side) if audio else {"bytes": TINY_WAV, "path": None} for side in "ab"},
+                }
+            )
     data = datasets.Dataset.from_list(rows)
     if audio is None:
         for column in ("audio_a", "audio_b"):
@@ -478,8 +460,9 @@ def numbered_hub(chosen: pd.DataFrame, scheme: tuple[str, int], path: Path, audi
     return path
 
 
-def numbered_release(chosen: pd.DataFrame, scheme: tuple[str, int], root: Path,
-                     listed: pd.DataFrame | None = None) -> Path:
+def numbered_release(
+    chosen: pd.DataFrame, scheme: tuple[str, int], root: Path, listed: pd.DataFrame | None = None
+) -> Path:
     """The release layout of ``chosen`` (two speakers); its JSONs list ``listed`` (default: ``chosen``)."""
     for row in chosen.itertuples():
         key = f"{row.subtask}_{key_of(row, scheme)}"
@@ -496,15 +479,17 @@ def numbered_release(chosen: pd.DataFrame, scheme: tuple[str, int], root: Path,
 
 def sample_of(tables: Path, spec: dict[str, Any], out: Path) -> list[str]:
     """What the sts_natural_sample rule writes: the sample's pair ids."""
-    write_natural_sample(tables / "pairs.tsv", tables / "sentences.tsv", natural_config(spec),
-                         out / "sample.tsv", out / "script.tsv")
+    write_natural_sample(
+        tables / "pairs.tsv", tables / "sentences.tsv", natural_config(spec), out / "sample.tsv", out / "script.tsv"
+    )
     return sorted(read_tsv(out / "sample.tsv")["pair_id"])
 
 
 @pytest.mark.parametrize("form", ["hub", "release"])
 @pytest.mark.parametrize("scheme", SCHEMES.values(), ids=SCHEMES.keys())
-def test_numbering_is_found_from_the_data(numbered: dict[str, Any], tmp_path: Path, caplog, form: str,
-                                          scheme: tuple[str, int]) -> None:
+def test_numbering_is_found_from_the_data(
+    numbered: dict[str, Any], tmp_path: Path, caplog, form: str, scheme: tuple[str, int]
+) -> None:
     if form == "hub":
         spec = {"format": "hub", "path": str(numbered_hub(numbered["chosen"], scheme, tmp_path / "hub.parquet"))}
     else:
@@ -521,7 +506,8 @@ def test_no_fitting_numbering_stops_with_one_message(numbered: dict[str, Any], t
     with pytest.raises(SpokenSTSError) as error:
         sample_of(numbered["dir"], {"format": "hub", "path": str(path)}, tmp_path)
     assert "no numbering of the keys matches every recording to its STS pair (recordings that disagree, of 24" in (
-        str(error.value))
+        str(error.value)
+    )
     assert not (tmp_path / "sample.tsv").exists()
 
 
@@ -551,7 +537,8 @@ def test_release_json_listing_every_sentence_gives_the_recorded_sample(
     root = numbered_release(numbered["chosen"], ("scored", 0), tmp_path / "r", listed=everything)
     caplog.set_level(logging.INFO)
     assert sample_of(numbered["dir"], {"format": "release", "path": str(root)}, tmp_path) == sorted(
-        numbered["chosen"]["pair_id"])
+        numbered["chosen"]["pair_id"]
+    )
     assert f"the JSON files list {len(everything)} keys, 6 of them with natural recordings" in caplog.text
 
 
@@ -574,10 +561,19 @@ def test_hub_plain_float_lists_need_a_sampling_rate(numbered: dict[str, Any], tm
     )
     assert not (tmp_path / "sample.tsv").exists()  # stopped before anything was written
     tables, natural = numbered["dir"], natural_config({**spec, "sampling_rate": 8000})
-    write_natural_sample(tables / "pairs.tsv", tables / "sentences.tsv", natural, tmp_path / "sample.tsv",
-                         tmp_path / "script.tsv")
-    natural_manifest(tables / "pairs.tsv", tables / "sentences.tsv", tmp_path / "sample.tsv", natural, TTS,
-                     tmp_path / "cache", tmp_path / "wavs", tmp_path / "natural.tsv")
+    write_natural_sample(
+        tables / "pairs.tsv", tables / "sentences.tsv", natural, tmp_path / "sample.tsv", tmp_path / "script.tsv"
+    )
+    natural_manifest(
+        tables / "pairs.tsv",
+        tables / "sentences.tsv",
+        tmp_path / "sample.tsv",
+        natural,
+        TTS,
+        tmp_path / "cache",
+        tmp_path / "wavs",
+        tmp_path / "natural.tsv",
+    )
     manifest = read_tsv(tmp_path / "natural.tsv")
     assert len(manifest) == 2 * 2 * 2
     for row in manifest.itertuples():

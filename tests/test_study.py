@@ -29,8 +29,9 @@ def write_run(
     write_tsv(run_dir / "similarities.tsv", pd.DataFrame({
         "pair_id": [f"p{i}" for i in range(len(gold))], "gold": gold,
         "similarity": gold + noise * rng.normal(size=len(gold)), "system": system, "seed": run_seed}))  # fmt: skip
-    (run_dir / "retrieval.json").write_text(json.dumps({"caption_to_image": {"r10": r10}, "test_images": 50,
-                                                        "system": system, "seed": run_seed}))
+    (run_dir / "retrieval.json").write_text(
+        json.dumps({"caption_to_image": {"r10": r10}, "test_images": 50, "system": system, "seed": run_seed})
+    )
     return run_dir / "retrieval.json", run_dir / "similarities.tsv"
 
 
@@ -63,7 +64,15 @@ def study(tmp_path):
 def test_by_seed_holds_each_runs_cell_recall_and_scipy_pearson(study):
     by_seed = pd.read_csv(study["paths"]["by_seed"])
     assert len(by_seed) == 27 and list(by_seed.columns) == [
-        "model", "total", "k", "images", "seed", "r10", "pearson", "test_images"]
+        "model",
+        "total",
+        "k",
+        "images",
+        "seed",
+        "r10",
+        "pearson",
+        "test_images",
+    ]
     for run, path in zip(study["runs"], study["similarities"], strict=True):
         row = by_seed[(by_seed["model"] == run["system"]) & (by_seed["seed"] == run["seed"])].iloc[0]
         similarity = pd.read_csv(path, sep="\t")["similarity"]
@@ -133,8 +142,10 @@ def test_spread_sentence_counts_differences_within_the_largest_seed_range():
     spread = {"median_sd": 0.01, "max_sd": 0.02, "median_range": 0.02, "max_range": 0.05}
     paper_style = pd.DataFrame({"model": ["a", "b", "c"], "k": [1, 2, 5], "pearson": [0.40, 0.43, 0.50]})
     text = spread_sentence(spread, paper_style)  # |Δr| = 0.03, 0.10, 0.07: none within 0.02, one within 0.05
-    assert "r = 0.400 to 0.500; of their 3 pairwise differences, 0 are no larger than the median cell's " \
-           "seed range and 1 no larger than the largest" in text
+    assert (
+        "r = 0.400 to 0.500; of their 3 pairwise differences, 0 are no larger than the median cell's "
+        "seed range and 1 no larger than the largest" in text
+    )
 
 
 def test_figure_draws_the_cell_means_every_seed_and_the_seed_range(study, tmp_path):

@@ -19,10 +19,14 @@ def synthetic_manifest(train_images: int, captions: int | list[int], held_out: i
     counts = [captions] * train_images if isinstance(captions, int) else captions
     rows = [
         {"utt_id": f"i{image}_c{c}", "image_id": f"i{image}", "split": "train"}
-        for image, count in enumerate(counts) for c in range(count)
+        for image, count in enumerate(counts)
+        for c in range(count)
     ]
-    rows += [{"utt_id": f"{split}{n}", "image_id": f"{split}{n}", "split": split}
-             for split in ("dev", "test") for n in range(held_out)]
+    rows += [
+        {"utt_id": f"{split}{n}", "image_id": f"{split}{n}", "split": split}
+        for split in ("dev", "test")
+        for n in range(held_out)
+    ]
     frame = pd.DataFrame(rows)
     frame["image_path"] = frame["image_id"] + ".jpg"
     frame["wav_path"] = frame["utt_id"] + ".wav"
@@ -55,7 +59,12 @@ def test_paper_subsets_counts_and_nesting() -> None:
     source = synthetic_manifest(40_000, 5)
     subsets = make_subsets(source, [1, 2, 3, 4, 5], total=30_000, seed=3)
     assert {k: train_part(s)["image_id"].nunique() for k, s in subsets.items()} == {
-        1: 30_000, 2: 15_000, 3: 10_000, 4: 7_500, 5: 6_000}
+        1: 30_000,
+        2: 15_000,
+        3: 10_000,
+        4: 7_500,
+        5: 6_000,
+    }
     check_counts_and_nesting(subsets, 30_000, source)
 
 

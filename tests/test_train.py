@@ -26,8 +26,7 @@ from vgs.train.loss import hinge_loss, infonce_loss, recall_at_k
 from vgs.train.schedule import cyclic_lr
 from vgs.train.synthetic import synthetic_corpus
 
-TINY = {"conv_channels": 8, "conv_kernel": 6, "conv_stride": 2, "rnn_layers": 1, "rnn_hidden": 8,
-        "attention_hidden": 4}
+TINY = {"conv_channels": 8, "conv_kernel": 6, "conv_stride": 2, "rnn_layers": 1, "rnn_hidden": 8, "attention_hidden": 4}
 FAST = {"epochs": 3, "batch_size": 8, "lr_max": 2e-3, "lr_min": 2e-5, "lr_period_epochs": 2, "progress": False}
 
 
@@ -67,10 +66,20 @@ def test_hinge_loss_normalisation_with_four_pairs():
 def test_infonce_matches_hand_computation():
     sims = torch.tensor([[0.9, 0.5], [0.8, 0.3]])
     t = 0.5
-    row = -(math.log(math.exp(0.9 / t) / (math.exp(0.9 / t) + math.exp(0.5 / t)))
-            + math.log(math.exp(0.3 / t) / (math.exp(0.8 / t) + math.exp(0.3 / t)))) / 2
-    col = -(math.log(math.exp(0.9 / t) / (math.exp(0.9 / t) + math.exp(0.8 / t)))
-            + math.log(math.exp(0.3 / t) / (math.exp(0.5 / t) + math.exp(0.3 / t)))) / 2
+    row = (
+        -(
+            math.log(math.exp(0.9 / t) / (math.exp(0.9 / t) + math.exp(0.5 / t)))
+            + math.log(math.exp(0.3 / t) / (math.exp(0.8 / t) + math.exp(0.3 / t)))
+        )
+        / 2
+    )
+    col = (
+        -(
+            math.log(math.exp(0.9 / t) / (math.exp(0.9 / t) + math.exp(0.8 / t)))
+            + math.log(math.exp(0.3 / t) / (math.exp(0.5 / t) + math.exp(0.3 / t)))
+        )
+        / 2
+    )
     assert infonce_loss(torch.eye(2), sims.T.clone(), t).item() == pytest.approx((row + col) / 2, rel=1e-5)
 
 
@@ -82,8 +91,17 @@ def test_recall_counts_ties_against_the_caption():
     assert recall == {1: pytest.approx(1 / 3), 2: pytest.approx(2 / 3)}
 
 
-@pytest.mark.parametrize(("step", "expected"), [(0, 2e-6), (100, 2e-4), (50, (2e-4 + 2e-6) / 2), (200, 2e-6),
-                                                (300, 2e-4), (25, 2e-6 + (2e-4 - 2e-6) * (1 - math.sqrt(0.5)) / 2)])
+@pytest.mark.parametrize(
+    ("step", "expected"),
+    [
+        (0, 2e-6),
+        (100, 2e-4),
+        (50, (2e-4 + 2e-6) / 2),
+        (200, 2e-6),
+        (300, 2e-4),
+        (25, 2e-6 + (2e-4 - 2e-6) * (1 - math.sqrt(0.5)) / 2),
+    ],
+)
 def test_cyclic_lr_at_known_steps(step, expected):
     assert cyclic_lr(step, lr_min=2e-6, lr_max=2e-4, period=200) == pytest.approx(expected, rel=1e-9)
 
@@ -142,8 +160,9 @@ def corpus(tmp_path):
 def make_trainer(corpus, directory, sizes=TINY, **settings):
     train_set, dev_set = load_training_data(corpus["manifest"], [corpus["mfcc"]], corpus["images"])
     config = ModelConfig.from_dict({**sizes, "image_dim": train_set.image_features.shape[1]})
-    trainer = loop.Trainer(config, loop.TrainConfig.from_section({**FAST, **settings}), 1, directory,
-                           train_set.fingerprint())
+    trainer = loop.Trainer(
+        config, loop.TrainConfig.from_section({**FAST, **settings}), 1, directory, train_set.fingerprint()
+    )
     return trainer, train_set, dev_set
 
 
@@ -161,8 +180,10 @@ def test_killed_run_resumes_to_the_identical_result(corpus, tmp_path, monkeypatc
 
     def dies_in_epoch_three(step, *args):
         calls["n"] += 1
-        if calls["n"] == 2 * len(loop.epoch_batches(train_set.image_ids, train_set.lengths, 8,
-                                                     np.random.default_rng(0))) + 2:
+        if (
+            calls["n"]
+            == 2 * len(loop.epoch_batches(train_set.image_ids, train_set.lengths, 8, np.random.default_rng(0))) + 2
+        ):
             raise KeyboardInterrupt("killed")
         return real_lr(step, *args)
 
@@ -222,8 +243,17 @@ def test_sigkill_while_a_checkpoint_is_written_resumes_from_the_last_complete_on
     straight = trainer.fit(train_set, dev_set)
 
     killed = subprocess.run(
-        [sys.executable, "-c", KILLED_WHILE_SAVING, str(Path(__file__).parent), str(corpus["manifest"].parent),
-         str(tmp_path / "resumed")], capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-c",
+            KILLED_WHILE_SAVING,
+            str(Path(__file__).parent),
+            str(corpus["manifest"].parent),
+            str(tmp_path / "resumed"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert load_checkpoint(tmp_path / "resumed" / "last.pt")["state"]["epoch"] == 1  # never the torn one
@@ -274,8 +304,18 @@ def test_sigterm_mid_epoch_saves_the_step_and_resumes_bit_identical(corpus, tmp_
 
     ready = tmp_path / "ready"
     job = subprocess.Popen(
-        [sys.executable, "-c", SIGTERM_AT_STEP, str(Path(__file__).parent), str(corpus["manifest"].parent),
-         str(tmp_path / "resumed"), str(ready), "6"], stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            SIGTERM_AT_STEP,
+            str(Path(__file__).parent),
+            str(corpus["manifest"].parent),
+            str(tmp_path / "resumed"),
+            str(ready),
+            "6",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 300
     while not ready.exists() and job.poll() is None and time.monotonic() < deadline:
@@ -296,8 +336,10 @@ def test_sigterm_mid_epoch_saves_the_step_and_resumes_bit_identical(corpus, tmp_
     drop = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]  # noqa: E731
     assert drop(resumed.log) == drop(straight.log)
     assert states_equal(resumed_trainer.model.state_dict(), trainer.model.state_dict())
-    assert states_equal(load_checkpoint(tmp_path / "straight" / "best.pt")["model"],
-                        load_checkpoint(tmp_path / "resumed" / "best.pt")["model"])
+    assert states_equal(
+        load_checkpoint(tmp_path / "straight" / "best.pt")["model"],
+        load_checkpoint(tmp_path / "resumed" / "best.pt")["model"],
+    )
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # fit() gave SIGTERM back
 
 
@@ -346,9 +388,19 @@ def test_missing_features_are_named(corpus):
 def test_train_rule_entry_writes_outputs_and_learns(tmp_path):
     data = synthetic_corpus(tmp_path / "data", images={"train": 60, "dev": 30}, captions_per_image=3)
     out = tmp_path / "model"
-    loop.train(data["manifest"], [data["mfcc"]], data["images"], out / "best.pt", out / "train_log.tsv",
-               out / "curve.png", out / "checkpoints", {"size": "t", "sizes": {"t": {**TINY, "rnn_hidden": 24}}},
-               {**FAST, "epochs": 6, "batch_size": 16, "threads": 1, "mem_mb": 1000}, seed=3, model_name="t-model")
+    loop.train(
+        data["manifest"],
+        [data["mfcc"]],
+        data["images"],
+        out / "best.pt",
+        out / "train_log.tsv",
+        out / "curve.png",
+        out / "checkpoints",
+        {"size": "t", "sizes": {"t": {**TINY, "rnn_hidden": 24}}},
+        {**FAST, "epochs": 6, "batch_size": 16, "threads": 1, "mem_mb": 1000},
+        seed=3,
+        model_name="t-model",
+    )
     log = pd.read_csv(out / "train_log.tsv", sep="\t")
     assert list(log.columns) == [*loop.LOG_COLUMNS, "system", "seed"] and log["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
     assert set(zip(log["system"], log["seed"])) == {("t-model", 3)}  # the run, for the figure to check
@@ -366,9 +418,19 @@ def test_train_rule_entry_writes_outputs_and_learns(tmp_path):
     steps: list[int] = []
     hook = register_optimizer_step_pre_hook(lambda optimizer, args, kwargs: steps.append(1))
     try:
-        loop.train(data["manifest"], [data["mfcc"]], data["images"], out / "best.pt", out / "train_log.tsv",
-                   out / "curve.png", out / "checkpoints", {"size": "t", "sizes": {"t": {**TINY, "rnn_hidden": 24}}},
-                   {**FAST, "epochs": 6, "batch_size": 16, "threads": 1, "mem_mb": 1000}, seed=3, model_name="t-model")
+        loop.train(
+            data["manifest"],
+            [data["mfcc"]],
+            data["images"],
+            out / "best.pt",
+            out / "train_log.tsv",
+            out / "curve.png",
+            out / "checkpoints",
+            {"size": "t", "sizes": {"t": {**TINY, "rnn_hidden": 24}}},
+            {**FAST, "epochs": 6, "batch_size": 16, "threads": 1, "mem_mb": 1000},
+            seed=3,
+            model_name="t-model",
+        )
     finally:
         hook.remove()
     rewritten = load_checkpoint(out / "best.pt")
@@ -423,8 +485,15 @@ def test_logged_lr_follows_the_cyclic_schedule_step_by_step(tmp_path):
     uses at every step, and the ``lr`` column of train_log.tsv (the last step of each epoch),
     follow lr_min + (lr_max - lr_min) (1 - cos(2 pi s / 24)) / 2."""
     data = synthetic_corpus(tmp_path / "data", images={"train": 17, "dev": 8}, captions_per_image=2)
-    settings = {**FAST, "epochs": 5, "batch_size": 8, "lr_period_epochs": 4, "lr_cycle": "epochs", "threads": 1,
-                "mem_mb": 1000}
+    settings = {
+        **FAST,
+        "epochs": 5,
+        "batch_size": 8,
+        "lr_period_epochs": 4,
+        "lr_cycle": "epochs",
+        "threads": 1,
+        "mem_mb": 1000,
+    }
     used: list[float] = []
     hook = register_optimizer_step_pre_hook(
         lambda optimizer, args, kwargs: used.append(optimizer.param_groups[0]["lr"])
@@ -479,7 +548,8 @@ def test_ordered_dev_batches_read_the_manifest_order_and_random_ones_keep_images
     dev = Captions([f"img{i}" for _ in range(5) for i in range(250)])  # caption-major, as the loaders write
     ordered = loop.dev_loss_batches(dev, loop.TrainConfig(dev_batches="ordered"), seed=1)
     assert [batch.tolist() for batch in ordered] == [list(range(s, s + 100)) for s in range(0, 1200, 100)] + [
-        list(range(1200, 1250))]
+        list(range(1200, 1250))
+    ]
     random = loop.dev_loss_batches(dev, loop.TrainConfig(dev_batches="random"), seed=1)
     assert sorted(np.concatenate(random).tolist()) == list(range(1250))
     assert all(len({dev.image_ids[i] for i in batch}) == len(batch) for batch in random)

@@ -53,9 +53,7 @@ def test_espeak_unknown_voice_is_fatal(voice: str) -> None:
 
 def wav_bytes(seconds: float, rate: int = 24000) -> bytes:
     buffer = io.BytesIO()
-    sf.write(
-        buffer, np.zeros(int(seconds * rate), dtype=np.int16) + 100, rate, format="WAV", subtype="PCM_16"
-    )
+    sf.write(buffer, np.zeros(int(seconds * rate), dtype=np.int16) + 100, rate, format="WAV", subtype="PCM_16")
     return buffer.getvalue()
 
 
@@ -67,9 +65,7 @@ class FakeClient:
         self.requests: list[dict] = []
 
     def synthesize_speech(self, *, input, voice, audio_config):  # noqa: A002 - the library's keyword
-        self.requests.append(
-            {"text": input.text, "voice": voice.name, "rate": audio_config.sample_rate_hertz}
-        )
+        self.requests.append({"text": input.text, "voice": voice.name, "rate": audio_config.sample_rate_hertz})
         if self.errors:
             raise self.errors.pop(0)
 
@@ -96,9 +92,7 @@ def test_google_backs_off_exponentially_on_transient_errors(caplog: pytest.LogCa
         ]
     )
     with caplog.at_level(logging.WARNING):
-        audio = GoogleBackend(client=client, backoff_s=0.5, sleep=delays.append).synthesize(
-            "hi", "en-US-Wavenet-A"
-        )
+        audio = GoogleBackend(client=client, backoff_s=0.5, sleep=delays.append).synthesize("hi", "en-US-Wavenet-A")
     assert delays == [0.5, 1.0, 2.0] and len(audio) == 8000
     with pytest.raises(RuntimeError, match="after 2 attempts"):
         GoogleBackend(
@@ -119,9 +113,9 @@ def test_google_fails_fast_without_leaking_credentials(
 ) -> None:
     client = FakeClient([error])
     with caplog.at_level(logging.DEBUG), pytest.raises(TTSFatalError, match=message) as raised:
-        GoogleBackend(
-            client=client, sleep=lambda _: pytest.fail("fatal errors must not be retried")
-        ).synthesize("hi", "en-US-Nope")
+        GoogleBackend(client=client, sleep=lambda _: pytest.fail("fatal errors must not be retried")).synthesize(
+            "hi", "en-US-Nope"
+        )
     assert len(client.requests) == 1
     assert "secret-token-123" not in str(raised.value) and "secret-token-123" not in caplog.text
 

@@ -28,11 +28,32 @@ from vgs.io import PARTIAL_GLOB
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 STAGE_RULES = {
-    "world_generate", "world_speak", "world_sts", "sts_ingest", "sts_synthesize", "sts_voice_manifest",
-    "sts_natural_sample", "sts_natural", "load_corpus", "make_subset", "mfcc", "image_features", "train",
-    "encode_utterances", "encode_sts", "encode_images", "eval_retrieval", "eval_sts", "eval_text_topline",
-    "table2_retrieval", "table_sts_correlations", "table_model_comparisons", "table3_aic", "figure1",
-    "figure2", "figure_learning_curves",
+    "world_generate",
+    "world_speak",
+    "world_sts",
+    "sts_ingest",
+    "sts_synthesize",
+    "sts_voice_manifest",
+    "sts_natural_sample",
+    "sts_natural",
+    "load_corpus",
+    "make_subset",
+    "mfcc",
+    "image_features",
+    "train",
+    "encode_utterances",
+    "encode_sts",
+    "encode_images",
+    "eval_retrieval",
+    "eval_sts",
+    "eval_text_topline",
+    "table2_retrieval",
+    "table_sts_correlations",
+    "table_model_comparisons",
+    "table3_aic",
+    "figure1",
+    "figure2",
+    "figure_learning_curves",
 }
 
 
@@ -66,7 +87,9 @@ def tiny_config() -> dict:
 def snakemake(workdir: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*SNAKEMAKE, "--directory", str(workdir), *args],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -167,7 +190,8 @@ def test_whole_dag_runs_on_a_tiny_world_and_a_rerun_has_nothing_to_do(tiny_world
     # own tables (Table 2 above holds the paper-style models only).
     study = pd.read_csv(results / "tables" / "study" / "world" / "by_seed.csv")
     assert sorted(zip(study["total"], study["k"], study["seed"], strict=True)) == [
-        (t, k, s) for t in (6, 12, 24) for k in (1, 2) for s in (1, 2)]
+        (t, k, s) for t in (6, 12, 24) for k in (1, 2) for s in (1, 2)
+    ]
     assert study["pearson"].between(-1, 1).all() and (study["images"] == study["total"] // study["k"]).all()
     regression = pd.read_csv(results / "tables" / "study" / "world" / "regression.csv")
     assert {"log2(total captions)", "log2(captions per image)", "log2(total) × log2(k)"} <= set(regression["term"])
@@ -206,8 +230,13 @@ def start_run(workdir: Path, output: Path) -> subprocess.Popen[str]:
     Its output goes to a file: a pipe nobody reads while the test waits would fill and block it.
     """
     with output.open("w") as sink:
-        return subprocess.Popen([*SNAKEMAKE, "--directory", str(workdir), *RUN], stdout=sink,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        return subprocess.Popen(
+            [*SNAKEMAKE, "--directory", str(workdir), *RUN],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
 
 
 def wait_for(condition, process: subprocess.Popen[str], output: Path, what: str, timeout: float = 1200) -> None:
@@ -224,8 +253,11 @@ def job_processes(session: int, script: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and os.getsid(int(entry.name)) == session and \
-                    script in (entry / "cmdline").read_bytes().decode(errors="replace"):
+            if (
+                entry.name.isdigit()
+                and os.getsid(int(entry.name)) == session
+                and script in (entry / "cmdline").read_bytes().decode(errors="replace")
+            ):
                 found.append(int(entry.name))
         except (ProcessLookupError, FileNotFoundError, PermissionError):
             continue

@@ -88,8 +88,11 @@ def test_every_record_names_only_its_own_runs_files(configs, name):
             key = f"/encoders/{record['encoder']}/layer{record['layer']}/"
         else:
             key = f"/toplines/{record['system']}/"
-        files = [value for field, value in record.items() if field in (
-            "similarities", "correlations", "retrieval", "train_log", "benchmark")]
+        files = [
+            value
+            for field, value in record.items()
+            if field in ("similarities", "correlations", "retrieval", "train_log", "benchmark")
+        ]
         assert files and all(key in path for path in files), record
 
 
@@ -102,7 +105,8 @@ def test_the_study_has_sixteen_cells_of_three_seeds_beside_the_paper_style_subse
     assert records[0]["benchmark"] == "results/logs/benchmarks/train/world-coco-n60-k1/seed1.tsv"
     paper = plan.paper_style_records("world")
     assert [(r["system"], r["seed"], r["k"]) for r in paper] == [
-        (f"world-coco-k{k}", 1, k) for k in (1, 2, 3, 4, 5, 10)]
+        (f"world-coco-k{k}", 1, k) for k in (1, 2, 3, 4, 5, 10)
+    ]
     assert len(plan.study_targets()) == 7
     assert "results/figures/study/world/study.pdf" in plan.final_targets()
 
@@ -112,7 +116,8 @@ def test_the_ablation_is_model_major_with_paired_seeds(configs):
     assert list(plan.ablation_models()) == ["k5-reference", "k5-bucketed", "k5-bf16"]
     assert plan.ablation_seeds() == [1, 2, 3]
     assert [(r["system"], r["seed"]) for r in plan.ablation_records("world")] == [
-        (m, s) for m in ("k5-reference", "k5-bucketed", "k5-bf16") for s in (1, 2, 3)]
+        (m, s) for m in ("k5-reference", "k5-bucketed", "k5-bf16") for s in (1, 2, 3)
+    ]
     assert plan.train_settings("k5-bf16")["precision"] == "bf16"
     assert plan.train_settings("k5-reference")["precision"] != "bf16"
 
@@ -141,7 +146,8 @@ def test_encoder_layers_are_systems_with_their_own_files(configs):
     run = encoder_runs[0]
     assert run.system == f"{run.encoder}-L{run.layer}"
     assert run.sts_file("world", "similarities") == (
-        f"results/eval/encoders/{run.encoder}/layer{run.layer}/sts/world/similarities.tsv")
+        f"results/eval/encoders/{run.encoder}/layer{run.layer}/sts/world/similarities.tsv"
+    )
     assert "results/figures/world/encoder_layers.png" in plan.final_targets()
 
 

@@ -78,8 +78,9 @@ def _sts_pairs(root: Path) -> dict[str, list[str]]:
     pairs = {}
     for inputs in sorted((root / "sts").rglob("STS.input.*.txt")):
         grades = inputs.with_name(inputs.name.replace(".input.", ".gs.")).read_text().splitlines()
-        pairs[inputs.name] = [f"{line}\t{gold}" for line, gold in zip(inputs.read_text().splitlines(), grades,
-                                                                      strict=True)]
+        pairs[inputs.name] = [
+            f"{line}\t{gold}" for line, gold in zip(inputs.read_text().splitlines(), grades, strict=True)
+        ]
     return pairs
 
 
@@ -90,8 +91,10 @@ def test_another_seed_gives_another_world(tmp_path, monkeypatch):
     second = _whole_world(tmp_path / "b", monkeypatch, seed=4)
     scenes = [read_tsv(root / "scenes.tsv") for root in (first, second)]
     assert scenes[0]["image_id"].tolist() == scenes[1]["image_id"].tolist() and len(scenes[0]) == 9 + 10 + 7
-    pixels = [[(directory / path).read_bytes() for path in frame["image_path"]]
-              for directory, frame in zip((tmp_path / "a", tmp_path / "b"), scenes, strict=True)]
+    pixels = [
+        [(directory / path).read_bytes() for path in frame["image_path"]]
+        for directory, frame in zip((tmp_path / "a", tmp_path / "b"), scenes, strict=True)
+    ]
     assert [n for n, (a, b) in enumerate(zip(*pixels, strict=True)) if a == b] == []
     # A scene description names place, objects (size, colour, kind) and relations: one image in
     # 26 agreeing by chance is possible, most agreeing is a seed that does not reach the scenes.
@@ -126,8 +129,7 @@ def test_flickr8k_layout(world):
     for imgid, image in enumerate(karpathy["images"]):
         assert image["imgid"] == imgid and len(image["sentences"]) == 5
         assert image["sentids"] == [s["sentid"] for s in image["sentences"]]
-        assert all(s["imgid"] == imgid and s["tokens"] == s["raw"].replace(",", "").split()
-                   for s in image["sentences"])
+        assert all(s["imgid"] == imgid and s["tokens"] == s["raw"].replace(",", "").split() for s in image["sentences"])
         with Image.open(root / "Flicker8k_Dataset" / image["filename"]) as picture:
             assert picture.format == "JPEG" and picture.size == (40, 40)
     lines = (root / "flickr_audio" / "wav2capt.txt").read_text().splitlines()
@@ -207,8 +209,10 @@ def test_regeneration_deletes_exactly_the_wavs_whose_caption_changed(world, monk
     assert all(Path(path).is_file() for path in before["wav_path"])
     generate_corpora({**grown, "seed": 99}, OUT)
     after = read_tsv(jobs_path).set_index("wav_path")
-    same = [after.loc[path, "text"] == text and after.loc[path, "voice"] == voice
-            for text, voice, path in before[["text", "voice", "wav_path"]].itertuples(index=False)]
+    same = [
+        after.loc[path, "text"] == text and after.loc[path, "voice"] == voice
+        for text, voice, path in before[["text", "voice", "wav_path"]].itertuples(index=False)
+    ]
     assert [Path(path).is_file() for path in before["wav_path"]] == same
     assert not all(same)
 
@@ -227,6 +231,7 @@ def _fake_synthesis(write: bool):
         if write:
             _touch_wavs(jobs)
         return jobs.assign(duration=0.01)
+
     return synthesize_jobs
 
 
@@ -268,12 +273,15 @@ def test_schema_accepts_the_default_world_and_fills_defaults(default_config):
     assert world["sts"]["pairs_per_subtask"] == 60 and "relation" in world["sts"]["subtasks"]
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda w: w.update(seeds=1), r"at world\.seeds: unknown key"),
-    (lambda w: w["corpora"]["flickr"].update(format="flickr30k"), r"at world\.corpora\.flickr\.format: "),
-    (lambda w: w["corpora"]["coco"]["images"].update(dev=0), r"at world\.corpora\.coco\.images\.dev: "),
-    (lambda w: w["sts"].update(subtasks=["synonym"]), r"at world\.sts\.subtasks\.0: "),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda w: w.update(seeds=1), r"at world\.seeds: unknown key"),
+        (lambda w: w["corpora"]["flickr"].update(format="flickr30k"), r"at world\.corpora\.flickr\.format: "),
+        (lambda w: w["corpora"]["coco"]["images"].update(dev=0), r"at world\.corpora\.coco\.images\.dev: "),
+        (lambda w: w["sts"].update(subtasks=["synonym"]), r"at world\.sts\.subtasks\.0: "),
+    ],
+)
 def test_schema_rejects_a_wrong_world_key(default_config, change, message):
     change(default_config["world"])
     with pytest.raises(ConfigError, match=message):

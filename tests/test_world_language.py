@@ -73,8 +73,10 @@ def test_each_object_is_drawn_in_its_colour_at_its_place_and_size():
             ys, xs = np.nonzero(drawn)
             extent = max(xs.max() - xs.min() + 1, ys.max() - ys.min() + 1) / radius
             assert extent >= 1.5, f"{obj} spans {extent:.2f} radii in {scene}"
-            share = {name: ((np.abs(image - rgb).max(axis=2) <= NOISE_LEVEL) & drawn).sum() / drawn.sum()
-                     for name, rgb in palette.items()}
+            share = {
+                name: ((np.abs(image - rgb).max(axis=2) <= NOISE_LEVEL) & drawn).sum() / drawn.sum()
+                for name, rgb in palette.items()
+            }
             assert share[obj.colour] >= 0.15 and max(share, key=share.get) == obj.colour, (obj, share, scene)
         assert not (changed & ~boxes).any(), f"drawn outside the objects' boxes in {scene}"
 
@@ -113,8 +115,14 @@ def test_grammar_uses_synonyms_constructions_and_optional_parts():
     joined = "\n".join(texts)
     for word in ["big", "large", "small", "little", "box", "crate", "car", "automobile"]:
         assert re.search(rf"\b{word}\b", joined), f"synonym {word!r} never used"
-    for construction in [r"^there (is|are) ", r"^you can see ", r" can be seen", r" with .* to its (left|right)",
-                         r"^an? (picture|photo|image|drawing) of ", r"^(on|in|at|by|near) .* there (is|are) "]:
+    for construction in [
+        r"^there (is|are) ",
+        r"^you can see ",
+        r" can be seen",
+        r" with .* to its (left|right)",
+        r"^an? (picture|photo|image|drawing) of ",
+        r"^(on|in|at|by|near) .* there (is|are) ",
+    ]:
         assert any(re.search(construction, t) for t in texts), f"construction {construction!r} never used"
     with_place = sum(any(p in t for ps in PLACE_PHRASES.values() for p in ps) for t in texts)
     with_relation = sum(any(p in t for ps in RELATION_PHRASES.values() for p in ps) for t in texts)
@@ -142,8 +150,9 @@ def test_caption_words_say_exactly_what_the_plan_means():
 
 def test_relation_words_match_the_geometry():
     """Ball left of box: whatever the construction, the object nearest before "left" is the ball."""
-    scene = Scene("beach", (SceneObject("ball", "red", "small", 0.2, 0.5),
-                            SceneObject("box", "blue", "small", 0.8, 0.55)), 0)
+    scene = Scene(
+        "beach", (SceneObject("ball", "red", "small", 0.2, 0.5), SceneObject("box", "blue", "small", 0.8, 0.55)), 0
+    )
     plan = Plan((Mention(0, True, False), Mention(1, True, False)), True, (0, 1), True)
     kinds = {w: k for k, ws in KIND_WORDS.items() for w in ws}
     for seed in range(80):

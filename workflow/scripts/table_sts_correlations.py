@@ -4,7 +4,11 @@ from vgs.plan import files_of
 from vgs.rulekit import rule_context
 
 with rule_context(snakemake):
+    runs = snakemake.params.runs
     sts_tables(
-        snakemake.params.runs, files_of(snakemake.params.runs, "correlations"), dict(snakemake.output.items()), level=snakemake.params.level,
+        runs,
+        files_of(runs, "correlations"),
+        dict(snakemake.output.items()),
+        level=snakemake.params.level,
         natural_source=snakemake.params.natural_source,
     )

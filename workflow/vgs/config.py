@@ -155,8 +155,12 @@ def study_models(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         return {}
     return {
         f"{study['source']}-n{total}-k{k}": {
-            "corpus": study["source"], "subset_k": k, "subset_total": total,
-            "train": study["train"], "seeds": study["seeds"], "study": True,
+            "corpus": study["source"],
+            "subset_k": k,
+            "subset_total": total,
+            "train": study["train"],
+            "seeds": study["seeds"],
+            "study": True,
         }
         for total in study["totals"]
         for k in study["k"]

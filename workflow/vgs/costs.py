@@ -61,14 +61,18 @@ HEADER_CHECKS_PER_CPU_S = 10_400.0
 #: Image features on CPU, images per second per thread (``make bench``; random and ImageNet weights
 #: cost the same): (encoder, crops) -> rate.
 CPU_IMAGES_PER_THREAD_S = {
-    ("resnet152", "ten"): 0.47, ("resnet152", "centre"): 5.4,
-    ("efficientnet_lite0", "ten"): 2.2, ("efficientnet_lite0", "centre"): 27.9,
+    ("resnet152", "ten"): 0.47,
+    ("resnet152", "centre"): 5.4,
+    ("efficientnet_lite0", "ten"): 2.2,
+    ("efficientnet_lite0", "centre"): 27.9,
 }
 #: Image features on a GPU, images per second: MEASURED on one NVIDIA H200 with 16 threads
 #: (workflow/report/measured/image-features-h200-2026-12-04.json; random weights cost the same).
 GPU_IMAGES_PER_S = {
-    ("resnet152", "ten"): 83.7, ("resnet152", "centre"): 256.0,
-    ("efficientnet_lite0", "ten"): 107.0, ("efficientnet_lite0", "centre"): 357.0,
+    ("resnet152", "ten"): 83.7,
+    ("resnet152", "centre"): 256.0,
+    ("efficientnet_lite0", "ten"): 107.0,
+    ("efficientnet_lite0", "centre"): 357.0,
 }
 #: Feature dimension of each image encoder.
 IMAGE_DIM = {"resnet152": 2048, "efficientnet_lite0": 1280}
@@ -177,8 +181,9 @@ def forward_flops(size: Mapping[str, int], frames: float) -> float:
     steps = max(1.0, (frames - size["conv_kernel"]) / size["conv_stride"] + 1)
     h = size["rnn_hidden"]
     conv = 2 * size["mfcc_dim"] * size["conv_kernel"] * size["conv_channels"]
-    lstm = sum(2 * 2 * 4 * h * ((size["conv_channels"] if layer == 0 else 2 * h) + h)
-               for layer in range(size["rnn_layers"]))
+    lstm = sum(
+        2 * 2 * 4 * h * ((size["conv_channels"] if layer == 0 else 2 * h) + h) for layer in range(size["rnn_layers"])
+    )
     attention = 2 * 2 * (2 * h) * size["attention_hidden"]
     return steps * (conv + lstm + attention)
 
@@ -238,11 +243,21 @@ def corpus_size(config: Mapping[str, Any], corpus: str, results: str | Path = "r
     if world:
         per_image = world["captions_per_image"]
         images = sum(world["images"].values())
-        expected = CorpusSize(images * per_image, images, images * per_image * WORLD_CAPTION_S / 3600,
-                              world["images"]["train"] * per_image, "world configuration")
+        expected = CorpusSize(
+            images * per_image,
+            images,
+            images * per_image * WORLD_CAPTION_S / 3600,
+            world["images"]["train"] * per_image,
+            "world configuration",
+        )
     elif published:
-        expected = CorpusSize(published["captions"], published["images"], published["hours"],
-                              published["train_captions"], f"published (corpora.{corpus}.size)")
+        expected = CorpusSize(
+            published["captions"],
+            published["images"],
+            published["hours"],
+            published["train_captions"],
+            f"published (corpora.{corpus}.size)",
+        )
     else:
         expected = None
     manifest = corpus_manifest(results, corpus)
@@ -314,9 +329,13 @@ def _model_seconds(config: Mapping[str, Any], flops: float, threads: int, gpu: b
 
 def load_corpus_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
     size = corpus_size(config, corpus, results)
-    return JobCost(JOB_START_S + size.captions / HEADER_CHECKS_PER_CPU_S, 1, False,
-                   PYTHON_BASE_MB + size.captions * MANIFEST_ROW_BYTES["memory"] / MB,
-                   size.captions * MANIFEST_ROW_BYTES["disk"] / MB)
+    return JobCost(
+        JOB_START_S + size.captions / HEADER_CHECKS_PER_CPU_S,
+        1,
+        False,
+        PYTHON_BASE_MB + size.captions * MANIFEST_ROW_BYTES["memory"] / MB,
+        size.captions * MANIFEST_ROW_BYTES["disk"] / MB,
+    )
 
 
 def _uttset_seconds(config: Mapping[str, Any], uttset: str, results: str | Path) -> float:
@@ -330,8 +349,9 @@ def _uttset_seconds(config: Mapping[str, Any], uttset: str, results: str | Path)
 def mfcc_cost(config: Mapping[str, Any], uttset: str, shards: int, results: str | Path = "results") -> JobCost:
     threads = config["features"]["mfcc"]["threads"]
     audio = _uttset_seconds(config, uttset, results) / shards
-    return JobCost(JOB_START_S + audio / MFCC_AUDIO_S_PER_CPU_S / threads, threads, False,
-                   TORCH_BASE_MB, mfcc_mb(audio))
+    return JobCost(
+        JOB_START_S + audio / MFCC_AUDIO_S_PER_CPU_S / threads, threads, False, TORCH_BASE_MB, mfcc_mb(audio)
+    )
 
 
 def image_features_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
@@ -389,15 +409,17 @@ def _encode_cost(config: Mapping[str, Any], utterances: int, frames: float, inde
 def encode_utterances_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
     """The test split of a corpus, read from the corpus's whole MFCC cache."""
     size = corpus_size(config, corpus, results)
-    return _encode_cost(config, size.test_captions, size.caption_seconds * FRAMES_PER_S,
-                        _index_mb(config, corpus, results))
+    return _encode_cost(
+        config, size.test_captions, size.caption_seconds * FRAMES_PER_S, _index_mb(config, corpus, results)
+    )
 
 
-def encode_sts_cost(config: Mapping[str, Any], sts_set: str, names: list[str], results: str | Path = "results") -> JobCost:
+def encode_sts_cost(
+    config: Mapping[str, Any], sts_set: str, names: list[str], results: str | Path = "results"
+) -> JobCost:
     """The six voices and the natural sample of one STS set, in one job."""
     utterances = sum(sts_utterances(config, sts_set, name, results) for name in names)
-    return _encode_cost(config, utterances, STS_SENTENCE_S * FRAMES_PER_S,
-                        utterances * STORE_INDEX_BYTES_PER_KEY / MB)
+    return _encode_cost(config, utterances, STS_SENTENCE_S * FRAMES_PER_S, utterances * STORE_INDEX_BYTES_PER_KEY / MB)
 
 
 def encode_images_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
@@ -408,27 +430,36 @@ def encode_images_cost(config: Mapping[str, Any], corpus: str, results: str | Pa
     arch = model_size(config)
     params = parameter_count(arch, dim)
     gpu = _uses_gpu(config)
-    return JobCost(JOB_START_S, 1, gpu, TORCH_BASE_MB + store + params * FLOAT_BYTES / MB,
-                   size.test_images * 2 * arch["rnn_hidden"] * FLOAT_BYTES / MB)
+    return JobCost(
+        JOB_START_S,
+        1,
+        gpu,
+        TORCH_BASE_MB + store + params * FLOAT_BYTES / MB,
+        size.test_images * 2 * arch["rnn_hidden"] * FLOAT_BYTES / MB,
+    )
 
 
 #: How each heavy rule's job is costed from its wildcards, in pipeline order; other rules are light.
 HEAVY_RULES: dict[str, Callable[[Mapping[str, Any], Mapping[str, str], str | Path], JobCost]] = {
     "load_corpus": lambda config, w, results: load_corpus_cost(config, w["corpus"], results),
     "mfcc": lambda config, w, results: mfcc_cost(
-        config, w["uttset"], config["features"]["mfcc"]["shards"] if w["uttset"].startswith("corpus/") else 1, results),
+        config, w["uttset"], config["features"]["mfcc"]["shards"] if w["uttset"].startswith("corpus/") else 1, results
+    ),
     "image_features": lambda config, w, results: image_features_cost(config, w["corpus"], results),
     "train": lambda config, w, results: train_cost(config, w["model"], results),
     "encode_utterances": lambda config, w, results: encode_utterances_cost(
-        config, w["uttset"].removeprefix("corpus/"), results),
+        config, w["uttset"].removeprefix("corpus/"), results
+    ),
     "encode_sts": lambda config, w, results: encode_sts_cost(
-        config, w["sts_set"], [*config["tts"]["voices"], "natural"], results),
+        config, w["sts_set"], [*config["tts"]["voices"], "natural"], results
+    ),
     "encode_images": lambda config, w, results: encode_images_cost(config, w["corpus"], results),
 }
 
 
-def job_cost(config: Mapping[str, Any], rule: str, wildcards: Mapping[str, str],
-             results: str | Path = "results") -> JobCost | None:
+def job_cost(
+    config: Mapping[str, Any], rule: str, wildcards: Mapping[str, str], results: str | Path = "results"
+) -> JobCost | None:
     """The projected cost of one job of ``rule`` with ``wildcards``; None for a light rule (its
     fixed request in the rule file stands)."""
     cost = HEAVY_RULES.get(rule)

@@ -35,7 +35,8 @@ def atomic_path(path: PathLike, suffix: str | None = None) -> Iterator[Path]:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=(target.suffix if suffix is None else suffix) + ".part",
+        prefix=f".{target.name}.",
+        suffix=(target.suffix if suffix is None else suffix) + ".part",
         dir=target.parent,
     )
     os.close(fd)

@@ -72,8 +72,11 @@ class Run:
 
     def record(self, **files: str) -> dict[str, Any]:
         """What a rule script is given: the run's identity (without unset fields) and its files by kind."""
-        identity = {key: value for key, value in asdict(self).items()
-                    if key in ("system", "kind", "corpus", "subset_k", "seed") or value is not None}
+        identity = {
+            key: value
+            for key, value in asdict(self).items()
+            if key in ("system", "kind", "corpus", "subset_k", "seed") or value is not None
+        }
         return {**identity, **files}
 
 
@@ -111,8 +114,9 @@ class WorkflowPlan:
         """Manifest a model trains on: its corpus, or a subset of ``subset_total`` captions, k per image."""
         spec = self.models[model]
         if spec.get("subset_k"):
-            return layout.fill(layout.SUBSET_MANIFEST, corpus=spec["corpus"], total=spec["subset_total"],
-                               k=spec["subset_k"])
+            return layout.fill(
+                layout.SUBSET_MANIFEST, corpus=spec["corpus"], total=spec["subset_total"], k=spec["subset_k"]
+            )
         return layout.fill(layout.CORPUS_MANIFEST, corpus=spec["corpus"])
 
     def train_inputs(self, model: str) -> dict[str, Any]:
@@ -131,12 +135,17 @@ class WorkflowPlan:
     def subset_ranking(self, corpus: str, total: int) -> dict[str, Any]:
         """The ranking every subset of a corpus shares: the k values of ``subsets`` and ``study``
         drawing from it (the largest fixes the ranking) and their seed, so all its subsets nest."""
-        sections = [self.config[name] for name in ("subsets", "study")
-                    if self.config.get(name) and self.config[name]["source"] == corpus]
+        sections = [
+            self.config[name]
+            for name in ("subsets", "study")
+            if self.config.get(name) and self.config[name]["source"] == corpus
+        ]
         seeds = {section["seed"] for section in sections}
         if len(seeds) > 1:
-            raise PlanError(f"subsets.seed and study.seed differ for corpus {corpus!r}; give them one value "
-                            "so that the study's subsets nest with the paper's")
+            raise PlanError(
+                f"subsets.seed and study.seed differ for corpus {corpus!r}; give them one value "
+                "so that the study's subsets nest with the paper's"
+            )
         subsets = self.config.get("subsets") or {}
         paper_total = subsets.get("source") == corpus and subsets["total"] == int(total)
         return {
@@ -193,9 +202,11 @@ class WorkflowPlan:
         """speech_jobs.tsv and the format's metadata files of every world corpus (world_generate's outputs)."""
         from vgs.world.formats import metadata_files  # the world package only when planning the world
 
-        return [f"{layout.fill(layout.WORLD_CORPUS, world_corpus=name)}/{path}"
-                for name, spec in self.world.get("corpora", {}).items()
-                for path in ("speech_jobs.tsv", *metadata_files(spec["format"]))]
+        return [
+            f"{layout.fill(layout.WORLD_CORPUS, world_corpus=name)}/{path}"
+            for name, spec in self.world.get("corpora", {}).items()
+            for path in ("speech_jobs.tsv", *metadata_files(spec["format"]))
+        ]
 
     def world_caption_count(self, world_corpus: str) -> int:
         """Number of captions (wavs) of one world corpus, to size world_speak's runtime."""
@@ -245,8 +256,11 @@ class WorkflowPlan:
 
     def speech_runs(self) -> list[Run]:
         """Every table model x seed (the study's models have their own tables)."""
-        return [Run(model, SPEECH, spec["corpus"], spec.get("subset_k"), seed)
-                for model, spec in self.table_models.items() for seed in self.seeds(model)]
+        return [
+            Run(model, SPEECH, spec["corpus"], spec.get("subset_k"), seed)
+            for model, spec in self.table_models.items()
+            for seed in self.seeds(model)
+        ]
 
     def corpus_model_runs(self) -> list[Run]:
         """Runs of the models trained on whole corpora (Figure 1's and Table 2's, not the subsets)."""
@@ -254,8 +268,11 @@ class WorkflowPlan:
 
     def encoder_runs(self) -> list[Run]:
         """Every configured encoder x layer read, a system ``<name>-L<layer>`` without seed."""
-        return [Run(encoder_system(name, layer), ENCODER, encoder_description(spec), encoder=name, layer=layer)
-                for name, spec in self.encoders.items() for layer in self.encoder_layers[name]]
+        return [
+            Run(encoder_system(name, layer), ENCODER, encoder_description(spec), encoder=name, layer=layer)
+            for name, spec in self.encoders.items()
+            for layer in self.encoder_layers[name]
+        ]
 
     def topline_runs(self) -> list[Run]:
         return [Run(name, TEXT_TOPLINE, "text") for name in self.evaluate["toplines"]]
@@ -266,8 +283,10 @@ class WorkflowPlan:
 
     def sts_records(self, sts_set: str, runs: list[Run] | None = None) -> list[dict[str, Any]]:
         """Records of ``runs`` (default: every STS system) with their similarities and correlations."""
-        return [run.record(**{name: run.sts_file(sts_set, name) for name in layout.STS_RESULTS})
-                for run in (self.sts_runs() if runs is None else runs)]
+        return [
+            run.record(**{name: run.sts_file(sts_set, name) for name in layout.STS_RESULTS})
+            for run in (self.sts_runs() if runs is None else runs)
+        ]
 
     def retrieval_records(self) -> list[dict[str, Any]]:
         """Records of every trained table run with its retrieval JSON and training log."""
@@ -297,8 +316,11 @@ class WorkflowPlan:
         return ["sts_correlations", "table3_aic_all", *(["table3_aic"] if self.has_subset_models else [])]
 
     def sts_figure_stems(self) -> list[str]:
-        return ["figure1", *(["figure2"] if self.has_subset_models else []),
-                *(["encoder_layers"] if self.encoders else [])]
+        return [
+            "figure1",
+            *(["figure2"] if self.has_subset_models else []),
+            *(["encoder_layers"] if self.encoders else []),
+        ]
 
     def paper_comparison_sets(self) -> list[str]:
         """STS sets set beside the paper's numbers: real STS sets, and only when no table model trains on a
@@ -324,20 +346,34 @@ class WorkflowPlan:
 
     def evaluation_targets(self) -> list[str]:
         """Every per-run evaluation, table and figure of the evaluate stage (the default targets)."""
-        targets = [path for run in self.speech_runs() for path in
-                   (run.retrieval_json, layout.fill(layout.RETRIEVAL_TSV, model=run.system, seed=run.seed))]
+        targets = [
+            path
+            for run in self.speech_runs()
+            for path in (run.retrieval_json, layout.fill(layout.RETRIEVAL_TSV, model=run.system, seed=run.seed))
+        ]
         targets += [layout.fill(layout.TABLE, stem="table2_retrieval", ext=ext) for ext in layout.TABLE_FORMATS]
         targets += [layout.fill(layout.FIGURE, stem="learning_curves", ext=ext) for ext in layout.FIGURE_FORMATS]
         for sts_set in self.evaluate["sts_sets"]:
             targets += [run.sts_file(sts_set, name) for run in self.sts_runs() for name in layout.STS_RESULTS]
-            targets += [layout.fill(layout.STS_TABLE, sts_set=sts_set, stem=stem, ext=ext)
-                        for stem in self.sts_table_stems() for ext in layout.TABLE_FORMATS]
-            targets += [layout.fill(layout.STS_TABLE, sts_set=sts_set, stem="model_comparisons", ext=ext)
-                        for ext in ("csv", "md")]
-            targets += [layout.fill(layout.STS_FIGURE, sts_set=sts_set, stem=stem, ext=ext)
-                        for stem in self.sts_figure_stems() for ext in layout.FIGURE_FORMATS]
-        targets += [f"{layout.TABLES}/{sts_set}/{name}"
-                    for sts_set in self.paper_comparison_sets() for name in PAPER_COMPARISON_FILES]
+            targets += [
+                layout.fill(layout.STS_TABLE, sts_set=sts_set, stem=stem, ext=ext)
+                for stem in self.sts_table_stems()
+                for ext in layout.TABLE_FORMATS
+            ]
+            targets += [
+                layout.fill(layout.STS_TABLE, sts_set=sts_set, stem="model_comparisons", ext=ext)
+                for ext in ("csv", "md")
+            ]
+            targets += [
+                layout.fill(layout.STS_FIGURE, sts_set=sts_set, stem=stem, ext=ext)
+                for stem in self.sts_figure_stems()
+                for ext in layout.FIGURE_FORMATS
+            ]
+        targets += [
+            f"{layout.TABLES}/{sts_set}/{name}"
+            for sts_set in self.paper_comparison_sets()
+            for name in PAPER_COMPARISON_FILES
+        ]
         return targets
 
     def final_targets(self) -> list[str]:
@@ -360,24 +396,31 @@ class WorkflowPlan:
         names = [ablation["reference"], *ablation["arms"]]
         unknown = [name for name in names if name not in self.models]
         if unknown:
-            raise PlanError(f"config error at evaluate.ablation: names {unknown}, which are not models "
-                            "(or subset models)")
+            raise PlanError(
+                f"config error at evaluate.ablation: names {unknown}, which are not models (or subset models)"
+            )
         return {name: self.models[name].get("train", {}) for name in names}
 
     def ablation_seeds(self) -> list[int]:
         """The seeds every ablation model is trained with (the same for all: the comparison is paired)."""
         seeds = {name: self.seeds(name) for name in self.ablation_models()}
         if len({tuple(s) for s in seeds.values()}) > 1:
-            raise PlanError(f"config error at evaluate.ablation: its models must share their seeds (paired "
-                            f"comparison); they have {seeds}")
+            raise PlanError(
+                f"config error at evaluate.ablation: its models must share their seeds (paired "
+                f"comparison); they have {seeds}"
+            )
         return next(iter(seeds.values()))
 
     def ablation_records(self, sts_set: str) -> list[dict[str, Any]]:
         """Every ablation model x seed (model-major) with its retrieval JSON and STS similarities."""
-        runs = [Run(model, SPEECH, self.corpus_of(model), self.models[model].get("subset_k"), seed)
-                for model in self.ablation_models() for seed in self.ablation_seeds()]
-        return [run.record(retrieval=run.retrieval_json, similarities=run.sts_file(sts_set, "similarities"))
-                for run in runs]
+        runs = [
+            Run(model, SPEECH, self.corpus_of(model), self.models[model].get("subset_k"), seed)
+            for model in self.ablation_models()
+            for seed in self.ablation_seeds()
+        ]
+        return [
+            run.record(retrieval=run.retrieval_json, similarities=run.sts_file(sts_set, "similarities")) for run in runs
+        ]
 
     # --- The size x captions-per-image study (study:) -------------------------------------------------------
 
@@ -391,37 +434,53 @@ class WorkflowPlan:
         """Every study model x seed with its cell and files: retrieval, similarities, training benchmark."""
         self._study()
         return [
-            {**Run(model, SPEECH, spec["corpus"], spec["subset_k"], seed).record(
-                retrieval=layout.fill(layout.RETRIEVAL_JSON, model=model, seed=seed),
-                similarities=layout.fill(layout.SPEECH_STS, model=model, seed=seed, sts_set=sts_set,
-                                         name="similarities"),
-                benchmark=layout.fill(layout.TRAIN_BENCHMARK, model=model, seed=seed)),
-             "total": spec["subset_total"], "k": spec["subset_k"]}
-            for model, spec in self.models.items() if spec.get("study") for seed in spec["seeds"]
+            {
+                **Run(model, SPEECH, spec["corpus"], spec["subset_k"], seed).record(
+                    retrieval=layout.fill(layout.RETRIEVAL_JSON, model=model, seed=seed),
+                    similarities=layout.fill(
+                        layout.SPEECH_STS, model=model, seed=seed, sts_set=sts_set, name="similarities"
+                    ),
+                    benchmark=layout.fill(layout.TRAIN_BENCHMARK, model=model, seed=seed),
+                ),
+                "total": spec["subset_total"],
+                "k": spec["subset_k"],
+            }
+            for model, spec in self.models.items()
+            if spec.get("study")
+            for seed in spec["seeds"]
         ]
 
     def paper_style_records(self, sts_set: str) -> list[dict[str, Any]]:
         """The paper-style subset models of the study's corpus, first seed each: the single-seed
         comparison the study's seed spread is set against."""
         source = self._study()["source"]
-        runs = [Run(model, SPEECH, spec["corpus"], spec["subset_k"], self.seeds(model)[0])
-                for model, spec in subset_models(self.config).items() if spec["corpus"] == source]
-        return [{**run.record(retrieval=run.retrieval_json, similarities=run.sts_file(sts_set, "similarities")),
-                 "k": run.subset_k} for run in runs]
+        runs = [
+            Run(model, SPEECH, spec["corpus"], spec["subset_k"], self.seeds(model)[0])
+            for model, spec in subset_models(self.config).items()
+            if spec["corpus"] == source
+        ]
+        return [
+            {
+                **run.record(retrieval=run.retrieval_json, similarities=run.sts_file(sts_set, "similarities")),
+                "k": run.subset_k,
+            }
+            for run in runs
+        ]
 
     def study_training(self) -> str:
         """What the study's models were trained with, for the tables' captions."""
         train = train_section(self.config, self._study()["train"], "study.train")
-        return (f"the {self.config['model']['size']} model for {train['epochs']} epochs in batches of "
-                f"{train['batch_size']}")
+        return (
+            f"the {self.config['model']['size']} model for {train['epochs']} epochs in batches of {train['batch_size']}"
+        )
 
     def study_targets(self) -> list[str]:
         """The study's tables and figure for every evaluated STS set (target ``study``)."""
         self._study()
         sets = self.evaluate["sts_sets"]
-        return ([layout.fill(layout.STUDY_TABLE, sts_set=s, stem=stem, ext=ext) for s in sets
-                 for stem, ext in STUDY_TABLES]
-                + [layout.fill(layout.STUDY_FIGURE, sts_set=s, ext=ext) for s in sets for ext in layout.FIGURE_FORMATS])
+        return [
+            layout.fill(layout.STUDY_TABLE, sts_set=s, stem=stem, ext=ext) for s in sets for stem, ext in STUDY_TABLES
+        ] + [layout.fill(layout.STUDY_FIGURE, sts_set=s, ext=ext) for s in sets for ext in layout.FIGURE_FORMATS]
 
 
 def records_input(records: Callable[[str], list[dict[str, Any]]], kind: str) -> Callable[[Any], list[str]]:

@@ -109,8 +109,10 @@ def plan_rows(config: Mapping[str, Any], jobs: Iterable[Job], results: str | Pat
         row.peak_mb = max(row.peak_mb, cost.peak_mb)
         row.disk_mb += cost.disk_mb
         row.longest_hours = max(row.longest_hours, cost.seconds / 3600)
-    return sorted(rows.values(), key=lambda row: (not row.projected, list(HEAVY_RULES).index(row.rule) if row.projected else 0,
-                                                  row.rule))
+    return sorted(
+        rows.values(),
+        key=lambda row: (not row.projected, list(HEAVY_RULES).index(row.rule) if row.projected else 0, row.rule),
+    )
 
 
 def check_statistics(config: Mapping[str, Any], results: str | Path = "results") -> None:
@@ -137,14 +139,19 @@ def format_plan(rows: Sequence[Row], config: Mapping[str, Any], results: str | P
     ]
     for row in rows:
         if row.projected:
-            lines.append(f"| {row.rule} | {row.jobs} | {_number(row.cpu_hours)} | {_number(row.gpu_hours)} | "
-                         f"{_number(row.peak_mb / 1000)} | {_number(row.disk_mb / 1000)} | {_number(row.longest_hours)} |")
+            lines.append(
+                f"| {row.rule} | {row.jobs} | {_number(row.cpu_hours)} | {_number(row.gpu_hours)} | "
+                f"{_number(row.peak_mb / 1000)} | {_number(row.disk_mb / 1000)} | {_number(row.longest_hours)} |"
+            )
         else:  # light: the rule's fixed requests, when it declares any
+
             def bound(value: float, scale: float = 1.0) -> str:
                 return f"≤ {_number(value / scale)}" if value else "–"
 
-            lines.append(f"| {row.rule} (request) | {row.jobs} | {bound(row.cpu_hours)} | – | "
-                         f"{bound(row.peak_mb, 1000)} | – | {bound(row.longest_hours)} |")
+            lines.append(
+                f"| {row.rule} (request) | {row.jobs} | {bound(row.cpu_hours)} | – | "
+                f"{bound(row.peak_mb, 1000)} | – | {bound(row.longest_hours)} |"
+            )
     projected = [row for row in rows if row.projected]
     lines.append(
         f"| **total** | {sum(r.jobs for r in rows)} | {_number(sum(r.cpu_hours for r in projected))} "

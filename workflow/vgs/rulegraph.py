@@ -49,9 +49,7 @@ def layers(nodes: dict[str, str], edges: list[tuple[str, str]]) -> dict[str, int
     return depth
 
 
-def order_layers(
-    by_layer: dict[int, list[str]], edges: list[tuple[str, str]], sweeps: int = 8
-) -> dict[int, list[str]]:
+def order_layers(by_layer: dict[int, list[str]], edges: list[tuple[str, str]], sweeps: int = 8) -> dict[int, list[str]]:
     """Reorder each layer by the mean position of its neighbours (barycentre heuristic).
 
     Why: alphabetical order inside a layer crosses many edges; alternating downward and upward
@@ -115,11 +113,22 @@ def draw(text: str, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(max(8, 2.3 * width), 1.1 * (len(by_layer) + 1)))
     for source, target in edges:
         (x0, y0), (x1, y1) = position[source], position[target]
-        ax.annotate("", xy=(x1, y1 + 0.18), xytext=(x0, y0 - 0.18),
-                    arrowprops={"arrowstyle": "->", "color": "#888888", "lw": 0.8})
+        ax.annotate(
+            "",
+            xy=(x1, y1 + 0.18),
+            xytext=(x0, y0 - 0.18),
+            arrowprops={"arrowstyle": "->", "color": "#888888", "lw": 0.8},
+        )
     for node, (x, y) in position.items():
-        ax.text(x, y, nodes[node], ha="center", va="center", fontsize=9,
-                bbox={"boxstyle": "round,pad=0.35", "fc": "#eef3fb", "ec": "#4a6fa5"})
+        ax.text(
+            x,
+            y,
+            nodes[node],
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox={"boxstyle": "round,pad=0.35", "fc": "#eef3fb", "ec": "#4a6fa5"},
+        )
     ax.set_xlim(-0.2, width + 0.2)
     ax.set_ylim(-max(by_layer) - 0.6, 0.6)
     ax.axis("off")

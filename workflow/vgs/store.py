@@ -109,7 +109,12 @@ def _spill_rows(
 
 
 def _write_file(
-    tmp: Path, spill: Path, ids: list[str], lengths: list[int], dim: int, kind: str,
+    tmp: Path,
+    spill: Path,
+    ids: list[str],
+    lengths: list[int],
+    dim: int,
+    kind: str,
     metadata: Mapping[str, object] | None,
 ) -> None:
     lengths_arr = np.asarray(lengths, dtype=np.int64)
@@ -173,8 +178,11 @@ def _open_shard(path: PathLike) -> tuple[_Shard, list[str], np.ndarray, np.ndarr
         lengths = handle["lengths"][:].astype(np.int64)
         if len(offsets) != len(ids) or len(lengths) != len(ids) or (len(ids) and int((offsets + lengths).max()) > rows):
             raise StoreLayoutError(f"{path}: index (ids, offsets, lengths) does not match /data {data.shape}{rebuild}")
-        attrs = {"dim": int(dim), "kind": str(handle.attrs["kind"]),
-                 "metadata": json.loads(handle.attrs.get("metadata", "{}"))}
+        attrs = {
+            "dim": int(dim),
+            "kind": str(handle.attrs["kind"]),
+            "metadata": json.loads(handle.attrs.get("metadata", "{}")),
+        }
     shard = _Shard(str(path), os.open(path, os.O_RDONLY), int(offset or 0), int(rows))
     return shard, ids, offsets, lengths, attrs
 

@@ -1,4 +1,5 @@
 """Does cuDNN run an LSTM in bf16 when asked directly (no autocast)? Records the answer and the speed."""
+
 import json
 import sys
 import time

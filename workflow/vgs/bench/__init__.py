@@ -27,8 +27,11 @@ def discover(names: list[str] | None = None) -> dict[str, ModuleType]:
     running ``--only gpu`` needs none of the other benchmarks' packages (TTS engines, MFCC
     references) installed.
     """
-    wanted = names if names is not None else [info.name for info in pkgutil.iter_modules(__path__)
-                                               if not info.name.startswith("_")]
+    wanted = (
+        names
+        if names is not None
+        else [info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")]
+    )
     found: dict[str, ModuleType] = {}
     for name in wanted:
         try:

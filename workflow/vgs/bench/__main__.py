@@ -40,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     benchmarks = discover(args.only)
     # ON_REQUEST benchmarks (disk- or hour-sized) run only when named, except in quick mode.
-    names = args.only or sorted(name for name, module in benchmarks.items()
-                                if args.quick or not getattr(module, "ON_REQUEST", False))
+    names = args.only or sorted(
+        name for name, module in benchmarks.items() if args.quick or not getattr(module, "ON_REQUEST", False)
+    )
     unknown = [name for name in names if name not in benchmarks]
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; known: {sorted(discover())}")

@@ -102,7 +102,9 @@ def run(quick: bool) -> dict[str, object]:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     results: dict[str, object] = {
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "device_name": torch.cuda.get_device_name(0)
+        if device.type == "cuda"
+        else platform.processor() or platform.machine(),
         "torch_threads": torch.get_num_threads(),
         "assumption": f"random waveforms of 2-5 s (mean {MEAN_SECONDS} s), fp32, all layers read",
     }

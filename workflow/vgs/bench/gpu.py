@@ -62,15 +62,22 @@ BATCH = 32
 LR = 2e-4  # the paper's peak learning rate, held fixed so every arm takes the same steps
 # Precision arms: name -> (train.precision, TF32 allowed for fp32 matmuls, convolutions and cuDNN LSTMs).
 PRECISIONS: dict[str, tuple[str, bool]] = {
-    "fp32": ("fp32", False), "fp32-tf32": ("tf32", True), "bf16": ("bf16", False), "fp16": ("fp16", False),
+    "fp32": ("fp32", False),
+    "fp32-tf32": ("tf32", True),
+    "bf16": ("bf16", False),
+    "fp16": ("fp16", False),
 }
 COMPILE_ORDER = ("bf16", "fp32-tf32", "fp32", "fp16")
 # Stated tolerances (see the docstrings of the checks that use them).
 EMBEDDING_TOLERANCE = 1e-4  # max |difference| of unit-norm embeddings, strict fp32
 LOSS_TOLERANCE = 0.05  # relative difference of the loss after N steps vs strict fp32
 RESUME_TOLERANCE = {"cpu": 0.0, "cuda": 1e-5}  # relative difference of the epoch losses, resumed vs straight
-DETERMINISTIC = {"torch.use_deterministic_algorithms": "True (warn_only)", "cudnn.deterministic": True,
-                 "cudnn.benchmark": False, "CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
+DETERMINISTIC = {
+    "torch.use_deterministic_algorithms": "True (warn_only)",
+    "cudnn.deterministic": True,
+    "cudnn.benchmark": False,
+    "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+}
 
 
 @dataclass(frozen=True)
@@ -91,16 +98,54 @@ class Plan:
 
 
 # Full: 400 s of parts, leaving 80 s of the 8 minutes for start-up (imports, CUDA context) and overruns.
-FULL = Plan("paper", BATCH, MEDIAN_FRAMES, 400, 3, 12, 20, 8, 24, 400.0, {
-    "data": 20, "cpu_vs_cuda": 40, "batch_invariance": 15, "throughput_eager": 80, "precision_loss": 40,
-    "resume": 45, "data_pipeline": 15, "largest_batch": 60, "throughput_compiled": 80,
-})
+FULL = Plan(
+    "paper",
+    BATCH,
+    MEDIAN_FRAMES,
+    400,
+    3,
+    12,
+    20,
+    8,
+    24,
+    400.0,
+    {
+        "data": 20,
+        "cpu_vs_cuda": 40,
+        "batch_invariance": 15,
+        "throughput_eager": 80,
+        "precision_loss": 40,
+        "resume": 45,
+        "data_pipeline": 15,
+        "largest_batch": 60,
+        "throughput_compiled": 80,
+    },
+)
 # Quick: short captions so that the whole check takes seconds (it runs in the tests); its budgets
 # are only guards, generous for busy shared CPUs.
-QUICK = Plan("small", 8, 80, 24, 1, 2, 4, 4, 2, 600.0, {
-    "data": 30, "cpu_vs_cuda": 30, "batch_invariance": 30, "throughput_eager": 60, "precision_loss": 90,
-    "resume": 240, "data_pipeline": 30, "largest_batch": 30, "throughput_compiled": 30,
-})
+QUICK = Plan(
+    "small",
+    8,
+    80,
+    24,
+    1,
+    2,
+    4,
+    4,
+    2,
+    600.0,
+    {
+        "data": 30,
+        "cpu_vs_cuda": 30,
+        "batch_invariance": 30,
+        "throughput_eager": 60,
+        "precision_loss": 90,
+        "resume": 240,
+        "data_pipeline": 30,
+        "largest_batch": 30,
+        "throughput_compiled": 30,
+    },
+)
 
 
 def not_measured(reason: str) -> dict[str, str]:
@@ -135,7 +180,9 @@ class Clock:
         result: dict[str, object] = {}
         left = self.left()
         if left < budget_s:
-            reason = f"skipped: {left:.0f} s of the overall {self.total_s:.0f} s budget left, part needs {budget_s:.0f} s"
+            reason = (
+                f"skipped: {left:.0f} s of the overall {self.total_s:.0f} s budget left, part needs {budget_s:.0f} s"
+            )
             self.parts[name] = {"budget_s": budget_s, "status": reason}
             print(f"[gpu-check] {name}: {reason}", flush=True)
             return not_measured(reason)
@@ -154,8 +201,11 @@ class Clock:
             traceback.print_exc()
         seconds = time.perf_counter() - start
         self.parts[name] = {"budget_s": budget_s, "seconds": round(seconds, 1), "status": status}
-        print(f"[gpu-check] {name}: {seconds:.1f} s of {budget_s:.0f} s ({status}); "
-              f"{time.perf_counter() - self.start:.0f} s elapsed", flush=True)
+        print(
+            f"[gpu-check] {name}: {seconds:.1f} s of {budget_s:.0f} s ({status}); "
+            f"{time.perf_counter() - self.start:.0f} s elapsed",
+            flush=True,
+        )
         return result
 
     def record(self) -> dict[str, object]:
@@ -206,18 +256,36 @@ class Corpus:
 
 def make_corpus(directory: Path, plan: Plan, images: int, name: str, dev_images: int = 2) -> Corpus:
     config = SIZES[plan.size]
-    paths = synthetic_corpus(directory / name, {"train": images, "dev": dev_images}, captions_per_image=5,
-                             image_dim=config.image_dim, median_frames=plan.median_frames)
+    paths = synthetic_corpus(
+        directory / name,
+        {"train": images, "dev": dev_images},
+        captions_per_image=5,
+        image_dim=config.image_dim,
+        median_frames=plan.median_frames,
+    )
     train, _ = load_training_data(paths["manifest"], [paths["mfcc"]], paths["images"])
-    plans = {batching: [b for b in epoch_batches(train.image_ids, train.lengths, plan.batch, np.random.default_rng(1),
-                                                 bucket=batching == "bucketed") if len(b) > 1]
-             for batching in ("bucketed", "random")}
+    plans = {
+        batching: [
+            b
+            for b in epoch_batches(
+                train.image_ids, train.lengths, plan.batch, np.random.default_rng(1), bucket=batching == "bucketed"
+            )
+            if len(b) > 1
+        ]
+        for batching in ("bucketed", "random")
+    }
     return Corpus(directory / name, train, config, plan.batch, plans)
 
 
 def make_trainer(corpus: Corpus, device: str, precision: str, compiled: bool = False, seed: int = 0) -> Trainer:
-    settings = TrainConfig(batch_size=corpus.batch, max_frames=MAX_FRAMES, device=device, precision=precision,
-                           compile=compiled, progress=False)
+    settings = TrainConfig(
+        batch_size=corpus.batch,
+        max_frames=MAX_FRAMES,
+        device=device,
+        precision=precision,
+        compile=compiled,
+        progress=False,
+    )
     return Trainer(corpus.config, settings, seed, corpus.directory / "checkpoints")
 
 
@@ -274,10 +342,13 @@ def timed_steps(trainer: Trainer, corpus: Corpus, batches: list[np.ndarray], dev
     captions = sum(len(b) for b in batches)
     flops = training_flops(corpus.config, corpus.train.lengths[np.concatenate(batches)])
     return {
-        "batches": len(batches), "captions": captions, "seconds": round(seconds, 3),
+        "batches": len(batches),
+        "captions": captions,
+        "seconds": round(seconds, 3),
         "captions_per_s": round(captions / seconds, 2),
         "achieved_tflops": round(flops / seconds / 1e12, 3),
-        "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if device == "cuda"
+        "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)
+        if device == "cuda"
         else not_measured(f"{NOT_ON_CPU}: peak memory is a GPU figure"),
         "losses_finite": bool(all(torch.isfinite(loss) for loss in losses)),
     }
@@ -296,8 +367,9 @@ def throughput_arm(corpus: Corpus, plan: Plan, device: str, arm: str, compiled: 
         synchronize(device)
         out["warmup_seconds"] = round(time.perf_counter() - start, 2)
         for name, batches in corpus.plans.items():  # timed: a cost-stratified, representative sample
-            out[name] = timed_steps(trainer, corpus, stratified(batches, corpus.train.lengths, plan.timed_batches),
-                                    device)
+            out[name] = timed_steps(
+                trainer, corpus, stratified(batches, corpus.train.lengths, plan.timed_batches), device
+            )
     if device == "cuda":
         del trainer
         torch.cuda.empty_cache()
@@ -311,8 +383,9 @@ def throughput_part(clock: Clock, corpus: Corpus, plan: Plan, device: str, compi
     """All precision arms, eager or compiled, as one budgeted part; arms it did not reach say why."""
     name = f"throughput_{'compiled' if compiled else 'eager'}"
     # Compilation time is hard to foresee: the compiled arms (last) may use all the time left.
-    out = clock.run(name, plan.part_budgets[name], lambda o: throughput(corpus, plan, device, compiled, o),
-                    use_rest=compiled)
+    out = clock.run(
+        name, plan.part_budgets[name], lambda o: throughput(corpus, plan, device, compiled, o), use_rest=compiled
+    )
     reason = out.pop("not_measured", None) or out.pop("incomplete", None) or out.pop("failed", None)
     for arm in PRECISIONS:
         done = out.get(arm_key(arm, compiled), {})
@@ -374,8 +447,12 @@ def largest_batch(corpus: Corpus, device: str, out: dict) -> None:
             small, large = peak(trainer, corpus.batch), peak(trainer, 2 * corpus.batch)
             per_caption = (large - small) / corpus.batch
             predicted = min(8192, int((0.95 * total - (small - corpus.batch * per_caption)) / per_caption))
-            result: dict[str, object] = {"frames": MAX_FRAMES, "gib_per_caption": round(per_caption / 2**30, 3),
-                                         "predicted": predicted, "tried": []}
+            result: dict[str, object] = {
+                "frames": MAX_FRAMES,
+                "gib_per_caption": round(per_caption / 2**30, 3),
+                "predicted": predicted,
+                "tried": [],
+            }
             size = predicted
             for _ in range(4):
                 used = 0
@@ -404,8 +481,9 @@ def data_pipeline(corpus: Corpus, plan: Plan, device: str, out: dict) -> None:
     model's step time; it is the loader's ceiling.
     """
     start = time.perf_counter()
-    train, _ = load_training_data(corpus.directory / "manifest.tsv", [corpus.directory / "mfcc.h5"],
-                                  corpus.directory / "images.h5")
+    train, _ = load_training_data(
+        corpus.directory / "manifest.tsv", [corpus.directory / "mfcc.h5"], corpus.directory / "images.h5"
+    )
     out["store_open_seconds"] = round(time.perf_counter() - start, 3)
     trainer = make_trainer(corpus, device, "fp32")
     batches = corpus.plans["random"]
@@ -416,8 +494,15 @@ def data_pipeline(corpus: Corpus, plan: Plan, device: str, out: dict) -> None:
     synchronize(device)
     seconds = time.perf_counter() - start
     captions = sum(len(b) for b in batches)
-    out.update({"captions": captions, "seconds": round(seconds, 3), "captions_per_s": round(captions / seconds, 1),
-                "pinned": device == "cuda", "device": device})
+    out.update(
+        {
+            "captions": captions,
+            "seconds": round(seconds, 3),
+            "captions_per_s": round(captions / seconds, 1),
+            "pinned": device == "cuda",
+            "device": device,
+        }
+    )
 
 
 # --- correctness -----------------------------------------------------------------------------------
@@ -489,12 +574,16 @@ def precision_loss(corpus: Corpus, plan: Plan, device: str, out: dict) -> None:
         with tf32(allow_tf32):
             trainer = make_trainer(corpus, device, precision)
             with cpu_autocast_fallback(trainer.runtime):
-                losses = [float(trainer.train_step(*trainer.batch_tensors(corpus.train, indices), LR))
-                          for indices in batches]
+                losses = [
+                    float(trainer.train_step(*trainer.batch_tensors(corpus.train, indices), LR)) for indices in batches
+                ]
                 computed_in = lstm_dtype(trainer.runtime)
         final = float(np.mean(losses[-tail:]))
-        row: dict[str, object] = {"first_loss": round(losses[0], 6), "final_loss": round(final, 6),
-                                  "lstm_dtype": computed_in}
+        row: dict[str, object] = {
+            "first_loss": round(losses[0], 6),
+            "final_loss": round(final, 6),
+            "lstm_dtype": computed_in,
+        }
         if trainer.scaler.is_enabled():  # below the initial 65536: fp16 steps were skipped on overflow
             row["grad_scale_final"] = trainer.scaler.get_scale()
         if reference is None:
@@ -515,17 +604,31 @@ def resume(plan: Plan, directory: Path, device: str, out: dict) -> None:
     """
     quick = dataclasses.replace(plan, size="small")
     corpus = make_corpus(directory, quick, plan.resume_images, "resume")
-    train, dev = load_training_data(corpus.directory / "manifest.tsv", [corpus.directory / "mfcc.h5"],
-                                    corpus.directory / "images.h5")
+    train, dev = load_training_data(
+        corpus.directory / "manifest.tsv", [corpus.directory / "mfcc.h5"], corpus.directory / "images.h5"
+    )
     tolerance = RESUME_TOLERANCE[device]
-    out.update({"epochs": 3, "resumed_after_epoch": 1, "tolerance_relative": tolerance, "model": "small",
-                "deterministic_settings": DETERMINISTIC if device == "cuda" else "CPU (deterministic by default)"})
+    out.update(
+        {
+            "epochs": 3,
+            "resumed_after_epoch": 1,
+            "tolerance_relative": tolerance,
+            "model": "small",
+            "deterministic_settings": DETERMINISTIC if device == "cuda" else "CPU (deterministic by default)",
+        }
+    )
     for arm in ("fp32", "bf16", "fp16"):
         precision = PRECISIONS[arm][0]
 
         def trainer(name: str, epochs: int) -> Trainer:
-            settings = TrainConfig(epochs=epochs, batch_size=corpus.batch, device=device, precision=precision,
-                                   progress=False, lr_period_epochs=1.0)
+            settings = TrainConfig(
+                epochs=epochs,
+                batch_size=corpus.batch,
+                device=device,
+                precision=precision,
+                progress=False,
+                lr_period_epochs=1.0,
+            )
             return Trainer(corpus.config, settings, 0, directory / f"resume-{arm}-{name}", train.fingerprint())
 
         with deterministic(device), warnings.catch_warnings(record=True) as caught, tf32(False):
@@ -539,20 +642,29 @@ def resume(plan: Plan, directory: Path, device: str, out: dict) -> None:
                 torch.manual_seed(12345)  # scramble: a resume that forgets the RNG state shows
                 resumed_trainer.resume()
                 restored = torch.equal(torch.get_rng_state(), saved["torch"]) and (
-                    device != "cuda" or all(torch.equal(a, b) for a, b in
-                                            zip(torch.cuda.get_rng_state_all(), saved["cuda"], strict=True)))
+                    device != "cuda"
+                    or all(
+                        torch.equal(a, b) for a, b in zip(torch.cuda.get_rng_state_all(), saved["cuda"], strict=True)
+                    )
+                )
                 resumed = resumed_trainer.fit(train, dev)
                 computed_in = lstm_dtype(runtime)
         keys = ("train_loss", "dev_loss")
-        difference = max(abs(a[k] - b[k]) / max(abs(a[k]), 1e-12)
-                         for a, b in zip(straight.log[1:], resumed.log[1:], strict=True) for k in keys)
+        difference = max(
+            abs(a[k] - b[k]) / max(abs(a[k]), 1e-12)
+            for a, b in zip(straight.log[1:], resumed.log[1:], strict=True)
+            for k in keys
+        )
         out[arm] = {
             "straight": [{k: row[k] for k in keys} for row in straight.log],
             "resumed": [{k: row[k] for k in keys} for row in resumed.log],
-            "max_relative_difference": difference, "rng_state_restored": bool(restored),
-            "ok": bool(difference <= tolerance and restored), "lstm_dtype": computed_in,
-            "nondeterminism_warnings": sorted({str(w.message)[:200] for w in caught
-                                               if "deterministic" in str(w.message)}),
+            "max_relative_difference": difference,
+            "rng_state_restored": bool(restored),
+            "ok": bool(difference <= tolerance and restored),
+            "lstm_dtype": computed_in,
+            "nondeterminism_warnings": sorted(
+                {str(w.message)[:200] for w in caught if "deterministic" in str(w.message)}
+            ),
         }
 
 
@@ -562,8 +674,11 @@ def deterministic(device: str) -> Iterator[None]:
     if device != "cuda":
         yield
         return
-    saved = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic,
-             torch.backends.cudnn.benchmark)
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+    )
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     try:
@@ -578,20 +693,30 @@ def deterministic(device: str) -> Iterator[None]:
 
 def gpu_hours(config: ModelConfig, arms: Mapping[str, Any], device_name: str, missing: str) -> dict[str, object]:
     """The assumed-rate estimate, and a projection from each measured arm's best TFLOP/s per batching."""
-    result: dict[str, object] = {"estimate": {"kind": f"estimate: assumed {ASSUMED_GPU_TFLOPS} TFLOP/s, not measured",
-                                              **gpu_hours_estimate(config)}}
+    result: dict[str, object] = {
+        "estimate": {
+            "kind": f"estimate: assumed {ASSUMED_GPU_TFLOPS} TFLOP/s, not measured",
+            **gpu_hours_estimate(config),
+        }
+    }
     measured: dict[str, object] = {}
     for arm in PRECISIONS:
         for batching in ("bucketed", "random"):
-            rates = [(arms[f"{arm}-{mode}"][batching]["achieved_tflops"], mode) for mode in ("eager", "compiled")
-                     if batching in arms.get(f"{arm}-{mode}", {})]
+            rates = [
+                (arms[f"{arm}-{mode}"][batching]["achieved_tflops"], mode)
+                for mode in ("eager", "compiled")
+                if batching in arms.get(f"{arm}-{mode}", {})
+            ]
             if rates and max(rates)[0] > 0:
                 tflops, mode = max(rates)
                 basis = f"measured on {device_name}: {arm} {mode}, {batching} batches of {BATCH}"
                 projection = gpu_hours_estimate(config, tflops, basis)
-                measured[f"{arm}-{batching}"] = {"achieved_tflops": tflops, "mode": mode,
-                                                 "gpu_hours_total": projection["gpu_hours_total"],
-                                                 "gpu_hours_per_model": projection["gpu_hours_per_model"]}
+                measured[f"{arm}-{batching}"] = {
+                    "achieved_tflops": tflops,
+                    "mode": mode,
+                    "gpu_hours_total": projection["gpu_hours_total"],
+                    "gpu_hours_per_model": projection["gpu_hours_per_model"],
+                }
     result["measured"] = measured or not_measured(missing)
     return result
 
@@ -618,49 +743,75 @@ def check(quick: bool) -> dict:
     clock = Clock(float(os.environ.get(BUDGET_ENV, plan.budget_s)))
     device_name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
     result: dict[str, object] = {
-        "device": device_name, "mode": "quick" if plan is QUICK else "full",
-        "mode_reason": "no CUDA device: quick mode on CPU" if device == "cpu"
+        "device": device_name,
+        "mode": "quick" if plan is QUICK else "full",
+        "mode_reason": "no CUDA device: quick mode on CPU"
+        if device == "cpu"
         else ("--quick" if quick else "paper-size model on a CUDA device"),
-        "model_size": plan.size, "batch_size": plan.batch, "max_frames": MAX_FRAMES, "median_frames": plan.median_frames,
-        "learning_rate": LR, "torch": torch.__version__,
-        "cuda_runtime": torch.version.cuda, "cudnn": torch.backends.cudnn.version() if device == "cuda" else None,
+        "model_size": plan.size,
+        "batch_size": plan.batch,
+        "max_frames": MAX_FRAMES,
+        "median_frames": plan.median_frames,
+        "learning_rate": LR,
+        "torch": torch.__version__,
+        "cuda_runtime": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if device == "cuda" else None,
         "tf32_defaults": {"matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn": torch.backends.cudnn.allow_tf32},
     }
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         holder: dict[str, Corpus] = {}
-        clock.run("data", plan.part_budgets["data"],
-                  lambda out: holder.setdefault("corpus", make_corpus(directory, plan, plan.images, "train")))
+        clock.run(
+            "data",
+            plan.part_budgets["data"],
+            lambda out: holder.setdefault("corpus", make_corpus(directory, plan, plan.images, "train")),
+        )
         if "corpus" not in holder:
             raise RuntimeError(f"gpu-check: the synthetic corpus could not be made: {clock.parts['data']['status']}")
         corpus = holder["corpus"]
         result["model_parameters"] = sum(p.numel() for p in VGSModel(corpus.config).parameters())
         result["captions"] = len(corpus.train)
         result["padded_frames_per_frame"] = {
-            name: round(float(sum(len(b) * min(MAX_FRAMES, corpus.train.lengths[b].max()) for b in batches)
-                              / np.minimum(corpus.train.lengths, MAX_FRAMES).sum()), 3)
-            for name, batches in corpus.plans.items()}
+            name: round(
+                float(
+                    sum(len(b) * min(MAX_FRAMES, corpus.train.lengths[b].max()) for b in batches)
+                    / np.minimum(corpus.train.lengths, MAX_FRAMES).sum()
+                ),
+                3,
+            )
+            for name, batches in corpus.plans.items()
+        }
         budgets = plan.part_budgets
         correctness = {
-            "cpu_vs_cuda": clock.run("cpu_vs_cuda", budgets["cpu_vs_cuda"], lambda o: cpu_vs_cuda(corpus, plan, device, o)),
-            "batch_invariance": clock.run("batch_invariance", budgets["batch_invariance"],
-                                          lambda o: batch_invariance(corpus, plan, device, o)),
+            "cpu_vs_cuda": clock.run(
+                "cpu_vs_cuda", budgets["cpu_vs_cuda"], lambda o: cpu_vs_cuda(corpus, plan, device, o)
+            ),
+            "batch_invariance": clock.run(
+                "batch_invariance", budgets["batch_invariance"], lambda o: batch_invariance(corpus, plan, device, o)
+            ),
         }
         arms = throughput_part(clock, corpus, plan, device, compiled=False)
-        correctness["precision_loss"] = clock.run("precision_loss", budgets["precision_loss"],
-                                                  lambda o: precision_loss(corpus, plan, device, o))
+        correctness["precision_loss"] = clock.run(
+            "precision_loss", budgets["precision_loss"], lambda o: precision_loss(corpus, plan, device, o)
+        )
         correctness["resume"] = clock.run("resume", budgets["resume"], lambda o: resume(plan, directory, device, o))
-        result["data_pipeline"] = clock.run("data_pipeline", budgets["data_pipeline"],
-                                            lambda o: data_pipeline(corpus, plan, device, o))
-        result["largest_batch"] = clock.run("largest_batch", budgets["largest_batch"],
-                                            lambda o: largest_batch(corpus, device, o))
+        result["data_pipeline"] = clock.run(
+            "data_pipeline", budgets["data_pipeline"], lambda o: data_pipeline(corpus, plan, device, o)
+        )
+        result["largest_batch"] = clock.run(
+            "largest_batch", budgets["largest_batch"], lambda o: largest_batch(corpus, device, o)
+        )
         arms.update(throughput_part(clock, corpus, plan, device, compiled=True))
     result["throughput"] = arms
     result["correctness"] = correctness
     result["bottleneck"] = bottleneck(result["data_pipeline"], arms)
-    missing = (f"{NOT_ON_CPU}: needs paper-size throughput on a GPU" if device == "cpu"
-               else "quick mode: the small model's throughput says nothing about the paper's"
-               if plan.size != "paper" else "no paper-size throughput arm finished within the budget")
+    missing = (
+        f"{NOT_ON_CPU}: needs paper-size throughput on a GPU"
+        if device == "cpu"
+        else "quick mode: the small model's throughput says nothing about the paper's"
+        if plan.size != "paper"
+        else "no paper-size throughput arm finished within the budget"
+    )
     result["gpu_hours"] = gpu_hours(SIZES["paper"], arms if plan.size == "paper" else {}, device_name, missing)
     result["budget"] = clock.record()
     return result
@@ -672,8 +823,10 @@ def bottleneck(pipeline: Mapping[str, Any], arms: Mapping[str, Any]) -> dict[str
     if "captions_per_s" not in pipeline or not rates:
         return not_measured("needs both the data pipeline and a training arm")
     ratio = pipeline["captions_per_s"] / max(rates)
-    return {"pipeline_over_fastest_training": round(ratio, 2),
-            "verdict": "model" if ratio > 2 else "loader (pipeline under 2x the training rate)"}
+    return {
+        "pipeline_over_fastest_training": round(ratio, 2),
+        "verdict": "model" if ratio > 2 else "loader (pipeline under 2x the training rate)",
+    }
 
 
 # --- summary -----------------------------------------------------------------------------------------
@@ -688,10 +841,16 @@ def cell(value: object) -> str:
 def summary(record: Mapping[str, Any]) -> str:
     """A short Markdown digest of ``gpu.json`` (tables of throughput, correctness, GPU hours)."""
     r = record["results"]
-    lines = [f"# GPU check ({r['mode']} mode, {r['device']}, model {r['model_size']}, torch {r['torch']})", "",
-             f"{r['mode_reason']}; {record['seconds']} s in all. — = not measured (reason in gpu.json).", "",
-             f"## Training throughput (batches of {r['batch_size']})", "",
-             "| arm | batching | captions/s | TFLOP/s | peak GiB | LSTM dtype |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"# GPU check ({r['mode']} mode, {r['device']}, model {r['model_size']}, torch {r['torch']})",
+        "",
+        f"{r['mode_reason']}; {record['seconds']} s in all. — = not measured (reason in gpu.json).",
+        "",
+        f"## Training throughput (batches of {r['batch_size']})",
+        "",
+        "| arm | batching | captions/s | TFLOP/s | peak GiB | LSTM dtype |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, arm in r["throughput"].items():
         if "not_measured" in arm or not any(b in arm for b in ("bucketed", "random")):
             marker = f"FAILED: {arm['failed']}" if "failed" in arm else "—"
@@ -700,34 +859,49 @@ def summary(record: Mapping[str, Any]) -> str:
         for batching in ("bucketed", "random"):
             if batching in arm:
                 row = arm[batching]
-                lines.append(f"| {name} | {batching} | {cell(row['captions_per_s'])} | {cell(row['achieved_tflops'])} "
-                             f"| {cell(row['peak_memory_gib'])} | {arm.get('lstm_dtype', '')} |")
+                lines.append(
+                    f"| {name} | {batching} | {cell(row['captions_per_s'])} | {cell(row['achieved_tflops'])} "
+                    f"| {cell(row['peak_memory_gib'])} | {arm.get('lstm_dtype', '')} |"
+                )
     pipeline = r["data_pipeline"]
-    lines += ["", f"Data pipeline alone: {cell(pipeline.get('captions_per_s', pipeline))} captions/s "
-                  f"(bottleneck: {r['bottleneck'].get('verdict', '—')}; pipeline / fastest arm "
-                  f"{cell(r['bottleneck'].get('pipeline_over_fastest_training', '—'))}).", ""]
+    lines += [
+        "",
+        f"Data pipeline alone: {cell(pipeline.get('captions_per_s', pipeline))} captions/s "
+        f"(bottleneck: {r['bottleneck'].get('verdict', '—')}; pipeline / fastest arm "
+        f"{cell(r['bottleneck'].get('pipeline_over_fastest_training', '—'))}).",
+        "",
+    ]
     largest = r["largest_batch"]
     for arm in ("fp32", "bf16"):
         if arm in largest:
-            lines.append(f"Largest batch of {largest[arm]['frames']}-frame captions, {arm}: "
-                         f"{largest[arm].get('largest_verified', 'none verified')} verified "
-                         f"(predicted {largest[arm]['predicted']}, {largest[arm]['gib_per_caption']} GiB per caption, "
-                         f"{largest['gpu_memory_gib']} GiB card).")
+            lines.append(
+                f"Largest batch of {largest[arm]['frames']}-frame captions, {arm}: "
+                f"{largest[arm].get('largest_verified', 'none verified')} verified "
+                f"(predicted {largest[arm]['predicted']}, {largest[arm]['gib_per_caption']} GiB per caption, "
+                f"{largest['gpu_memory_gib']} GiB card)."
+            )
     lines += ["", "## Correctness", ""]
     for name, check in r["correctness"].items():
         lines.append(f"- {name}: {check.get('not_measured') or summarise_check(check)}")
     hours = r["gpu_hours"]
-    lines += ["", "## GPU hours, paper's eight models", "",
-              f"- {hours['estimate']['kind']}: {hours['estimate']['gpu_hours_total']} GPU-h"]
+    lines += [
+        "",
+        "## GPU hours, paper's eight models",
+        "",
+        f"- {hours['estimate']['kind']}: {hours['estimate']['gpu_hours_total']} GPU-h",
+    ]
     measured = hours["measured"]
     if "not_measured" in measured:
         lines.append(f"- measured: {measured['not_measured']}")
     else:
-        lines += [f"- measured, {name} ({row['mode']}, {row['achieved_tflops']} TFLOP/s): {row['gpu_hours_total']} GPU-h"
-                  for name, row in measured.items()]
+        lines += [
+            f"- measured, {name} ({row['mode']}, {row['achieved_tflops']} TFLOP/s): {row['gpu_hours_total']} GPU-h"
+            for name, row in measured.items()
+        ]
     lines += ["", "## Time per part", ""] + [
         f"- {name}: {part.get('seconds', 0)} s of {part['budget_s']} s ({part['status']})"
-        for name, part in r["budget"]["parts"].items()]
+        for name, part in r["budget"]["parts"].items()
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -743,8 +917,14 @@ def summarise_check(check: Mapping[str, Any]) -> str:
             if "not_measured" in sub:
                 parts.append(f"{name} —")
             elif "ok" in sub:
-                number = next((sub[k] for k in ("max_abs_difference", "relative_difference", "max_relative_difference")
-                               if k in sub), "")
+                number = next(
+                    (
+                        sub[k]
+                        for k in ("max_abs_difference", "relative_difference", "max_relative_difference")
+                        if k in sub
+                    ),
+                    "",
+                )
                 parts.append(f"{name} {'ok' if sub['ok'] else 'FAILED'} ({cell(number)})")
             elif "max_abs_difference" in sub:
                 parts.append(f"{name} reported ({cell(sub['max_abs_difference'])})")

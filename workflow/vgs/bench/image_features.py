@@ -33,8 +33,9 @@ def write_test_images(directory: Path, count: int, seed: int = 0) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def images_per_second(images: pd.DataFrame, encoder_name: str, crops: str, device: torch.device,
-                      budget_s: float) -> float:
+def images_per_second(
+    images: pd.DataFrame, encoder_name: str, crops: str, device: torch.device, budget_s: float
+) -> float:
     """Encode images until all are done or ``budget_s`` seconds have passed; images per second."""
     encoder = build_encoder(encoder_name)
     batch_size = (32 if crops == "centre" else 8) if device.type == "cuda" else (8 if crops == "centre" else 2)

@@ -55,9 +55,19 @@ def psf_features(samples: np.ndarray, settings: MfccSettings) -> np.ndarray:
     instead; ``none`` skips it.
     """
     static = psf.mfcc(
-        samples, SAMPLE_RATE, winlen=settings.window_ms / 1000, winstep=settings.hop_ms / 1000,
-        numcep=settings.n_mfcc, nfilt=settings.n_mels, nfft=settings.n_fft, lowfreq=0, highfreq=None,
-        preemph=settings.preemphasis, ceplifter=0, appendEnergy=settings.c0 == "energy", winfunc=np.hamming,
+        samples,
+        SAMPLE_RATE,
+        winlen=settings.window_ms / 1000,
+        winstep=settings.hop_ms / 1000,
+        numcep=settings.n_mfcc,
+        nfilt=settings.n_mels,
+        nfft=settings.n_fft,
+        lowfreq=0,
+        highfreq=None,
+        preemph=settings.preemphasis,
+        ceplifter=0,
+        appendEnergy=settings.c0 == "energy",
+        winfunc=np.hamming,
     )
     if settings.normalise == "static":
         static = normalise(static)

@@ -117,11 +117,13 @@ def write_phase(directory: str, target_bytes: float, image_dim: int, seed: int =
     dev_images = min(DEV_IMAGES, max(2, images // 10))
     split = np.array(["train"] * (images - test_images - dev_images) + ["dev"] * dev_images + ["test"] * test_images)
     image_ids = [f"img{i:07d}" for i in range(images)]
-    manifest = pd.DataFrame({
-        "utt_id": [f"utt{k:08d}" for k in range(count)],
-        "image_id": np.repeat(image_ids, CAPTIONS_PER_IMAGE),
-        "split": np.repeat(split, CAPTIONS_PER_IMAGE),
-    })
+    manifest = pd.DataFrame(
+        {
+            "utt_id": [f"utt{k:08d}" for k in range(count)],
+            "image_id": np.repeat(image_ids, CAPTIONS_PER_IMAGE),
+            "split": np.repeat(split, CAPTIONS_PER_IMAGE),
+        }
+    )
     write_tsv(root / "manifest.tsv", manifest)
     pool = rng.standard_normal((POOL_ROWS, MFCC_DIM), dtype=np.float32)
     starts = rng.integers(0, POOL_ROWS - int(lengths.max()), size=count)
@@ -132,17 +134,31 @@ def write_phase(directory: str, target_bytes: float, image_dim: int, seed: int =
     paths = []
     for shard in range(shards):
         paths.append(str(root / f"mfcc{shard:03d}.h5"))
-        rows = ((manifest.utt_id[k], pool[starts[k] : starts[k] + lengths[k]])
-                for k in range(bounds[shard], bounds[shard + 1]))
+        rows = (
+            (manifest.utt_id[k], pool[starts[k] : starts[k] + lengths[k]])
+            for k in range(bounds[shard], bounds[shard + 1])
+        )
         write_store(paths[-1], rows, MFCC_DIM, "mfcc")
-    write_store(root / "images.h5", ((i, rng.standard_normal(image_dim, dtype=np.float32)) for i in image_ids),
-                image_dim, "image")
+    write_store(
+        root / "images.h5",
+        ((i, rng.standard_normal(image_dim, dtype=np.float32)) for i in image_ids),
+        image_dim,
+        "image",
+    )
     seconds = time.perf_counter() - start
     on_disk = sum(os.path.getsize(p) for p in paths)
-    return {"mfcc_paths": paths, "captions": count, "images": images, "shards": shards,
-            "test_captions": int(test_images * CAPTIONS_PER_IMAGE), "store_gb": round(on_disk / 1e9, 3),
-            "mean_frames": round(float(lengths.mean()), 1), "write_seconds": round(seconds, 1),
-            "write_mb_per_s": round(on_disk / 1e6 / seconds, 1), "peak_rss_gb": round(peak_rss_gb(), 3)}
+    return {
+        "mfcc_paths": paths,
+        "captions": count,
+        "images": images,
+        "shards": shards,
+        "test_captions": int(test_images * CAPTIONS_PER_IMAGE),
+        "store_gb": round(on_disk / 1e9, 3),
+        "mean_frames": round(float(lengths.mean()), 1),
+        "write_seconds": round(seconds, 1),
+        "write_mb_per_s": round(on_disk / 1e6 / seconds, 1),
+        "peak_rss_gb": round(peak_rss_gb(), 3),
+    }
 
 
 def model_config(name: str, image_dim: int) -> ModelConfig:
@@ -171,8 +187,9 @@ def train_phase(
     config = model_config(model, train_set.image_features.shape[1])
     trainer = Trainer(config, TrainConfig(batch_size=BATCH, progress=False), 0, root / "checkpoints")
     device = trainer.runtime.device.type
-    batches = [b for b in epoch_batches(train_set.image_ids, train_set.lengths, BATCH, np.random.default_rng(0))
-               if len(b) > 1]
+    batches = [
+        b for b in epoch_batches(train_set.image_ids, train_set.lengths, BATCH, np.random.default_rng(0)) if len(b) > 1
+    ]
     timed, extra = batches[: steps + 1], batches[steps + 1 : steps + 1 + loader_batches]
 
     def sync() -> None:
@@ -198,20 +215,36 @@ def train_phase(
     sync()
     loader_s = time.perf_counter() - t0
     loader_captions = sum(len(b) for b in extra)
-    save_checkpoint(root / "model.pt", {"model_config": config.as_dict(), "model": trainer.model.state_dict(),
-                                        "model_name": BENCH_RUN.system, "seed": BENCH_RUN.seed, "epoch": 0,
-                                        "metrics": {}})
+    save_checkpoint(
+        root / "model.pt",
+        {
+            "model_config": config.as_dict(),
+            "model": trainer.model.state_dict(),
+            "model_name": BENCH_RUN.system,
+            "seed": BENCH_RUN.seed,
+            "epoch": 0,
+            "metrics": {},
+        },
+    )
     loader_rate = (captions + loader_captions) / (load_s + loader_s)
     model_rate = captions / step_s
     peak = peak_rss_gb()
-    return {"device": device, "model": model, "steps": len(timed) - 1, "train_captions": len(train_set),
-            "open_seconds": round(open_seconds, 2), "rss_before_open_gb": round(before, 3),
-            "rss_after_open_gb": round(after_open, 3), "peak_rss_gb": round(peak, 3),
-            "rss_growth_gb": round(peak - before, 3),
-            "captions_per_s": round(captions / (load_s + step_s), 1),
-            "loader_captions_per_s": round(loader_rate, 1), "model_captions_per_s": round(model_rate, 1),
-            "loader_over_model": round(loader_rate / model_rate, 2),
-            "verdict": "model" if loader_rate > 2 * model_rate else "loader (under 2x the model's rate)"}
+    return {
+        "device": device,
+        "model": model,
+        "steps": len(timed) - 1,
+        "train_captions": len(train_set),
+        "open_seconds": round(open_seconds, 2),
+        "rss_before_open_gb": round(before, 3),
+        "rss_after_open_gb": round(after_open, 3),
+        "peak_rss_gb": round(peak, 3),
+        "rss_growth_gb": round(peak - before, 3),
+        "captions_per_s": round(captions / (load_s + step_s), 1),
+        "loader_captions_per_s": round(loader_rate, 1),
+        "model_captions_per_s": round(model_rate, 1),
+        "loader_over_model": round(loader_rate / model_rate, 2),
+        "verdict": "model" if loader_rate > 2 * model_rate else "loader (under 2x the model's rate)",
+    }
 
 
 def encode_phase(directory: str, mfcc_paths: list[str], test_captions: int) -> dict[str, object]:
@@ -221,13 +254,20 @@ def encode_phase(directory: str, mfcc_paths: list[str], test_captions: int) -> d
     root = Path(directory)
     before = peak_rss_gb()
     start = time.perf_counter()
-    count = encode_utterances(root / "manifest.tsv", mfcc_paths, root / "model.pt", root / "test.h5", split="test",
-                              run=BENCH_RUN)
+    count = encode_utterances(
+        root / "manifest.tsv", mfcc_paths, root / "model.pt", root / "test.h5", split="test", run=BENCH_RUN
+    )
     seconds = time.perf_counter() - start
     peak = peak_rss_gb()
-    return {"captions": count, "seconds": round(seconds, 1), "captions_per_s": round(count / seconds, 1),
-            "rss_before_gb": round(before, 3), "peak_rss_gb": round(peak, 3), "rss_growth_gb": round(peak - before, 3),
-            "expected_captions": test_captions}
+    return {
+        "captions": count,
+        "seconds": round(seconds, 1),
+        "captions_per_s": round(count / seconds, 1),
+        "rss_before_gb": round(before, 3),
+        "peak_rss_gb": round(peak, 3),
+        "rss_growth_gb": round(peak - before, 3),
+        "expected_captions": test_captions,
+    }
 
 
 PHASES = {"write": write_phase, "train": train_phase, "encode": encode_phase}
@@ -240,8 +280,9 @@ def in_process(phase: str, **arguments: object) -> dict[str, object]:
     env = dict(os.environ)
     package_root = str(Path(vgs.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    done = subprocess.run([sys.executable, "-m", "vgs.bench.scale", phase, json.dumps(arguments)],
-                          capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "vgs.bench.scale", phase, json.dumps(arguments)], capture_output=True, text=True, env=env
+    )
     if done.returncode != 0:
         raise RuntimeError(f"scale benchmark phase {phase} failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -256,7 +297,8 @@ def run(quick: bool) -> dict:
         "goal_peak_rss_gb": GOAL_PEAK_RSS_GB,
         "machine_memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9, 1),
         "caption_lengths": f"log-normal, median {MEDIAN_FRAMES} frames, sigma 0.35 (SpokenCOCO-like), synthetic noise",
-        "settings": chosen, "sizes": [],
+        "settings": chosen,
+        "sizes": [],
     }
     parent = os.environ.get("VGS_SCALE_DIR")
     if parent:
@@ -264,15 +306,23 @@ def run(quick: bool) -> dict:
     for size_gb in chosen["sizes_gb"]:
         with tempfile.TemporaryDirectory(prefix="vgs-scale-", dir=parent) as directory:
             row: dict[str, Any] = {"target_gb": size_gb}
-            row["write"] = written = in_process("write", directory=directory, target_bytes=size_gb * 1e9,
-                                                image_dim=image_dim)
+            row["write"] = written = in_process(
+                "write", directory=directory, target_bytes=size_gb * 1e9, image_dim=image_dim
+            )
             paths = written["mfcc_paths"]
             if "train" in chosen["parts"] or "encode" in chosen["parts"]:
-                row["train"] = in_process("train", directory=directory, mfcc_paths=paths, steps=chosen["steps"],
-                                          loader_batches=chosen["loader_batches"], model=chosen["model"])
+                row["train"] = in_process(
+                    "train",
+                    directory=directory,
+                    mfcc_paths=paths,
+                    steps=chosen["steps"],
+                    loader_batches=chosen["loader_batches"],
+                    model=chosen["model"],
+                )
             if "encode" in chosen["parts"]:
-                row["encode"] = in_process("encode", directory=directory, mfcc_paths=paths,
-                                           test_captions=written["test_captions"])
+                row["encode"] = in_process(
+                    "encode", directory=directory, mfcc_paths=paths, test_captions=written["test_captions"]
+                )
             del written["mfcc_paths"]
             peaks = [row[p]["peak_rss_gb"] for p in ("write", "train", "encode") if p in row]
             row["peak_rss_gb"] = max(peaks)
@@ -285,17 +335,22 @@ def summary(record: Mapping[str, Any]) -> str:
     """Markdown table of one run (what docs/benchmarks.md quotes)."""
     r = record["results"]
     machine = record["machine"]
-    lines = [f"Scale benchmark, {record['when'][:10]}, {machine['processor']} x{machine['cpu_count']} "
-             f"({r['machine_memory_gb']} GB RAM), torch {machine['torch']}, model {r['settings']['model']}.",
-             "", "| store on disk | captions | peak RSS write / train / encode (GB) | train captions/s | "
-             "loader / model captions/s | encode captions/s (test split) |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"Scale benchmark, {record['when'][:10]}, {machine['processor']} x{machine['cpu_count']} "
+        f"({r['machine_memory_gb']} GB RAM), torch {machine['torch']}, model {r['settings']['model']}.",
+        "",
+        "| store on disk | captions | peak RSS write / train / encode (GB) | train captions/s | "
+        "loader / model captions/s | encode captions/s (test split) |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in r["sizes"]:
         w, t, e = row["write"], row.get("train", {}), row.get("encode", {})
         lines.append(
             f"| {w['store_gb']} GB ({w['shards']} files) | {w['captions']:,} | {w['peak_rss_gb']:.2f} / "
             f"{t.get('peak_rss_gb', '—')} / {e.get('peak_rss_gb', '—')} | {t.get('captions_per_s', '—')} | "
             f"{t.get('loader_captions_per_s', '—')} / {t.get('model_captions_per_s', '—')} "
-            f"({t.get('loader_over_model', '—')}x) | {e.get('captions_per_s', '—')} ({e.get('captions', '—')}) |")
+            f"({t.get('loader_over_model', '—')}x) | {e.get('captions_per_s', '—')} ({e.get('captions', '—')}) |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -37,10 +37,12 @@ from vgs.train.synthetic import caption_lengths, random_frames, synthetic_corpus
 NAME = "train"
 
 SIZES = {
-    "paper": ModelConfig(conv_channels=64, conv_kernel=6, conv_stride=2, rnn_layers=4, rnn_hidden=1024,
-                         attention_hidden=128),
-    "small": ModelConfig(image_dim=1280, conv_channels=32, conv_kernel=6, conv_stride=3, rnn_layers=2,
-                         rnn_hidden=64, attention_hidden=64),
+    "paper": ModelConfig(
+        conv_channels=64, conv_kernel=6, conv_stride=2, rnn_layers=4, rnn_hidden=1024, attention_hidden=128
+    ),
+    "small": ModelConfig(
+        image_dim=1280, conv_channels=32, conv_kernel=6, conv_stride=3, rnn_layers=2, rnn_hidden=64, attention_hidden=64
+    ),
 }
 MEDIAN_FRAMES = 430  # ~4.3 s captions (Flickr8k / SpokenCOCO-like), 100 frames/s
 MAX_FRAMES = 1024
@@ -51,8 +53,12 @@ IMAGES = 400  # x 5 captions: one epoch of 2,000 captions to draw batches from
 # 6,000 train images x 5; Places' 400k; SpokenCOCO_train.json's ~82,800 images x 5; five SpokenCOCO
 # subsets of 30,000 captions each), their mean length, 32 epochs, and the FLOP rate a cuDNN LSTM at
 # batch 32 achieves on a current data-centre GPU (vgs.costs.ASSUMED_GPU_TFLOPS; the measured rates are there too).
-PAPER_MODELS = {"flickr8k": 30_000, "places": 400_000, "spokencoco": 414_000,
-                **{f"spokencoco-k{k}": 30_000 for k in range(1, 6)}}
+PAPER_MODELS = {
+    "flickr8k": 30_000,
+    "places": 400_000,
+    "spokencoco": 414_000,
+    **{f"spokencoco-k{k}": 30_000 for k in range(1, 6)},
+}
 MEAN_SECONDS = {"flickr8k": 4.3, "places": 9.0}
 DEFAULT_SECONDS = 4.3
 EPOCHS = 32
@@ -100,8 +106,14 @@ def time_batches(
                 step(batches[position])
                 elapsed[name] += time.perf_counter() - start
                 counts[name] += len(batches[position])
-    return {name: {"utterances": counts[name], "seconds": round(elapsed[name], 3),
-                   "utterances_per_s": round(counts[name] / elapsed[name], 2)} for name in plans}
+    return {
+        name: {
+            "utterances": counts[name],
+            "seconds": round(elapsed[name], 3),
+            "utterances_per_s": round(counts[name] / elapsed[name], 2),
+        }
+        for name in plans
+    }
 
 
 def gpu_hours_estimate(
@@ -122,12 +134,15 @@ def gpu_hours_estimate(
         "gpu_hours_per_model": per_model,
         "gpu_hours_total": round(sum(per_model.values()), 1),
         "assumptions": {
-            "training_captions": PAPER_MODELS, "mean_caption_seconds": MEAN_SECONDS,
-            "default_caption_seconds": DEFAULT_SECONDS, "epochs": EPOCHS,
-            "achieved_gpu_tflops": round(tflops, 2), "tflops_basis": basis,
+            "training_captions": PAPER_MODELS,
+            "mean_caption_seconds": MEAN_SECONDS,
+            "default_caption_seconds": DEFAULT_SECONDS,
+            "epochs": EPOCHS,
+            "achieved_gpu_tflops": round(tflops, 2),
+            "tflops_basis": basis,
             "note": "the speed options (bf16 autocast, length-bucketed batches with padding near 1.05x) "
-                    "unless measured otherwise; the default authors' recipe (fp32, random batches) adds "
-                    "its padded-frame ratio on top",
+            "unless measured otherwise; the default authors' recipe (fp32, random batches) adds "
+            "its padded-frame ratio on top",
         },
     }
 
@@ -150,9 +165,14 @@ def equal_results(quick: bool) -> dict[str, object]:
                 settings = TrainConfig(epochs=epochs, bucket=bucket, progress=False)
                 start = time.perf_counter()
                 state = Trainer(config, settings, seed, f"{directory}/{strategy}{seed}").fit(train_set, dev_set)
-                runs.append({"seed": seed, "seconds": round(time.perf_counter() - start, 2),
-                             "best_dev_loss": round(state.best_dev_loss, 4),
-                             **{key: round(state.log[-1][key], 3) for key in ("dev_r1", "dev_r10")}})
+                runs.append(
+                    {
+                        "seed": seed,
+                        "seconds": round(time.perf_counter() - start, 2),
+                        "best_dev_loss": round(state.best_dev_loss, 4),
+                        **{key: round(state.log[-1][key], 3) for key in ("dev_r1", "dev_r10")},
+                    }
+                )
             outcome[strategy] = runs
     return outcome
 

@@ -42,9 +42,7 @@ from pathlib import Path
 
 # Debian/Ubuntu packages that provide every binary below.
 APT_PACKAGES = ("slurm-wlm", "slurmdbd", "munge", "mariadb-server")
-INSTALL_COMMAND = (
-    "sudo DEBIAN_FRONTEND=noninteractive apt-get install -y " + " ".join(APT_PACKAGES)
-)
+INSTALL_COMMAND = "sudo DEBIAN_FRONTEND=noninteractive apt-get install -y " + " ".join(APT_PACKAGES)
 DAEMONS = ("munged", "mariadb-install-db", "mariadbd", "slurmdbd", "slurmctld", "slurmd")
 CLIENTS = ("sbatch", "srun", "squeue", "sacct", "sacctmgr", "sinfo", "scancel", "scontrol")
 # Extra directories where Debian puts daemons (not always on a user's PATH).
@@ -194,7 +192,9 @@ class LocalSlurmCluster:
             with contextlib.suppress(subprocess.SubprocessError, OSError):
                 subprocess.run(
                     ["scancel", "--full", "--user", str(os.geteuid())],
-                    env=self.env, capture_output=True, timeout=20,
+                    env=self.env,
+                    capture_output=True,
+                    timeout=20,
                 )
         for daemon in reversed(self._daemons):
             _terminate(daemon.process)
@@ -209,7 +209,11 @@ class LocalSlurmCluster:
     def command(self, *args: str, timeout: float = 60.0) -> str:
         """Run a SLURM client command against this cluster and return its stdout."""
         result = subprocess.run(
-            list(args), env=self.env, capture_output=True, text=True, timeout=timeout,
+            list(args),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if result.returncode != 0:
             raise ClusterError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr}")
@@ -218,8 +222,15 @@ class LocalSlurmCluster:
     def sacct(self) -> list[JobRecord]:
         """Every job this cluster has accounted for, oldest first."""
         out = self.command(
-            "sacct", "--allusers", "--allocations", "--parsable2", "--noheader",
-            "--starttime", "2000-01-01", "--format", SACCT_FIELDS,
+            "sacct",
+            "--allusers",
+            "--allocations",
+            "--parsable2",
+            "--noheader",
+            "--starttime",
+            "2000-01-01",
+            "--format",
+            SACCT_FIELDS,
         )
         rows = csv.reader(io.StringIO(out), delimiter="|")
         return [JobRecord(*row[:7]) for row in rows if len(row) >= 7]
@@ -271,7 +282,8 @@ class LocalSlurmCluster:
         shim = self.root / "bin" / "srun"
         shim.parent.mkdir(parents=True, exist_ok=True)
         shim.write_text(
-            f'#!/bin/sh\nSLURM_CONF="{self.conf}" exec "{real}" "$@"\n', encoding="ascii",
+            f'#!/bin/sh\nSLURM_CONF="{self.conf}" exec "{real}" "$@"\n',
+            encoding="ascii",
         )
         shim.chmod(0o755)
 
@@ -354,7 +366,10 @@ StorageLoc=slurm_acct_db
         binary = find_binary(args[0])
         handle = open(self.logs / f"{name}.out", "ab")  # noqa: SIM115 - owned by the child
         process = subprocess.Popen(
-            [binary or args[0], *args[1:]], env=self.env, stdout=handle, stderr=subprocess.STDOUT,
+            [binary or args[0], *args[1:]],
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
         handle.close()
@@ -381,24 +396,37 @@ StorageLoc=slurm_acct_db
 
     def _start_munge(self) -> None:
         log = self.logs / "munged.log"
-        daemon = self._spawn("munged", [
-            "munged", "--foreground", "--force",
-            f"--socket={self._munge_socket}",
-            f"--key-file={self.root / 'munge-key' / 'munge.key'}",
-            f"--pid-file={self.root / 'munge-run' / 'munged.pid'}",
-            f"--seed-file={self.root / 'munge-key' / 'munged.seed'}",
-            f"--log-file={log}",
-        ], log)
+        daemon = self._spawn(
+            "munged",
+            [
+                "munged",
+                "--foreground",
+                "--force",
+                f"--socket={self._munge_socket}",
+                f"--key-file={self.root / 'munge-key' / 'munge.key'}",
+                f"--pid-file={self.root / 'munge-run' / 'munged.pid'}",
+                f"--seed-file={self.root / 'munge-key' / 'munged.seed'}",
+                f"--log-file={log}",
+            ],
+            log,
+        )
         self._wait(daemon, self._munge_socket.exists, "its socket exists")
 
     def _start_database(self) -> None:
         datadir = self.root / "db"
         log = self.logs / "mariadb.log"
         install = subprocess.run(
-            [find_binary("mariadb-install-db") or "mariadb-install-db", "--no-defaults",
-             f"--datadir={datadir}", "--user=root", "--auth-root-authentication-method=normal",
-             "--skip-test-db"],
-            capture_output=True, text=True, timeout=120,
+            [
+                find_binary("mariadb-install-db") or "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={datadir}",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if install.returncode != 0:
             raise ClusterError(f"mariadb-install-db failed in {datadir}:\n{install.stderr}")
@@ -410,35 +438,47 @@ StorageLoc=slurm_acct_db
             encoding="ascii",
         )
         init_sql.chmod(0o600)
-        daemon = self._spawn("mariadbd", [
-            "mariadbd", "--no-defaults", f"--datadir={datadir}", "--user=root",
-            f"--port={self._db_port}", "--bind-address=127.0.0.1",
-            f"--socket={self.root / 'db' / 'mysqld.sock'}",
-            f"--pid-file={self.root / 'db' / 'mysqld.pid'}", f"--init-file={init_sql}",
-            f"--log-error={log}", "--skip-log-bin", "--innodb-buffer-pool-size=64M",
-            # slurmdbd warns about a short lock wait; it matters for big sites only.
-            "--innodb-lock-wait-timeout=900",
-        ], log)
+        daemon = self._spawn(
+            "mariadbd",
+            [
+                "mariadbd",
+                "--no-defaults",
+                f"--datadir={datadir}",
+                "--user=root",
+                f"--port={self._db_port}",
+                "--bind-address=127.0.0.1",
+                f"--socket={self.root / 'db' / 'mysqld.sock'}",
+                f"--pid-file={self.root / 'db' / 'mysqld.pid'}",
+                f"--init-file={init_sql}",
+                f"--log-error={log}",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=64M",
+                # slurmdbd warns about a short lock wait; it matters for big sites only.
+                "--innodb-lock-wait-timeout=900",
+            ],
+            log,
+        )
         self._wait(daemon, lambda: "ready for connections" in _read(log), "ready for connections")
 
     def _start_slurm(self) -> None:
         dbd = self._spawn("slurmdbd", ["slurmdbd", "-D"], self.logs / "slurmdbd.log")
         self._wait(dbd, lambda: _port_open(self._dbd_port), f"listening on {self._dbd_port}")
         ctld = self._spawn(
-            "slurmctld", ["slurmctld", "-D", "-f", str(self.conf)],
+            "slurmctld",
+            ["slurmctld", "-D", "-f", str(self.conf)],
             self.logs / "slurmctld.log",
         )
         # The controller registers the cluster in the database; sacct needs that record.
         self._wait(ctld, self._cluster_registered, "cluster registered in slurmdbd")
         slurmd = self._spawn(
-            "slurmd", ["slurmd", "-D", "-N", self.node, "-f", str(self.conf)],
+            "slurmd",
+            ["slurmd", "-D", "-N", self.node, "-f", str(self.conf)],
             self.logs / "slurmd.log",
         )
         self._wait(slurmd, lambda: self.node_state() == "idle", f"node {self.node} idle")
 
     def _cluster_registered(self) -> bool:
-        out = self.command("sacctmgr", "--noheader", "--parsable2", "show", "cluster",
-                           "format=cluster", timeout=10)
+        out = self.command("sacctmgr", "--noheader", "--parsable2", "show", "cluster", "format=cluster", timeout=10)
         return CLUSTER_NAME in out.split()
 
 
@@ -478,14 +518,15 @@ def install_dependencies() -> int:
     if not missing:
         return 0
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        print(f"SLURM tests will be skipped: missing {', '.join(missing)}. "
-              f"To run them: {INSTALL_COMMAND}", file=sys.stderr)
+        print(
+            f"SLURM tests will be skipped: missing {', '.join(missing)}. To run them: {INSTALL_COMMAND}",
+            file=sys.stderr,
+        )
         return 0
     print(f"Installing {' '.join(APT_PACKAGES)} for the SLURM tests (missing {', '.join(missing)})")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], env=env, check=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *APT_PACKAGES],
-                   env=env, check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *APT_PACKAGES], env=env, check=True)
     return 0
 
 

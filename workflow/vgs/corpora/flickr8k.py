@@ -97,16 +97,18 @@ def load_flickr8k(root: str, image_root: str | None = None, audio_root: str | No
             raise CorpusError(
                 f"{wav2capt}:{number}: caption #{index} but {filename} has {len(sentences)} in {karpathy}"
             )
-        rows.append({
-            "utt_id": Path(wav).stem,
-            "image_id": Path(filename).stem,
-            "image_path": join_path(image_dir, filename),
-            "wav_path": join_path(wav_dir, wav),
-            "text": required(sentences[index], "raw", f"{where} sentences[{index}] (spoken in {wav})").strip(),
-            "speaker": speakers.get(wav, ""),
-            "split": SPLIT_NAMES[image["split"]],
-            "entry": f"{wav2capt}:{number} ({where})",
-        })
+        rows.append(
+            {
+                "utt_id": Path(wav).stem,
+                "image_id": Path(filename).stem,
+                "image_path": join_path(image_dir, filename),
+                "wav_path": join_path(wav_dir, wav),
+                "text": required(sentences[index], "raw", f"{where} sentences[{index}] (spoken in {wav})").strip(),
+                "speaker": speakers.get(wav, ""),
+                "split": SPLIT_NAMES[image["split"]],
+                "entry": f"{wav2capt}:{number} ({where})",
+            }
+        )
     if outside:
         log.warning("%s: skipped %d captions of images outside the Karpathy splits", wav2capt, outside)
     by_name = sorted(rows, key=lambda row: (row["image_id"], caption_name(row["wav_path"])))

@@ -32,8 +32,13 @@ def read_corpus(spec: Mapping[str, Any]) -> pd.DataFrame:
         return places.load_places(root, image_root, audio_root)
     if fmt == "spokencoco":
         return spokencoco.load_spokencoco(
-            root, image_root, spec.get("dev_images", 1000), spec.get("test_images", 1000), spec.get("seed", 0),
-            audio_root, spec.get("selection", "authors"),
+            root,
+            image_root,
+            spec.get("dev_images", 1000),
+            spec.get("test_images", 1000),
+            spec.get("seed", 0),
+            audio_root,
+            spec.get("selection", "authors"),
         )
     raise ValueError(f"unknown corpus format {fmt!r}; expected flickr8k, places or spokencoco")
 
@@ -44,7 +49,8 @@ def check_images(frame: pd.DataFrame, corpus: str, source: str) -> None:
     problems = image_problems(images["image_path"].tolist())
     bad = [
         f"{row.image_path} (image {row.image_id}, e.g. utterance {row.utt_id}): {problem}"
-        for row, problem in zip(images.itertuples(), problems, strict=True) if problem is not None
+        for row, problem in zip(images.itertuples(), problems, strict=True)
+        if problem is not None
     ]
     if bad:
         raise CorpusError(
@@ -73,15 +79,22 @@ class LoadSummary:
         dropped = count_rejected(rejected)
         repaired = Path(rejected).with_name("repaired.tsv")
         return cls(
-            corpus=corpus, listed=len(frame) + dropped, kept=len(frame), rejected=dropped,
+            corpus=corpus,
+            listed=len(frame) + dropped,
+            kept=len(frame),
+            rejected=dropped,
             repaired=len(read_tsv(repaired)) if repaired.is_file() else None,
-            untranscribed=int((frame["text"] == "").sum()), images=frame["image_id"].nunique(),
+            untranscribed=int((frame["text"] == "").sum()),
+            images=frame["image_id"].nunique(),
         )
 
     def labels(self) -> dict[str, int]:
         """The counts as Snakemake report labels."""
-        labels = {"kept utterances": self.kept, "rejected utterances": self.rejected,
-                  "no transcript": self.untranscribed}
+        labels = {
+            "kept utterances": self.kept,
+            "rejected utterances": self.rejected,
+            "no transcript": self.untranscribed,
+        }
         return labels if self.repaired is None else {**labels, "repaired wavs": self.repaired}
 
     def line(self, rejected: PathLike) -> str:
@@ -96,7 +109,11 @@ class LoadSummary:
 
 
 def load_corpus(
-    spec: Mapping[str, Any], corpus: str, manifest: PathLike, rejected: PathLike, stop_list: PathLike,
+    spec: Mapping[str, Any],
+    corpus: str,
+    manifest: PathLike,
+    rejected: PathLike,
+    stop_list: PathLike,
     min_samples: int,
 ) -> LoadSummary:
     """Load corpus ``corpus``, check every image and wav and write the manifest, ``rejected.tsv`` and
@@ -109,22 +126,27 @@ def load_corpus(
     source = SOURCES[spec["format"]]
     listed = read_corpus(spec)
     check_images(listed, corpus, source)
-    frame, dropped, mended = screen_audio(
-        listed, corpus, AudioPolicy.from_spec(spec), min_samples, stop_list, source
-    )
+    frame, dropped, mended = screen_audio(listed, corpus, AudioPolicy.from_spec(spec), min_samples, stop_list, source)
     Path(stop_list).unlink(missing_ok=True)  # a list left by an earlier, stopped attempt
     repaired = Path(rejected).with_name("repaired.tsv")
     log.log(
         logging.WARNING if len(dropped) or len(mended) else logging.INFO,
         "%d wavs checked: %d rejected for unusable audio (listed with the reason in %s), %d kept, "
         "%d of them read as what they hold despite a wrong header (listed in %s)",
-        len(frame) + len(dropped), len(dropped), rejected, len(frame), len(mended), repaired,
+        len(frame) + len(dropped),
+        len(dropped),
+        rejected,
+        len(frame),
+        len(mended),
+        repaired,
     )
     untranscribed = frame.loc[frame["text"] == "", "utt_id"]
     if len(untranscribed):
         log.warning(
             "%d of %d utterances have no transcript in the metadata (their text is left empty), e.g. %s",
-            len(untranscribed), len(frame), ", ".join(untranscribed.head(5)),
+            len(untranscribed),
+            len(frame),
+            ", ".join(untranscribed.head(5)),
         )
     for split, rows in frame.groupby("split"):
         log.info("%s: %d utterances, %d images", split, len(rows), rows["image_id"].nunique())

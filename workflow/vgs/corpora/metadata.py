@@ -28,7 +28,7 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise CorpusError(
-            f"{path}:{line}: byte {error.start} ({data[error.start:error.start + 1]!r}) is not UTF-8 text; "
+            f"{path}:{line}: byte {error.start} ({data[error.start : error.start + 1]!r}) is not UTF-8 text; "
             "the file is damaged or was saved in another encoding: download it again or re-save it as UTF-8"
         ) from None
 

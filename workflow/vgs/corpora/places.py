@@ -68,15 +68,17 @@ def load_places(root: str, image_root: str | None = None, audio_root: str | None
                     f"{seen_path} ({seen_where}); an image is identified by its stem, so these two would "
                     "be merged. Check the metadata (the released Places 2020 names are unique)."
                 )
-            rows.append({
-                "utt_id": required_name(item, "uttid", where),
-                "image_id": image_id,
-                "image_path": image_path,
-                "wav_path": join_path(audio, required_name(item, "wav", where)),
-                "text": optional_text(item, "asr_text", where),
-                "speaker": optional_text(item, "speaker", where),
-                "split": split,
-                "entry": where,
-            })
+            rows.append(
+                {
+                    "utt_id": required_name(item, "uttid", where),
+                    "image_id": image_id,
+                    "image_path": image_path,
+                    "wav_path": join_path(audio, required_name(item, "wav", where)),
+                    "text": optional_text(item, "asr_text", where),
+                    "speaker": optional_text(item, "speaker", where),
+                    "split": split,
+                    "entry": where,
+                }
+            )
     log.info("Places (%s): %d images, each file stem names one image path (checked)", root, len(first_seen))
     return finish_manifest(rows, f"Places ({root})", SOURCE)

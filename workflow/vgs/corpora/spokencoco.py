@@ -75,16 +75,18 @@ def _rows(entries: Labelled, split: str, audio_root: str, image_root: str) -> li
     for where, entry in entries:
         for number, caption in enumerate(entry["captions"]):
             caption_where = f"{where} {entry_label('captions', number, caption, 'uttid')}"
-            rows.append({
-                "utt_id": required_name(caption, "uttid", caption_where),
-                "image_id": PurePosixPath(entry["image"]).stem,
-                "image_path": join_path(image_root, entry["image"]),
-                "wav_path": join_path(audio_root, required_name(caption, "wav", caption_where)),
-                "text": optional_text(caption, "text", caption_where),
-                "speaker": optional_text(caption, "speaker", caption_where),
-                "split": split,
-                "entry": caption_where,
-            })
+            rows.append(
+                {
+                    "utt_id": required_name(caption, "uttid", caption_where),
+                    "image_id": PurePosixPath(entry["image"]).stem,
+                    "image_path": join_path(image_root, entry["image"]),
+                    "wav_path": join_path(audio_root, required_name(caption, "wav", caption_where)),
+                    "text": optional_text(caption, "text", caption_where),
+                    "speaker": optional_text(caption, "speaker", caption_where),
+                    "split": split,
+                    "entry": caption_where,
+                }
+            )
     return rows
 
 
@@ -115,8 +117,12 @@ def first_captions(entries: Labelled) -> Labelled:
     """Each image entry with only its first five recordings in the authors' (sorted-name) order."""
     short = sum(len(entry["captions"]) < AUTHORS_CAPTIONS for _, entry in entries)
     if short:
-        log.warning("%d SpokenCOCO images have fewer than %d recordings (all kept); the authors' sampler "
-                    "reads five per image", short, AUTHORS_CAPTIONS)
+        log.warning(
+            "%d SpokenCOCO images have fewer than %d recordings (all kept); the authors' sampler reads five per image",
+            short,
+            AUTHORS_CAPTIONS,
+        )
+
     def first(captions: list[dict]) -> list[dict]:
         return sorted(captions, key=lambda caption: caption_name(caption["wav"]))[:AUTHORS_CAPTIONS]
 
@@ -132,13 +138,21 @@ def split_authors(train: Labelled, val: Labelled, dev_images: int, test_images: 
         )
     val_ids = {id(entry) for _, entry in val}
     ordered_val = [labelled for labelled in authors_order(train + val) if id(labelled[1]) in val_ids]
-    return (first_captions(train), first_captions(ordered_val[:dev_images]),
-            first_captions(ordered_val[len(ordered_val) - test_images:]))
+    return (
+        first_captions(train),
+        first_captions(ordered_val[:dev_images]),
+        first_captions(ordered_val[len(ordered_val) - test_images :]),
+    )
 
 
 def load_spokencoco(
-    root: str, image_root: str | None = None, dev_images: int = 1000, test_images: int = 1000, seed: int = 0,
-    audio_root: str | None = None, selection: str = "authors",
+    root: str,
+    image_root: str | None = None,
+    dev_images: int = 1000,
+    test_images: int = 1000,
+    seed: int = 0,
+    audio_root: str | None = None,
+    selection: str = "authors",
 ) -> pd.DataFrame:
     """Return the common manifest of SpokenCOCO under ``root`` (dev and test chosen by ``selection``)."""
     if selection not in SELECTIONS:

@@ -92,7 +92,9 @@ def make_subset(
 ) -> pd.DataFrame:
     """Write the k-subset of the manifest at ``source``; ``ks`` (all configured k) fixes the ranking."""
     if k not in ks:
-        raise SubsetError(f"k = {k} is not among the configured k {list(ks)}; add it there so all subsets share one ranking")
+        raise SubsetError(
+            f"k = {k} is not among the configured k {list(ks)}; add it there so all subsets share one ranking"
+        )
     manifest = read_tsv(source, required=MANIFEST_COLUMNS)
     subset = make_subsets(manifest, [k], total, seed, max_k=max(ks), total_key=total_key)[k]
     write_manifest(output, subset)

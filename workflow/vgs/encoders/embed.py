@@ -80,8 +80,13 @@ def encode_sts_with_encoder(
     model, extractor = load_encoder(source, name)
     runtime = select_runtime(device, "fp32")
     model.to(runtime.device)
-    log.info("encoder %s (%s): layers %s, %s", name, description or source, list(layers),
-             "batched with attention masks" if padding_safe(model) else "one utterance at a time (group norm)")
+    log.info(
+        "encoder %s (%s): layers %s, %s",
+        name,
+        description or source,
+        list(layers),
+        "batched with attention masks" if padding_safe(model) else "one utterance at a time (group norm)",
+    )
     for manifest, uttset in zip(manifests, uttsets, strict=True):
         ids, pooled = embed_manifest(model, extractor, manifest, layers, batch_seconds, runtime.device)
         for position, layer in enumerate(layers):

@@ -65,8 +65,13 @@ def ablation_by_seed(
     reference_scores = {run["seed"]: run_scores for run, run_scores in zip(runs, scores) if run["system"] == reference}
     rows = []
     for run, run_scores, (_, metric) in zip(runs, scores, metrics.iterrows(), strict=True):
-        row = {"model": run["system"], "setting": describe_setting(models[run["system"]], models[reference]), "seed": run["seed"],
-               "r10": metric["r10"], "pearson": metric["pearson"]}  # fmt: skip
+        row = {
+            "model": run["system"],
+            "setting": describe_setting(models[run["system"]], models[reference]),
+            "seed": run["seed"],
+            "r10": metric["r10"],
+            "pearson": metric["pearson"],
+        }
         if run["system"] == reference:
             row.update(williams_t=math.nan, williams_p=math.nan, r_with_reference=1.0)
         else:

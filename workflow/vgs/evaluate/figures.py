@@ -91,12 +91,8 @@ def figure1(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: 
             marker = SPEECH_MARKERS[corpus_models.get(system.corpus, 0) % len(SPEECH_MARKERS)]
             corpus_models[system.corpus] = corpus_models.get(system.corpus, 0) + 1
         rows = frame[frame["system"] == system.system]
-        rows = rows[
-            [(level, group) in position for level, group in zip(rows["level"], rows["group"], strict=True)]
-        ]
-        x = np.array(
-            [position[(level, group)] for level, group in zip(rows["level"], rows["group"], strict=True)]
-        )
+        rows = rows[[(level, group) in position for level, group in zip(rows["level"], rows["group"], strict=True)]]
+        x = np.array([position[(level, group)] for level, group in zip(rows["level"], rows["group"], strict=True)])
         y = rows[measure].to_numpy(dtype=float)
         error = np.abs(np.vstack([y - rows[f"{measure}_low"], rows[f"{measure}_high"] - y]))
         label = system_label(system.system, system.kind)
@@ -124,9 +120,7 @@ def figure2(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: 
     frame = _read_correlations(correlations_csv)
     subsets = frame[frame["subset_k"].notna() & frame["level"].isin(OVERALL_LEVELS)]
     if subsets.empty:
-        raise ValueError(
-            f"{correlations_csv}: no captions-per-image subset models; configure `subsets` in the config"
-        )
+        raise ValueError(f"{correlations_csv}: no captions-per-image subset models; configure `subsets` in the config")
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
     figure, axis = plt.subplots(figsize=(6.0, 4.0))
     colours = dict(zip(OVERALL_LEVELS, sns.color_palette("colorblind", len(OVERALL_LEVELS)), strict=True))
@@ -139,9 +133,7 @@ def figure2(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: 
         k = rows["subset_k"].to_numpy(dtype=float)
         y = rows[measure].to_numpy(dtype=float)
         error = np.abs(np.vstack([y - rows[f"{measure}_low"], rows[f"{measure}_high"] - y]))
-        axis.errorbar(
-            k + shift, y, yerr=np.nan_to_num(error), marker="o", color=colour, capsize=3, label=label
-        )
+        axis.errorbar(k + shift, y, yerr=np.nan_to_num(error), marker="o", color=colour, capsize=3, label=label)
     toplines = frame[(frame["kind"] == TEXT_TOPLINE) & (frame["level"] == "all")]
     for row, colour in zip(toplines.itertuples(index=False), TOPLINE_COLOURS, strict=False):
         axis.axhline(getattr(row, measure), color=colour, linestyle="--", linewidth=1,
@@ -156,7 +148,10 @@ def figure2(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: 
 
 
 def encoder_layer_figure(
-    correlations_csv: PathLike, runs: Sequence[Mapping[str, Any]], out_paths: Sequence[PathLike], measure: str = "pearson"
+    correlations_csv: PathLike,
+    runs: Sequence[Mapping[str, Any]],
+    out_paths: Sequence[PathLike],
+    measure: str = "pearson",
 ) -> plt.Figure:
     """Correlation (95% CI) against the hidden-state index of each external encoder (one line per
     encoder), on All and on the natural-speech sample (one panel each); the trained models that are
@@ -264,8 +259,9 @@ def study_figure(by_seed_csv: PathLike, out_paths: Sequence[PathLike], sts_descr
         for k in ks:
             cell = cells[cells["k"] == k].sort_values("total")
             seeds = by_seed[by_seed["k"] == k]
-            axis.fill_between(cell["total"], cell[f"{column}_min"], cell[f"{column}_max"], color=palette[k],
-                              alpha=0.15, linewidth=0)
+            axis.fill_between(
+                cell["total"], cell[f"{column}_min"], cell[f"{column}_max"], color=palette[k], alpha=0.15, linewidth=0
+            )
             axis.plot(cell["total"], cell[f"{column}_mean"], marker="o", color=palette[k], label=f"k = {k}")
             axis.scatter(seeds["total"] * spacing[k], seeds[column], color=palette[k], s=12, alpha=0.7,
                          edgecolors="none")  # fmt: skip
@@ -276,8 +272,7 @@ def study_figure(by_seed_csv: PathLike, out_paths: Sequence[PathLike], sts_descr
         axis.set_ylabel(name)
     for test_images in by_seed["test_images"].unique():  # one corpus, so one test set and one level
         chance = 100 * min(10, int(test_images)) / int(test_images)
-        axes[1].axhline(chance, color="grey", linestyle="--", linewidth=1,
-                        label=f"chance ({test_images} test images)")
+        axes[1].axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance ({test_images} test images)")
     axes[0].set_title(f"r on {sts_description}", fontsize=9)
     axes[1].set_title("retrieval on the corpus's test images", fontsize=9)
     axes[1].legend(title="captions per image", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)

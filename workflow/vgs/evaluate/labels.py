@@ -29,5 +29,7 @@ def natural_description(source: str) -> str:
     """One phrase for captions: what the natural-speech sample's audio is."""
     if is_human_speech(source):
         return "the natural-speech sample, recorded by people"
-    return ("the natural-speech sample's pairs spoken by synthetic voices used nowhere else, standing in for "
-            "the human recordings (synthetic speech, not natural speech)")
+    return (
+        "the natural-speech sample's pairs spoken by synthetic voices used nowhere else, standing in for "
+        "the human recordings (synthetic speech, not natural speech)"
+    )

@@ -185,7 +185,7 @@ def significance_claim(
                       "not testable: the three models share no seed")  # fmt: skip
     parts, every = [], True
     for seed in seeds:
-        pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1:]]
+        pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1 :]]
         results = [compare_dependent(gold.to_numpy(), by_key[(models[a], seed)], by_key[(models[b], seed)])
                    for a, b in pairs]  # fmt: skip
         adjusted = multipletests([result.p for result in results], method="holm")[1]
@@ -216,9 +216,11 @@ def natural_and_sample_claims(
         claims.append(_claim(f"{name}: natural speech below synthetic", "Figure 1; section 3",
                              "r on the natural-speech sample < r on the same pairs in the synthetic voices (Sample)",
                              shown, verdict))  # fmt: skip
-        if sample is None or everything is None or not np.isfinite(
-            [everything["pearson"], sample["pearson_low"], sample["pearson_high"]]
-        ).all():
+        if (
+            sample is None
+            or everything is None
+            or not np.isfinite([everything["pearson"], sample["pearson_low"], sample["pearson_high"]]).all()
+        ):
             claims.append(_claim(f"{name}: Sample close to All", "Figure 1; section 3", "", "",
                                  "not testable: no r on All or no CI on Sample"))  # fmt: skip
             continue
@@ -340,6 +342,7 @@ def paper_comparison(
 
 def _numbers_markdown(numbers: pd.DataFrame) -> str:
     """The numbers table with published values as printed and this run's to the same decimals."""
+
     def cell(value: Any, digits: int) -> str:
         return "–" if not np.isfinite(value) else f"{value:.{digits}f}"
 

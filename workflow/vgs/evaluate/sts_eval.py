@@ -45,9 +45,7 @@ def read_pairs(path: PathLike) -> pd.DataFrame:
         raise ValueError(f"{path}, line {line}: gold score {pairs['gold'][bad].iloc[0]!r} is not a number")
     pairs["gold"] = gold
     if pairs["pair_id"].duplicated().any():
-        raise ValueError(
-            f"{path}: duplicate pair_id {pairs['pair_id'][pairs['pair_id'].duplicated()].iloc[0]!r}"
-        )
+        raise ValueError(f"{path}: duplicate pair_id {pairs['pair_id'][pairs['pair_id'].duplicated()].iloc[0]!r}")
     return pairs
 
 
@@ -60,9 +58,7 @@ def read_manifests(paths: Sequence[PathLike]) -> pd.DataFrame:
         bad = ~side.isin(SIDES)
         if bad.any():
             line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-            raise ValueError(
-                f"{path}, line {line}: side must be 'a' or 'b', got {frame['side'][bad].iloc[0]!r}"
-            )
+            raise ValueError(f"{path}, line {line}: side must be 'a' or 'b', got {frame['side'][bad].iloc[0]!r}")
         frames.append(frame.assign(side=side)[list(MANIFEST_COLUMNS)])
     return pd.concat(frames, ignore_index=True)
 
@@ -83,9 +79,7 @@ def side_means(manifest: pd.DataFrame, store: ArrayStore, source: str) -> dict[t
     return means
 
 
-def pair_similarities(
-    pair_ids: Sequence[str], manifest: pd.DataFrame, store: ArrayStore, source: str
-) -> np.ndarray:
+def pair_similarities(pair_ids: Sequence[str], manifest: pd.DataFrame, store: ArrayStore, source: str) -> np.ndarray:
     """Voice-averaged cosine similarity of every pair in ``pair_ids`` (NaN if a side is absent)."""
     means = side_means(manifest[manifest["pair_id"].isin(set(pair_ids))], store, source)
     similarity = np.full(len(pair_ids), np.nan)
@@ -155,9 +149,7 @@ def senteval_means(table: pd.DataFrame) -> pd.DataFrame:
     and over all subtasks. No CIs: the subtasks are not a sample of anything."""
     subtasks = table[(table["level"] == "subtask") & table["pearson"].notna()]
     rows = []
-    groups = [(str(year), subset) for year, subset in subtasks.groupby("year", sort=True)] + [
-        ("All", subtasks)
-    ]
+    groups = [(str(year), subset) for year, subset in subtasks.groupby("year", sort=True)] + [("All", subtasks)]
     for group, subset in groups:
         weights = subset["n"].to_numpy(dtype=float)
         for scope, weighted in (("senteval_mean", False), ("senteval_wmean", True)):
@@ -166,9 +158,7 @@ def senteval_means(table: pd.DataFrame) -> pd.DataFrame:
             for measure in ("pearson", "spearman"):
                 values = subset[measure].to_numpy(dtype=float)
                 row[measure] = (
-                    float(np.average(values, weights=weights if weighted else None))
-                    if len(values)
-                    else np.nan
+                    float(np.average(values, weights=weights if weighted else None)) if len(values) else np.nan
                 )
             rows.append(row)
     return pd.DataFrame(rows, columns=list(CORRELATION_COLUMNS))
@@ -183,7 +173,10 @@ def similarity_frame(pairs: pd.DataFrame, similarity: np.ndarray, sample: set[st
 
 
 def write_run_outputs(
-    run: RunId, similarities: pd.DataFrame, correlations: pd.DataFrame, out_similarities: PathLike,
+    run: RunId,
+    similarities: pd.DataFrame,
+    correlations: pd.DataFrame,
+    out_similarities: PathLike,
     out_correlations: PathLike,
 ) -> None:
     """Write ``similarities.tsv`` and ``correlations.tsv``, each with ``run``'s identity columns last."""

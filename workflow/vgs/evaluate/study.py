@@ -43,6 +43,7 @@ TERMS = {
     "log2_total:log2_k": "log2(total) × log2(k)",
 }
 
+
 def study_by_seed(
     runs: Sequence[Mapping[str, Any]], retrieval_paths: Sequence[PathLike], similarity_paths: Sequence[PathLike]
 ) -> pd.DataFrame:
@@ -69,8 +70,14 @@ def cell_summary(by_seed: pd.DataFrame) -> pd.DataFrame:
         row: dict[str, Any] = {"total": total, "k": k, "images": total // k, "seeds": len(cell)}
         for column, mean in (("pearson", fisher_mean), ("r10", lambda values: float(values.mean()))):
             values = cell[column]
-            row.update({f"{column}_mean": mean(values), f"{column}_sd": float(values.std(ddof=1)) if len(cell) > 1
-                        else math.nan, f"{column}_min": float(values.min()), f"{column}_max": float(values.max())})
+            row.update(
+                {
+                    f"{column}_mean": mean(values),
+                    f"{column}_sd": float(values.std(ddof=1)) if len(cell) > 1 else math.nan,
+                    f"{column}_min": float(values.min()),
+                    f"{column}_max": float(values.max()),
+                }
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -102,14 +109,18 @@ def reading(term: str, outcome: str, estimate: float, low: float, high: float) -
     if term == "Intercept":
         return f"{name} of seed 1 at the grid's mean log total and log k: {estimate:.3f}{unit} [{low:.3f}, {high:.3f}]."
     if term == "log2_total":
-        return (f"Doubling the training captions (k at its grid mean) changes {name} by {change}; {verdict}.")
+        return f"Doubling the training captions (k at its grid mean) changes {name} by {change}; {verdict}."
     if term == "log2_k":
-        return (f"Doubling the captions per image at the same total (so half the images) changes {name} by "
-                f"{change}; {verdict}.")
+        return (
+            f"Doubling the captions per image at the same total (so half the images) changes {name} by "
+            f"{change}; {verdict}."
+        )
     if term == "log2_total:log2_k":
         worth = "more" if estimate > 0 else "less"
-        return (f"Per doubling of k, the gain from doubling the data changes by {change} "
-                f"(more paraphrases make more data worth {worth}); {verdict}.")
+        return (
+            f"Per doubling of k, the gain from doubling the data changes by {change} "
+            f"(more paraphrases make more data worth {worth}); {verdict}."
+        )
     seed = term.split("T.")[-1].rstrip("]")
     return f"Seed {seed} against seed 1, same cell: {change}; {verdict}."
 
@@ -146,19 +157,23 @@ def spread_sentence(spread: Mapping[str, float], paper_style: pd.DataFrame | Non
     (one seed each, as the paper trained them): their pairwise differences are what a reader of
     such a figure would compare, and the seed spread says how many of them chance alone could make.
     """
-    text = (f"Seed to seed, r of one cell varies with a median sd of {spread['median_sd']:.3f} (largest "
-            f"{spread['max_sd']:.3f}); the best and worst seed of a cell differ by {spread['median_range']:.3f} "
-            f"in the median cell and by up to {spread['max_range']:.3f}.")
+    text = (
+        f"Seed to seed, r of one cell varies with a median sd of {spread['median_sd']:.3f} (largest "
+        f"{spread['max_sd']:.3f}); the best and worst seed of a cell differ by {spread['median_range']:.3f} "
+        f"in the median cell and by up to {spread['max_range']:.3f}."
+    )
     if paper_style is not None and len(paper_style) > 1:
         values = paper_style.sort_values("k")["pearson"].to_numpy()
         differences = np.abs(values[:, None] - values[None, :])[np.triu_indices(len(values), 1)]
         within_median = int((differences <= spread["median_range"]).sum())
         within_max = int((differences <= spread["max_range"]).sum())
         ks = ", ".join(str(k) for k in sorted(paper_style["k"]))
-        text += (f" The paper-style subset models (k = {ks}, one seed each, as the paper trained them) span "
-                 f"r = {values.min():.3f} to {values.max():.3f}; of their {len(differences)} pairwise differences, "
-                 f"{within_median} are no larger than the median cell's seed range and {within_max} no larger "
-                 "than the largest: a difference that small between single runs can be the seed alone.")
+        text += (
+            f" The paper-style subset models (k = {ks}, one seed each, as the paper trained them) span "
+            f"r = {values.min():.3f} to {values.max():.3f}; of their {len(differences)} pairwise differences, "
+            f"{within_median} are no larger than the median cell's seed range and {within_max} no larger "
+            "than the largest: a difference that small between single runs can be the seed alone."
+        )
     return text
 
 
@@ -181,10 +196,13 @@ def training_seconds(benchmark_paths: Sequence[PathLike]) -> float:
 
 def format_cells(cells: pd.DataFrame) -> pd.DataFrame:
     """The cell table for reading: mean ± sd [min, max] of each outcome."""
+
     def cell_text(row: pd.Series, column: str, digits: int) -> str:
         spread = "" if math.isnan(row[f"{column}_sd"]) else f" ± {row[f'{column}_sd']:.{digits}f}"
-        return (f"{row[f'{column}_mean']:.{digits}f}{spread} "
-                f"[{row[f'{column}_min']:.{digits}f}, {row[f'{column}_max']:.{digits}f}]")
+        return (
+            f"{row[f'{column}_mean']:.{digits}f}{spread} "
+            f"[{row[f'{column}_min']:.{digits}f}, {row[f'{column}_max']:.{digits}f}]"
+        )
 
     return pd.DataFrame({
         "total captions": cells["total"], "captions per image": cells["k"], "images": cells["images"],

@@ -99,9 +99,7 @@ def retrieval_long(runs: Sequence[Run], json_paths: Sequence[PathLike]) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def retrieval_table(
-    runs: Sequence[Run], json_paths: Sequence[PathLike], paths: Mapping[str, PathLike]
-) -> pd.DataFrame:
+def retrieval_table(runs: Sequence[Run], json_paths: Sequence[PathLike], paths: Mapping[str, PathLike]) -> pd.DataFrame:
     """Table 2: retrieval per model (mean ± sd over seeds). CSV holds per-seed numbers."""
     long = retrieval_long(runs, json_paths)
     write_table(long, {fmt: path for fmt, path in paths.items() if fmt == "csv"})
@@ -172,9 +170,7 @@ def sts_tables(
                f"All, {natural_label(natural_source)} ({natural_description(natural_source)}) and Sample (the "
                "same pairs in the six voices); senteval_mean / senteval_wmean are SentEval-style plain and "
                "size-weighted means over subtasks. Text toplines are marked.")  # fmt: skip
-    write_table(
-        _correlation_matrix(aggregated), {f: p for f, p in paths.items() if f in ("md", "tex")}, caption
-    )
+    write_table(_correlation_matrix(aggregated), {f: p for f, p in paths.items() if f in ("md", "tex")}, caption)
     return aggregated
 
 
@@ -199,15 +195,15 @@ def _correlation_matrix(aggregated: pd.DataFrame) -> pd.DataFrame:
         return f"{row['pearson']:.2f}"
 
     frame = aggregated.assign(
-        label=[system_label(s, k, c) for s, k, c in zip(aggregated["system"], aggregated["kind"], aggregated["corpus"],
-                                                           strict=True)],
+        label=[
+            system_label(s, k, c)
+            for s, k, c in zip(aggregated["system"], aggregated["kind"], aggregated["corpus"], strict=True)
+        ],
         cell=aggregated.apply(cell, axis=1),
         row=aggregated["level"] + ": " + aggregated["group"].astype(str),
     )
     matrix = frame.pivot(index="row", columns="label", values="cell")
-    matrix = matrix.reindex(
-        index=list(dict.fromkeys(frame["row"])), columns=list(dict.fromkeys(frame["label"]))
-    )
+    matrix = matrix.reindex(index=list(dict.fromkeys(frame["row"])), columns=list(dict.fromkeys(frame["label"])))
     return matrix.fillna("–").reset_index().rename(columns={"row": "group"})
 
 
@@ -274,9 +270,7 @@ def comparisons_table(
         if seed_a is not None and seed_b is not None and seed_a != seed_b:
             continue
         result = compare_dependent(gold.to_numpy(), sim_a, sim_b)
-        rows.append(
-            {"a": _run_label(run_a, several_seeds), "b": _run_label(run_b, several_seeds), **result.as_dict()}
-        )
+        rows.append({"a": _run_label(run_a, several_seeds), "b": _run_label(run_b, several_seeds), **result.as_dict()})
     frame = pd.DataFrame(rows, columns=["a", "b", "n", "r_a", "r_b", "r_ab", "t", "df", "p"])
     frame["p_holm"] = multipletests(frame["p"], method="holm")[1] if len(frame) else []
     frame["significant"] = frame["p_holm"] < 0.05

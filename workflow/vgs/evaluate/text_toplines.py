@@ -52,9 +52,7 @@ def _term_matrix(texts: Sequence[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
     return counts, document_frequency
 
 
-def bag_of_words_similarity(
-    sent_a: Sequence[str], sent_b: Sequence[str], weighting: str = "count"
-) -> np.ndarray:
+def bag_of_words_similarity(sent_a: Sequence[str], sent_b: Sequence[str], weighting: str = "count") -> np.ndarray:
     """Cosine similarity of each (a, b) pair's word vectors; ``weighting`` is count or tfidf.
 
     A sentence without any word token has a zero vector; its similarity is 0.
@@ -88,9 +86,7 @@ def minilm_similarity(sent_a: Sequence[str], sent_b: Sequence[str], batch_size: 
     model = sentence_transformers.SentenceTransformer(str(model_dir), device="cpu")
 
     def encode(texts: Sequence[str]) -> np.ndarray:
-        return model.encode(
-            list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=True
-        )
+        return model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=True)
 
     return np.sum(encode(sent_a) * encode(sent_b), axis=1).astype(np.float64)
 
@@ -102,9 +98,7 @@ def _model_directory(package: object) -> Path:
         found = sorted(root.rglob("modules.json"))
         if found:
             return found[0].parent
-    raise RuntimeError(
-        f"no sentence-transformers model (modules.json) found inside {MINILM_PACKAGE} at {roots}"
-    )
+    raise RuntimeError(f"no sentence-transformers model (modules.json) found inside {MINILM_PACKAGE} at {roots}")
 
 
 def topline_similarity(name: str, sent_a: Sequence[str], sent_b: Sequence[str]) -> np.ndarray:

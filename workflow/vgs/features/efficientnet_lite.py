@@ -92,8 +92,9 @@ class EfficientNetLite0(nn.Module):
         for expand, kernel, stride, channels_in, channels_out, repeats in STAGES:
             for index in range(repeats):
                 first = index == 0  # only a stage's first block changes stride and width
-                blocks.append(MBConv(expand, kernel, stride if first else 1,
-                                     channels_in if first else channels_out, channels_out))
+                blocks.append(
+                    MBConv(expand, kernel, stride if first else 1, channels_in if first else channels_out, channels_out)
+                )
         self._blocks = nn.ModuleList(blocks)
         self._conv_head = nn.Conv2d(320, FEATURE_DIM, 1, bias=False)
         self._bn1 = nn.BatchNorm2d(FEATURE_DIM, eps=BN_EPS)

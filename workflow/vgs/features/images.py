@@ -38,11 +38,13 @@ def crop_transform(encoder: ImageEncoder, crops: str) -> transforms.Compose:
         raise ValueError(f"features.image.crops must be one of {CROPS}, got {crops!r}")
     to_tensor = transforms.Compose([transforms.ToTensor(), transforms.Normalize(encoder.mean, encoder.std)])
     cropper = transforms.TenCrop(CROP) if crops == "ten" else transforms.CenterCrop(CROP)
-    return transforms.Compose([
-        transforms.Resize(RESIZE, interpolation=transforms.InterpolationMode.LANCZOS),
-        cropper,
-        transforms.Lambda(lambda out: torch.stack([to_tensor(c) for c in (out if crops == "ten" else [out])])),
-    ])
+    return transforms.Compose(
+        [
+            transforms.Resize(RESIZE, interpolation=transforms.InterpolationMode.LANCZOS),
+            cropper,
+            transforms.Lambda(lambda out: torch.stack([to_tensor(c) for c in (out if crops == "ten" else [out])])),
+        ]
+    )
 
 
 def load_image(path: str) -> Image.Image:
@@ -100,14 +102,32 @@ def extract_image_store(
 ) -> int:
     """Encode every image a corpus manifest names into an ArrayStore at ``output`` (kind ``image``)."""
     images = corpus_images(manifest)
-    require_files(images["image_path"], f"images of {manifest}", "re-run the corpus's load_corpus rule "
-                  "after restoring the images (see its loader's error for where they come from)")
+    require_files(
+        images["image_path"],
+        f"images of {manifest}",
+        "re-run the corpus's load_corpus rule "
+        "after restoring the images (see its loader's error for where they come from)",
+    )
     model = build_encoder(encoder, seed)
-    metadata = {"encoder": model.name, "crops": crops, "resize": RESIZE, "resample": "lanczos", "crop": CROP,
-                "mean": model.mean, "std": model.std, "manifest": str(manifest), **model.metadata}
+    metadata = {
+        "encoder": model.name,
+        "crops": crops,
+        "resize": RESIZE,
+        "resample": "lanczos",
+        "crop": CROP,
+        "mean": model.mean,
+        "std": model.std,
+        "manifest": str(manifest),
+        **model.metadata,
+    }
     if "warning" in model.metadata:
         log.warning("%s", model.metadata["warning"])
-    count = write_store(output, iter_image_features(images, model, crops, batch_size, resolve_device(device)),
-                        dim=model.dim, kind="image", metadata=metadata)
+    count = write_store(
+        output,
+        iter_image_features(images, model, crops, batch_size, resolve_device(device)),
+        dim=model.dim,
+        kind="image",
+        metadata=metadata,
+    )
     log.info("wrote %d image features (%s, %d-d) to %s", count, model.name, model.dim, output)
     return count

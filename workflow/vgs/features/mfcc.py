@@ -282,7 +282,8 @@ def iter_mfccs(
     if silent:
         log.warning(
             "%d utterance(s) are digital silence; their normalised features are all zero: %s",
-            len(silent), ", ".join(silent),
+            len(silent),
+            ", ".join(silent),
         )
 
 
@@ -314,8 +315,13 @@ def extract_mfcc_store(
             shown = "\n  ".join(errors[:REPORTED_ERRORS])
             raise AudioError(f"{len(errors)} of {len(pairs)} audio files in {manifest} are unusable:\n  {shown}")
 
-    metadata = {**asdict(settings), "sample_rate": SAMPLE_RATE, "manifest": str(manifest),
-                "shard": shard, "shards": shards}
+    metadata = {
+        **asdict(settings),
+        "sample_rate": SAMPLE_RATE,
+        "manifest": str(manifest),
+        "shard": shard,
+        "shards": shards,
+    }
     count = write_store(output, checked(), dim=extractor.dim, kind="mfcc", metadata=metadata)
     log.info("wrote %d utterances to %s", count, output)
     return count

@@ -114,9 +114,7 @@ def synthesis_jobs(
             "sent_id": sentences["sent_id"].to_numpy(),
             "text": sentences["normalised"].to_numpy(),
             "voice": engine,
-            "wav_path": [
-                cache_wav_path(cache_root, backend, engine, text) for text in sentences["normalised"]
-            ],
+            "wav_path": [cache_wav_path(cache_root, backend, engine, text) for text in sentences["normalised"]],
         }
     )
 
@@ -145,9 +143,7 @@ def pair_sides(pairs: pd.DataFrame, sentences: pd.DataFrame) -> pd.DataFrame:
     spoken = dict(zip(sentences["sent_id"], sentences["normalised"]))
     sides = []
     for side in ("a", "b"):
-        frame = pairs[["pair_id", "subtask", "year", f"sent_{side}_id"]].rename(
-            columns={f"sent_{side}_id": "sent_id"}
-        )
+        frame = pairs[["pair_id", "subtask", "year", f"sent_{side}_id"]].rename(columns={f"sent_{side}_id": "sent_id"})
         sides.append(frame.assign(side=side))
     rows = pd.concat(sides, ignore_index=True)
     rows["order"] = rows["pair_id"].map({pair: i for i, pair in enumerate(pairs["pair_id"])})

@@ -38,20 +38,14 @@ OFFICIAL_ARCHIVES: Mapping[str, Archive] = {
     "STS12": Archive("http://ixa2.si.ehu.es/stswiki/images/4/40/STS2012-en-test.zip", "test-gold"),
     "STS13": Archive("http://ixa2.si.ehu.es/stswiki/images/2/2f/STS2013-en-test.zip", "test-gs"),
     "STS14": Archive("http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip", "sts-en-test-gs-2014"),
-    "STS15": Archive(
-        "http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip", "test_evaluation_task2a"
-    ),
-    "STS16": Archive(
-        "http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip", "sts2016-english-with-gs-v1.0"
-    ),
+    "STS15": Archive("http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip", "test_evaluation_task2a"),
+    "STS16": Archive("http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip", "sts2016-english-with-gs-v1.0"),
 }
 _NAME = re.compile(r"^STS(?:\d{4})?\.(input|gs)\.(.+)\.txt$")
 TEXT_FORMS = ("senteval", "official")
 
 
-def unpack_archive(
-    zip_path: PathLike, name: str, folder: str, root: PathLike, text: str = "senteval"
-) -> list[str]:
+def unpack_archive(zip_path: PathLike, name: str, folder: str, root: PathLike, text: str = "senteval") -> list[str]:
     """Unpack one year's zip into ``<root>/<name>-en-test``, text in form ``text``; return the subtasks."""
     if text not in TEXT_FORMS:
         raise ValueError(f"STS text form {text!r} is not one of {TEXT_FORMS}")
@@ -67,9 +61,7 @@ def unpack_archive(
                 files.setdefault(match.group(2), {})[match.group(1)] = info
         subtasks = sorted(task for task, kinds in files.items() if {"input", "gs"} <= kinds.keys())
         if not subtasks:
-            raise ValueError(
-                f"{zip_path}: no STS input/gold file pairs under {folder}/ (has the archive changed?)"
-            )
+            raise ValueError(f"{zip_path}: no STS input/gold file pairs under {folder}/ (has the archive changed?)")
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=Path(root)))
         try:
             for task in subtasks:

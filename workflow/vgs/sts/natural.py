@@ -77,9 +77,7 @@ def write_sample(
     pairs_path: PathLike, fraction: float, seed: int, sample_path: PathLike, script_path: PathLike
 ) -> None:
     """Draw the seeded sample (:func:`sample_pairs`) and write it with its recording script."""
-    write_sample_tables(
-        sample_pairs(read_tsv(pairs_path, PAIR_COLUMNS), fraction, seed), sample_path, script_path
-    )
+    write_sample_tables(sample_pairs(read_tsv(pairs_path, PAIR_COLUMNS), fraction, seed), sample_path, script_path)
 
 
 def released_recordings(
@@ -103,9 +101,7 @@ def write_natural_sample(
         write_sample(pairs_path, natural["fraction"], natural["seed"], sample_path, script_path)
         return
     pairs = read_tsv(pairs_path, PAIR_COLUMNS)
-    inventory, _read = released_recordings(
-        pairs, read_tsv(sentences_path, SENTENCE_COLUMNS), natural["spokensts"]
-    )
+    inventory, _read = released_recordings(pairs, read_tsv(sentences_path, SENTENCE_COLUMNS), natural["spokensts"])
     sample = pairs[pairs["pair_id"].isin(set(inventory["pair_id"]))].reset_index(drop=True)
     write_sample_tables(sample, sample_path, script_path)
     log.info(
@@ -124,9 +120,7 @@ def shorten_silences(samples: np.ndarray, max_ms: int, threshold_db: float) -> n
     Silence is audio quieter than the recording's mean loudness plus ``threshold_db`` (negative),
     found with pydub's detector; the cut is made on the samples, keeping 16 kHz int16.
     """
-    segment = AudioSegment(
-        samples.astype(np.int16).tobytes(), frame_rate=TARGET_RATE, sample_width=2, channels=1
-    )
+    segment = AudioSegment(samples.astype(np.int16).tobytes(), frame_rate=TARGET_RATE, sample_width=2, channels=1)
     if not math.isfinite(segment.dBFS):
         return samples
     silences = detect_silence(
@@ -212,9 +206,7 @@ def import_recordings(
         try:
             samples, rate = sf.read(str(path), dtype="int16", always_2d=True)
         except (RuntimeError, OSError) as error:
-            raise RecordingError(
-                f"{mapping_path}: line {row.csv_line}: cannot decode {path} ({error})"
-            ) from None
+            raise RecordingError(f"{mapping_path}: line {row.csv_line}: cannot decode {path} ({error})") from None
         silence = (max_silence_ms, threshold_db)
         rows.append(store_recording(samples, rate, silence, wav_root, row.pair_id, row.side, row.speaker))
     return pd.DataFrame(rows, columns=AUDIO_COLUMNS)
@@ -249,9 +241,7 @@ def import_spokensts(
     """
     spec = natural["spokensts"]
     inventory, read = released_recordings(pairs, sentences, spec)
-    silence = (
-        (natural["max_silence_ms"], natural["silence_threshold_db"]) if spec["shorten_silences"] else None
-    )
+    silence = (natural["max_silence_ms"], natural["silence_threshold_db"]) if spec["shorten_silences"] else None
     rows = []
     for row in tqdm(inventory.itertuples(), total=len(inventory), desc="import SpokenSTS", unit="wav"):
         try:
@@ -288,9 +278,7 @@ def synthetic_speakers(
             "side": sides["side"],
             "text": sides["text"],
             "voice": voices,
-            "wav_path": [
-                cache_wav_path(cache_root, engine, voice, text) for voice, text in zip(voices, sides["text"])
-            ],
+            "wav_path": [cache_wav_path(cache_root, engine, voice, text) for voice, text in zip(voices, sides["text"])],
         }
     )
     done = synthesize_jobs(jobs, tts_config, progress_desc="synthetic natural sample", backend=engine)
@@ -316,9 +304,7 @@ def natural_manifest(
     """
     pairs = read_tsv(pairs_path, PAIR_COLUMNS)
     sample = read_tsv(sample_path, SAMPLE_COLUMNS)
-    sides = pair_sides(
-        pairs[pairs["pair_id"].isin(set(sample["pair_id"]))], read_tsv(sentences_path, SENTENCE_COLUMNS)
-    )
+    sides = pair_sides(pairs[pairs["pair_id"].isin(set(sample["pair_id"]))], read_tsv(sentences_path, SENTENCE_COLUMNS))
     for needed in ("recordings", "spokensts"):
         if natural["source"] == needed and needed not in natural:
             raise RecordingError(f"sts.natural.source is {needed!r} but sts.natural.{needed} is not set")

@@ -114,8 +114,7 @@ def numbered_pair_ids(inventory: pd.DataFrame, pairs: pd.DataFrame, numbering: N
     """The pair id of every inventory row under ``numbering`` (``None``: no such pair)."""
     if numbering.counts == "lines":
         return [
-            make_pair_id(year, subtask, number - numbering.first + 1)
-            if number - numbering.first >= 0 else None
+            make_pair_id(year, subtask, number - numbering.first + 1) if number - numbering.first >= 0 else None
             for year, subtask, number in zip(inventory["year"], inventory["subtask"], inventory["number"])
         ]
     scored: dict[tuple[str, str], list[str]] = {}
@@ -150,9 +149,7 @@ def release_inventory(root: Path) -> tuple[pd.DataFrame, list[str], AudioReader]
     texts: dict[tuple[str, str], dict[str, list[str]]] = {}
     for path in json_paths:
         try:
-            texts[(path.parent.name, path.stem)] = {
-                str(k): v for k, v in json.loads(path.read_text()).items()
-            }
+            texts[(path.parent.name, path.stem)] = {str(k): v for k, v in json.loads(path.read_text()).items()}
         except (json.JSONDecodeError, AttributeError, UnicodeDecodeError) as error:
             problems.append(f"{path}: not a JSON object of key -> [sentence 1, sentence 2] ({error})")
     heard: set[tuple[str, str, str]] = set()
@@ -194,7 +191,9 @@ def release_inventory(root: Path) -> tuple[pd.DataFrame, list[str], AudioReader]
     log.info(
         "%s: the JSON files list %d keys, %d of them with natural recordings (the sample); the others "
         "are sentences the release synthesised only",
-        root, listed, len(heard),
+        root,
+        listed,
+        len(heard),
     )
     return _inventory(rows), problems, read_wav
 
@@ -347,9 +346,7 @@ def hub_inventory(spec: Mapping[str, Any]) -> tuple[pd.DataFrame, list[str], Aud
     meta = data.select_columns(wanted + list(text_columns or ())).to_pandas()
     rows, problems = [], []
     for index, row in enumerate(meta.itertuples(index=False)):
-        where = (
-            f"{label} row {index} ({row.task} {row.subtask} pair_id {row.pair_id} speaker {row.speaker_id})"
-        )
+        where = f"{label} row {index} ({row.task} {row.subtask} pair_id {row.pair_id} speaker {row.speaker_id})"
         year, subtask, number = release_location(str(row.task), str(row.subtask), row.pair_id)
         if number is None:
             problems.append(f"{where}: pair_id is not a number")
@@ -389,8 +386,12 @@ def read_inventory(spec: Mapping[str, Any]) -> tuple[pd.DataFrame, list[str], Au
     return folder_inventory(Path(spec["path"]), Path(spec["mapping"]))
 
 
-def row_problems(inventory: pd.DataFrame, pair_ids: list[str | None], gold: Mapping[str, float],
-                 spoken: Mapping[tuple[str, str], str]) -> list[list[str]]:
+def row_problems(
+    inventory: pd.DataFrame,
+    pair_ids: list[str | None],
+    gold: Mapping[str, float],
+    spoken: Mapping[tuple[str, str], str],
+) -> list[list[str]]:
     """For every recording, why its pair is unknown or its text or gold score differs from that pair's."""
     found = []
     for row, pair_id in zip(inventory.itertuples(), pair_ids):
@@ -413,8 +414,13 @@ def row_problems(inventory: pd.DataFrame, pair_ids: list[str | None], gold: Mapp
     return found
 
 
-def find_numbering(inventory: pd.DataFrame, pairs: pd.DataFrame, gold: Mapping[str, float],
-                   spoken: Mapping[tuple[str, str], str], source: str) -> tuple[list[str], list[str]]:
+def find_numbering(
+    inventory: pd.DataFrame,
+    pairs: pd.DataFrame,
+    gold: Mapping[str, float],
+    spoken: Mapping[tuple[str, str], str],
+    source: str,
+) -> tuple[list[str], list[str]]:
     """(pair id of every row, problems) under the one numbering that fits every recording.
 
     Numberings that give the same pairs (a subtask without unscored lines numbers its lines and
@@ -440,7 +446,7 @@ def find_numbering(inventory: pd.DataFrame, pairs: pd.DataFrame, gold: Mapping[s
             "the data cannot tell which pairs were recorded"
         )
     if fitting:
-        (ids, group), = fitting.items()
+        ((ids, group),) = fitting.items()
         same = f" (the same pairs as: {', '.join(map(str, group[1:]))})" if len(group) > 1 else ""
         log.info("%s: pair numbering found from the data: %s%s", source, group[0], same)
         return list(ids), []
@@ -483,13 +489,11 @@ def check_inventory(
     for pair_id, present in known.groupby("pair_id")["speaker"].agg(set).items():
         for speaker in sorted(speakers - present):
             problems.append(
-                f"{source}: pair {pair_id} has no recording by {speaker}, who reads other "
-                "pairs (missing audio)"
+                f"{source}: pair {pair_id} has no recording by {speaker}, who reads other pairs (missing audio)"
             )
     if problems:
         raise SpokenSTSError(
-            f"{source}: {len(problems)} problem(s) with the SpokenSTS natural speech:\n  "
-            + "\n  ".join(problems)
+            f"{source}: {len(problems)} problem(s) with the SpokenSTS natural speech:\n  " + "\n  ".join(problems)
         )
     return inventory.reset_index(drop=True)
 

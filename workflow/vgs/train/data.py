@@ -55,9 +55,7 @@ class CaptionSet:
 
 def missing_ids_error(what: str, path: object, missing: Sequence[str], total: int, rule: str) -> ValueError:
     shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-    return ValueError(
-        f"{path}: {len(missing)} of {total} {what} missing ({shown}); rerun the {rule} rule for this set"
-    )
+    return ValueError(f"{path}: {len(missing)} of {total} {what} missing ({shown}); rerun the {rule} rule for this set")
 
 
 def split_rows(manifest: pd.DataFrame, split: str, path: PathLike) -> pd.DataFrame:

@@ -52,9 +52,7 @@ def embed_utterances(
 
 
 @torch.no_grad()
-def embed_images(
-    model: VGSModel, features: np.ndarray | StoreRows, batch_size: int, runtime: Runtime
-) -> torch.Tensor:
+def embed_images(model: VGSModel, features: np.ndarray | StoreRows, batch_size: int, runtime: Runtime) -> torch.Tensor:
     """Image embeddings ``[N, D]`` (float32, CPU) of frozen feature rows ``[N, image_dim]`` (read a batch at a time)."""
     parts = []
     for start in range(0, len(features), batch_size):
@@ -96,8 +94,11 @@ def check_frames_fit_durations(
         return
     seconds = table.drop_duplicates("utt_id").set_index("utt_id")["duration"].astype(float)
     limit = np.floor(100 * seconds.reindex(list(utt_ids)).to_numpy() + 2)
-    too_long = [(utt, int(n), float(d)) for utt, n, d, bound in
-                zip(utt_ids, lengths, seconds.reindex(list(utt_ids)), limit, strict=True) if n > bound]
+    too_long = [
+        (utt, int(n), float(d))
+        for utt, n, d, bound in zip(utt_ids, lengths, seconds.reindex(list(utt_ids)), limit, strict=True)
+        if n > bound
+    ]
     if too_long:
         shown = "; ".join(f"{utt}: {n} frames for {d:.2f} s" for utt, n, d in too_long[:5])
         raise ValueError(
@@ -120,8 +121,13 @@ def manifest_ids(manifest_path: PathLike, column: str, split: str | None) -> lis
 def store_metadata(checkpoint: PathLike, payload: dict, run: RunId) -> dict[str, object]:
     """What an embedding store records: its checkpoint, epoch and model config, and its run
     (``model``, ``seed``), which evaluation checks (vgs.identity)."""
-    return {"checkpoint": str(checkpoint), "epoch": int(payload["epoch"]), "model_config": payload["model_config"],
-            "model": run.system, "seed": run.seed}
+    return {
+        "checkpoint": str(checkpoint),
+        "epoch": int(payload["epoch"]),
+        "model_config": payload["model_config"],
+        "model": run.system,
+        "seed": run.seed,
+    }
 
 
 def encode_utterances(
@@ -139,8 +145,9 @@ def encode_utterances(
 ) -> int:
     """Encode the (de-duplicated) utterances of ``manifest`` into an embedding store of ``run``
     (the job's model and seed, which ``checkpoint`` must record)."""
-    return encode_utterance_sets([(manifest, mfcc_paths, output)], checkpoint, split, batch_size, max_frames,
-                                 device, precision, run=run)[0]
+    return encode_utterance_sets(
+        [(manifest, mfcc_paths, output)], checkpoint, split, batch_size, max_frames, device, precision, run=run
+    )[0]
 
 
 def encode_utterance_sets(
@@ -211,6 +218,9 @@ def encode_images(
         )
     embeddings = embed_images(model, store.rows(image_ids), batch_size, runtime)
     return write_store(
-        output, zip(image_ids, embeddings.numpy(), strict=True), model.config.embed_dim, "embedding",
+        output,
+        zip(image_ids, embeddings.numpy(), strict=True),
+        model.config.embed_dim,
+        "embedding",
         store_metadata(checkpoint, payload, run),
     )

@@ -157,8 +157,10 @@ def dev_loss_batches(dev_set: CaptionSet, settings: TrainConfig, seed: int) -> l
     image's second, ...). ``random`` draws fixed batches (pass p holds caption p of each dev image).
     """
     if settings.dev_batches == "ordered":
-        return [np.arange(start, min(start + settings.dev_batch_size, len(dev_set)))
-                for start in range(0, len(dev_set), settings.dev_batch_size)]
+        return [
+            np.arange(start, min(start + settings.dev_batch_size, len(dev_set)))
+            for start in range(0, len(dev_set), settings.dev_batch_size)
+        ]
     return epoch_batches(
         dev_set.image_ids, dev_set.lengths, settings.dev_batch_size, np.random.default_rng([seed, DEV_SEED])
     )
@@ -171,7 +173,11 @@ def evaluate(
     """Dev loss over fixed batches and caption -> image recall@1/5/10 over the dev images."""
     model.eval()
     captions = embed_utterances(
-        model, dev_set.frames.arrays(dev_set.utt_ids), settings.eval_batch_size, settings.max_frames, runtime,
+        model,
+        dev_set.frames.arrays(dev_set.utt_ids),
+        settings.eval_batch_size,
+        settings.max_frames,
+        runtime,
         lengths=dev_set.lengths,
     )
     images = embed_images(model, dev_set.image_features, settings.eval_batch_size, runtime)
@@ -233,8 +239,11 @@ class Trainer:
             return False
         saved = {**payload["train_settings"], "seed": payload["seed"]}
         wanted = {**self.settings.fingerprint(), "seed": self.seed}
-        differences = [f"{key}: {wanted.get(key)} != {saved.get(key)}"
-                       for key in sorted(set(saved) | set(wanted)) if saved.get(key) != wanted.get(key)]
+        differences = [
+            f"{key}: {wanted.get(key)} != {saved.get(key)}"
+            for key in sorted(set(saved) | set(wanted))
+            if saved.get(key) != wanted.get(key)
+        ]
         if differences:
             raise CheckpointMismatch(
                 f"{self.last_path}: checkpoint was made with different training settings (requested vs. "
@@ -249,34 +258,45 @@ class Trainer:
         if self.runtime.device.type == "cuda" and payload["rng"]["cuda"]:
             torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
         if self.state.batches_done:
-            log.info("resumed %s in epoch %d after batch %d (step %d)", self.dir, self.state.epoch + 1,
-                     self.state.batches_done, self.state.step)
+            log.info(
+                "resumed %s in epoch %d after batch %d (step %d)",
+                self.dir,
+                self.state.epoch + 1,
+                self.state.batches_done,
+                self.state.step,
+            )
         else:
             log.info("resumed %s after epoch %d (step %d)", self.dir, self.state.epoch, self.state.step)
         return True
 
     def save(self) -> None:
         cuda = torch.cuda.get_rng_state_all() if self.runtime.device.type == "cuda" else []
-        save_checkpoint(self.last_path, {
-            "model_config": self.config.as_dict(),
-            "train_settings": self.settings.fingerprint(),
-            "seed": self.seed,
-            "data": self.data_key,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "state": dataclasses.asdict(self.state),
-            "rng": {"torch": torch.get_rng_state(), "cuda": cuda},
-        })
+        save_checkpoint(
+            self.last_path,
+            {
+                "model_config": self.config.as_dict(),
+                "train_settings": self.settings.fingerprint(),
+                "seed": self.seed,
+                "data": self.data_key,
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict(),
+                "state": dataclasses.asdict(self.state),
+                "rng": {"torch": torch.get_rng_state(), "cuda": cuda},
+            },
+        )
 
     def save_best(self, row: Mapping[str, float]) -> None:
-        save_checkpoint(self.best_path, {
-            "model_config": self.config.as_dict(),
-            "model": self.model.state_dict(),
-            "seed": self.seed,
-            "epoch": int(row["epoch"]),
-            "metrics": {key: float(value) for key, value in row.items()},
-        })
+        save_checkpoint(
+            self.best_path,
+            {
+                "model_config": self.config.as_dict(),
+                "model": self.model.state_dict(),
+                "seed": self.seed,
+                "epoch": int(row["epoch"]),
+                "metrics": {key: float(value) for key, value in row.items()},
+            },
+        )
 
     def batch_tensors(
         self, train_set: CaptionSet, indices: np.ndarray
@@ -315,15 +335,26 @@ class Trainer:
         s, state = self.settings, self.state
         start = time.perf_counter()
         batches = epoch_batches(
-            train_set.image_ids, train_set.lengths, s.batch_size, np.random.default_rng([self.seed, epoch]),
-            s.bucket, s.length_jitter,
+            train_set.image_ids,
+            train_set.lengths,
+            s.batch_size,
+            np.random.default_rng([self.seed, epoch]),
+            s.bucket,
+            s.length_jitter,
         )
         self.model.train()
         # The float32 accumulator continues from its saved value: the same sums in the same order.
         total = torch.tensor(state.epoch_loss_sum, dtype=torch.float32, device=self.runtime.device)
         counted, lr = state.epoch_captions, state.epoch_lr if state.batches_done else s.lr_min
-        bar = tqdm(range(state.batches_done, len(batches)), desc=f"epoch {epoch}/{s.epochs}", unit="batch",
-                   initial=state.batches_done, total=len(batches), disable=not s.progress, mininterval=5)
+        bar = tqdm(
+            range(state.batches_done, len(batches)),
+            desc=f"epoch {epoch}/{s.epochs}",
+            unit="batch",
+            initial=state.batches_done,
+            total=len(batches),
+            disable=not s.progress,
+            mininterval=5,
+        )
         for position in bar:
             indices = batches[position]
             if len(indices) >= 2:  # a lone caption has no negatives (only in passes of one image)
@@ -353,6 +384,7 @@ class Trainer:
         A handler may run between any two bytecodes, so it only records the signal; the loop acts
         on it where the model, optimizer and plan position agree.
         """
+
         def request_stop(signum: int, frame: object) -> None:
             self.stop_requested = True
 
@@ -381,9 +413,13 @@ class Trainer:
             for epoch in range(self.state.epoch + 1, self.settings.epochs + 1):
                 start = time.perf_counter() - self.state.epoch_seconds
                 train_loss, lr = self.train_epoch(train_set, epoch, period)
-                row = {"epoch": epoch, "train_loss": train_loss,
-                       **evaluate(self.model, dev_set, self.settings, self.seed, self.runtime),
-                       "lr": lr, "seconds": round(time.perf_counter() - start, 2)}
+                row = {
+                    "epoch": epoch,
+                    "train_loss": train_loss,
+                    **evaluate(self.model, dev_set, self.settings, self.seed, self.runtime),
+                    "lr": lr,
+                    "seconds": round(time.perf_counter() - start, 2),
+                }
                 log.info("epoch %s", " ".join(f"{k}={v:.4g}" for k, v in row.items()))
                 self.state.log.append(row)
                 self.state.end_epoch(epoch)

@@ -56,9 +56,17 @@ def synthetic_corpus(
                 start = rng.integers(0, length // 2)
                 noise[start : start + length // 3] += template.astype(np.float32)
                 frames.append((utt_id, noise))
-                rows.append({"utt_id": utt_id, "image_id": image_id, "image_path": f"{image_id}.png",
-                             "wav_path": f"{utt_id}.wav", "text": f"caption {caption} of {image_id}",
-                             "speaker": "synthetic", "split": split})
+                rows.append(
+                    {
+                        "utt_id": utt_id,
+                        "image_id": image_id,
+                        "image_path": f"{image_id}.png",
+                        "wav_path": f"{utt_id}.wav",
+                        "text": f"caption {caption} of {image_id}",
+                        "speaker": "synthetic",
+                        "split": split,
+                    }
+                )
     paths = {"manifest": root / "manifest.tsv", "mfcc": root / "mfcc.h5", "images": root / "images.h5"}
     write_tsv(paths["manifest"], pd.DataFrame(rows))
     write_store(paths["mfcc"], frames, 39, "mfcc")

@@ -103,8 +103,7 @@ class GoogleBackend:
             except TRANSIENT_ERRORS as error:
                 if attempt + 1 == self.max_attempts:
                     raise RuntimeError(
-                        f"Google Cloud TTS still failing after {self.max_attempts} attempts "
-                        f"({type(error).__name__})"
+                        f"Google Cloud TTS still failing after {self.max_attempts} attempts ({type(error).__name__})"
                     ) from None
                 delay = min(MAX_DELAY_S, self.backoff_s * 2**attempt)
                 log.warning("%s from Google Cloud TTS; retrying in %.1f s", type(error).__name__, delay)

@@ -41,9 +41,7 @@ class ReleasedBackend:
         self.root = Path(path)
         self.pattern = pattern
         self.mapping = mapping
-        self.version = hashlib.sha256(f"{self.root.resolve()}\0{pattern}\0{mapping}".encode()).hexdigest()[
-            :12
-        ]
+        self.version = hashlib.sha256(f"{self.root.resolve()}\0{pattern}\0{mapping}".encode()).hexdigest()[:12]
         self._files = self._mapping_files() if mapping else self._release_files()
 
     def _release_files(self) -> dict[str, dict[str, str]]:

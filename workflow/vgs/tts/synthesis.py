@@ -55,9 +55,7 @@ def write_wav(path: PathLike, samples: np.ndarray) -> None:
         sf.write(str(tmp), np.asarray(samples, dtype=np.int16), TARGET_RATE, subtype="PCM_16", format="WAV")
 
 
-def synthesize_with_retries(
-    backend: TTSBackend, text: str, voice: str, retries: int, where: str
-) -> np.ndarray:
+def synthesize_with_retries(backend: TTSBackend, text: str, voice: str, retries: int, where: str) -> np.ndarray:
     """Synthesise one utterance, retrying ``retries`` times; fatal engine errors are not retried."""
     last: Exception | None = None
     for _attempt in range(retries + 1):
@@ -100,8 +98,7 @@ def synthesize_jobs(
     missing_utterances = getattr(engine, "missing_utterances", None)  # backends reading released audio
     if missing_utterances is not None:
         requests = [
-            (str(text), engine_voice(str(voice), tts_config))
-            for text, voice in zip(unique["text"], unique["voice"])
+            (str(text), engine_voice(str(voice), tts_config)) for text, voice in zip(unique["text"], unique["voice"])
         ]
         missing = missing_utterances(requests)
         if missing:

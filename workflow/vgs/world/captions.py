@@ -23,9 +23,15 @@ from vgs.world.scene import INVERSE, Scene
 # --- Lexicon: every meaning has several ways to say it -------------------------------------------
 
 KIND_WORDS = {
-    "ball": ["ball"], "box": ["box", "crate", "cube"], "triangle": ["triangle"], "star": ["star"],
-    "tree": ["tree"], "house": ["house", "cottage", "hut"], "car": ["car", "automobile"],
-    "flower": ["flower", "blossom"], "kite": ["kite"],
+    "ball": ["ball"],
+    "box": ["box", "crate", "cube"],
+    "triangle": ["triangle"],
+    "star": ["star"],
+    "tree": ["tree"],
+    "house": ["house", "cottage", "hut"],
+    "car": ["car", "automobile"],
+    "flower": ["flower", "blossom"],
+    "kite": ["kite"],
 }
 SIZE_WORDS = {"small": ["small", "little", "tiny"], "large": ["large", "big"]}
 PLACE_PHRASES = {
@@ -39,9 +45,14 @@ PLACE_PHRASES = {
     "desert": ["in a desert", "in the desert", "on the sand dunes"],
 }
 PLACE_NOUNS = {
-    "beach": ["a beach", "a sandy beach"], "forest": ["a forest", "a wood"], "street": ["a street", "a road"],
-    "kitchen": ["a kitchen"], "field": ["a field", "a meadow"], "room": ["a room"],
-    "lake": ["a lake shore", "a lake"], "desert": ["a desert", "sand dunes"],
+    "beach": ["a beach", "a sandy beach"],
+    "forest": ["a forest", "a wood"],
+    "street": ["a street", "a road"],
+    "kitchen": ["a kitchen"],
+    "field": ["a field", "a meadow"],
+    "room": ["a room"],
+    "lake": ["a lake shore", "a lake"],
+    "desert": ["a desert", "sand dunes"],
 }
 # "next" is the undirected relation of two objects side by side (left or right of each other).
 RELATION_PHRASES = {
@@ -53,8 +64,10 @@ RELATION_PHRASES = {
 }
 # The same relations said of "it": "a box with a ball to its left".
 RELATION_PRONOUN = {
-    "left": ["to its left", "on its left"], "right": ["to its right", "on its right"],
-    "above": ["above it", "over it"], "below": ["below it", "under it", "beneath it"],
+    "left": ["to its left", "on its left"],
+    "right": ["to its right", "on its right"],
+    "above": ["above it", "over it"],
+    "below": ["below it", "under it", "beneath it"],
     "next": ["next to it", "beside it"],
 }
 PICTURE_WORDS = ["a picture of", "a photo of", "an image of", "a drawing of"]
@@ -127,7 +140,7 @@ def meaning(scene: Scene, plan: Plan) -> Meaning:
 
 
 def can_say_next_to(scene: Scene, a: int, b: int) -> bool:
-    """"Next to" fits horizontal neighbours only."""
+    """ "Next to" fits horizontal neighbours only."""
     return scene.relation(a, b) in ("left", "right")
 
 
@@ -158,7 +171,7 @@ def with_article(phrase: str) -> str:
 
 
 def noun_phrase(scene: Scene, mention: Mention, rng: random.Random) -> str:
-    """"a big red ball", "a crate", "a tiny cottage"."""
+    """ "a big red ball", "a crate", "a tiny cottage"."""
     obj = scene.objects[mention.index]
     words = []
     if mention.size:
@@ -214,16 +227,28 @@ def _realise_list(scene: Scene, plan: Plan, rng: random.Random) -> str:
     objects = join_list([noun_phrase(scene, m, rng) for m in plan.mentions])
     be = "is" if len(plan.mentions) == 1 else "are"
     if not plan.place:
-        return rng.choice([
-            objects, f"there {be} {objects}", f"{rng.choice(PICTURE_WORDS)} {objects}",
-            f"you can see {objects}", f"{objects} can be seen",
-        ])
+        return rng.choice(
+            [
+                objects,
+                f"there {be} {objects}",
+                f"{rng.choice(PICTURE_WORDS)} {objects}",
+                f"you can see {objects}",
+                f"{objects} can be seen",
+            ]
+        )
     place = rng.choice(PLACE_PHRASES[scene.place])
-    return rng.choice([
-        f"{objects} {place}", f"there {be} {objects} {place}", f"{place} there {be} {objects}",
-        f"{rng.choice(PICTURE_WORDS)} {objects} {place}", f"{rng.choice(PLACE_NOUNS[scene.place])} with {objects}",
-        f"you can see {objects} {place}", f"{place} you can see {objects}", f"{objects} can be seen {place}",
-    ])
+    return rng.choice(
+        [
+            f"{objects} {place}",
+            f"there {be} {objects} {place}",
+            f"{place} there {be} {objects}",
+            f"{rng.choice(PICTURE_WORDS)} {objects} {place}",
+            f"{rng.choice(PLACE_NOUNS[scene.place])} with {objects}",
+            f"you can see {objects} {place}",
+            f"{place} you can see {objects}",
+            f"{objects} can be seen {place}",
+        ]
+    )
 
 
 def realise(scene: Scene, plan: Plan, rng: random.Random) -> str:
@@ -259,4 +284,4 @@ def toggled(plan: Plan, rng: random.Random) -> Plan:
     mention = plan.mentions[position]
     attribute = rng.choice(["colour", "size"])
     changed = replace(mention, **{attribute: not getattr(mention, attribute)})
-    return replace(plan, mentions=plan.mentions[:position] + (changed,) + plan.mentions[position + 1:])
+    return replace(plan, mentions=plan.mentions[:position] + (changed,) + plan.mentions[position + 1 :])

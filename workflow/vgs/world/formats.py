@@ -83,10 +83,15 @@ def _flickr_write(root: Path, images: Sequence[CorpusImage]) -> list[Utterance]:
             wav2capt.append(f"{wav} {filename} #{k}\n")
             wav2spk.append(f"{wav} {voice}\n")
             utterances.append(Utterance(text, voice, f"flickr_audio/wavs/{wav}"))
-        entries.append({
-            "filename": filename, "imgid": imgid, "split": FLICKR_SPLITS[image.split],
-            "sentences": sentences, "sentids": [s["sentid"] for s in sentences],
-        })
+        entries.append(
+            {
+                "filename": filename,
+                "imgid": imgid,
+                "split": FLICKR_SPLITS[image.split],
+                "sentences": sentences,
+                "sentids": [s["sentid"] for s in sentences],
+            }
+        )
         sentid += len(sentences)
     _write_json(root / "dataset_flickr8k.json", {"dataset": "flickr8k", "images": entries})
     write_text_atomic(root / "flickr_audio" / "wav2capt.txt", "".join(wav2capt))
@@ -123,13 +128,21 @@ def _places_write(root: Path, images: Sequence[CorpusImage]) -> list[Utterance]:
         for k, (text, voice) in enumerate(zip(image.captions, image.voices, strict=True)):
             uttid = _uttid(voice, image, k)
             wav = f"wavs/{speaker_dir(voice)}/{uttid}.wav"
-            data[image.split].append({
-                "uttid": uttid, "speaker": voice, "asr_text": text, "wav": wav, "image": _places_image(image),
-            })
+            data[image.split].append(
+                {
+                    "uttid": uttid,
+                    "speaker": voice,
+                    "asr_text": text,
+                    "wav": wav,
+                    "image": _places_image(image),
+                }
+            )
             utterances.append(Utterance(text, voice, f"audio/{wav}"))
     for split, name in PLACES_FILES.items():
-        _write_json(root / "metadata" / name,
-                    {"image_base_path": "../images", "audio_base_path": "../audio", "data": data[split]})
+        _write_json(
+            root / "metadata" / name,
+            {"image_base_path": "../images", "audio_base_path": "../audio", "data": data[split]},
+        )
     return utterances
 
 

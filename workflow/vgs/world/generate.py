@@ -67,7 +67,8 @@ def discard_stale_audio(root: Path, jobs: pd.DataFrame) -> int:
     issued_path = root / ISSUED_FILE
     issued = (
         read_tsv(issued_path, JOB_COLUMNS).set_index("wav_path")[["text", "voice"]].to_dict("index")
-        if issued_path.is_file() else {}
+        if issued_path.is_file()
+        else {}
     )
     deleted = 0
     for text, voice, wav in jobs[JOB_COLUMNS].itertuples(index=False):
@@ -94,8 +95,9 @@ def write_corpus(name: str, spec: Mapping[str, Any], world: Mapping[str, Any], r
     deleted = discard_stale_audio(root, relative)
     jobs = relative.assign(wav_path=[str(root / wav) for wav in relative["wav_path"]])
     write_tsv(root / JOBS_FILE, jobs)
-    log.info("%s (%s): %d images, %d captions; %d stale wavs deleted",
-             name, spec["format"], len(images), len(jobs), deleted)
+    log.info(
+        "%s (%s): %d images, %d captions; %d stale wavs deleted", name, spec["format"], len(images), len(jobs), deleted
+    )
     return images
 
 
@@ -112,7 +114,14 @@ def generate_corpora(world: Mapping[str, Any], out_dir: str | Path) -> None:
         root = out / "corpora" / name
         fmt = FORMATS[spec["format"]]
         for image in write_corpus(name, spec, world, root):
-            rows.append({"corpus": name, "split": image.split, "image_id": image.image_id,
-                         "image_path": str(root / fmt.image_path(image)), "scene": describe(image.scene),
-                         "captions": " | ".join(image.captions)})
+            rows.append(
+                {
+                    "corpus": name,
+                    "split": image.split,
+                    "image_id": image.image_id,
+                    "image_path": str(root / fmt.image_path(image)),
+                    "scene": describe(image.scene),
+                    "captions": " | ".join(image.captions),
+                }
+            )
     write_tsv(out / "scenes.tsv", pd.DataFrame(rows))

@@ -27,15 +27,21 @@ Band = tuple[float, float, RGB, RGB]  # top, bottom (fractions), colour at top, 
 
 # Each place is a stack of vertical gradient bands plus a texture drawn over them.
 PLACE_BANDS: dict[str, list[Band]] = {
-    "beach": [(0.0, 0.35, (120, 185, 240), (175, 215, 245)), (0.35, 0.5, (30, 95, 170), (50, 130, 190)),
-              (0.5, 1.0, (235, 210, 150), (215, 185, 120))],
+    "beach": [
+        (0.0, 0.35, (120, 185, 240), (175, 215, 245)),
+        (0.35, 0.5, (30, 95, 170), (50, 130, 190)),
+        (0.5, 1.0, (235, 210, 150), (215, 185, 120)),
+    ],
     "forest": [(0.0, 1.0, (30, 80, 35), (55, 110, 45))],
     "street": [(0.0, 0.5, (150, 150, 160), (120, 120, 130)), (0.5, 1.0, (70, 70, 75), (55, 55, 60))],
     "kitchen": [(0.0, 0.65, (235, 235, 225), (220, 220, 210)), (0.65, 1.0, (160, 110, 70), (130, 90, 55))],
     "field": [(0.0, 0.4, (110, 170, 235), (170, 205, 240)), (0.4, 1.0, (120, 190, 80), (80, 150, 50))],
     "room": [(0.0, 0.7, (215, 195, 160), (200, 180, 145)), (0.7, 1.0, (150, 100, 60), (120, 80, 45))],
-    "lake": [(0.0, 0.35, (150, 195, 235), (195, 220, 240)), (0.35, 0.42, (45, 100, 50), (45, 100, 50)),
-             (0.42, 1.0, (60, 120, 175), (25, 70, 130))],
+    "lake": [
+        (0.0, 0.35, (150, 195, 235), (195, 220, 240)),
+        (0.35, 0.42, (45, 100, 50), (45, 100, 50)),
+        (0.42, 1.0, (60, 120, 175), (25, 70, 130)),
+    ],
     "desert": [(0.0, 0.4, (245, 225, 190), (240, 210, 165)), (0.4, 1.0, (225, 170, 95), (200, 140, 70))],
 }
 
@@ -75,8 +81,7 @@ def _texture(place: str, draw: ImageDraw.ImageDraw, size: int, rng: random.Rando
         for row in range(6):
             for col in range(8):
                 if (row + col) % 2 == 0 and (row + 1) * step <= 0.65 * s:
-                    draw.rectangle([col * step, row * step, (col + 1) * step, (row + 1) * step],
-                                   fill=(200, 215, 225))
+                    draw.rectangle([col * step, row * step, (col + 1) * step, (row + 1) * step], fill=(200, 215, 225))
     elif place == "field":
         for _ in range(30):
             x, y = rng.uniform(0, 1) * s, rng.uniform(0.45, 1) * s
@@ -169,15 +174,26 @@ def _flower(d: ImageDraw.ImageDraw, cx: float, cy: float, r: float, c: RGB, e: R
 
 def _kite(d: ImageDraw.ImageDraw, cx: float, cy: float, r: float, c: RGB, e: RGB, w: int) -> None:
     d.line([(cx, cy + 0.6 * r), (cx + 0.4 * r, cy + r)], fill=(60, 60, 60), width=w)
-    d.polygon([(cx, cy - r), (cx + 0.6 * r, cy - 0.2 * r), (cx, cy + 0.6 * r), (cx - 0.6 * r, cy - 0.2 * r)],
-              fill=c, outline=e, width=w)
+    d.polygon(
+        [(cx, cy - r), (cx + 0.6 * r, cy - 0.2 * r), (cx, cy + 0.6 * r), (cx - 0.6 * r, cy - 0.2 * r)],
+        fill=c,
+        outline=e,
+        width=w,
+    )
     d.line([(cx, cy - r), (cx, cy + 0.6 * r)], fill=e, width=w)
 
 
 Drawer = Callable[[ImageDraw.ImageDraw, float, float, float, RGB, RGB, int], None]
 DRAWERS: dict[str, Drawer] = {
-    "ball": _ball, "box": _box, "triangle": _triangle, "star": _star_shape, "tree": _tree,
-    "house": _house, "car": _car, "flower": _flower, "kite": _kite,
+    "ball": _ball,
+    "box": _box,
+    "triangle": _triangle,
+    "star": _star_shape,
+    "tree": _tree,
+    "house": _house,
+    "car": _car,
+    "flower": _flower,
+    "kite": _kite,
 }
 
 

@@ -18,8 +18,9 @@ from vgs.world.generate import JOB_COLUMNS
 log = logging.getLogger(__name__)
 
 
-def speak_corpus(jobs_path: str | Path, marker_path: str | Path, tts_config: Mapping[str, Any],
-                 progress_desc: str = "") -> None:
+def speak_corpus(
+    jobs_path: str | Path, marker_path: str | Path, tts_config: Mapping[str, Any], progress_desc: str = ""
+) -> None:
     """Synthesise the wavs listed in ``jobs_path`` and write ``marker_path`` when all exist."""
     from vgs.tts.synthesis import synthesize_jobs  # the TTS engine loads only when speech is made
 

@@ -121,8 +121,11 @@ def _unrelated(rng: random.Random) -> tuple[Side, Side]:
 
 
 PAIR_MAKERS: dict[str, PairMaker] = {
-    "paraphrase": _paraphrase, "attribute": _attribute, "relation": _relation,
-    "objects": _objects, "unrelated": _unrelated,
+    "paraphrase": _paraphrase,
+    "attribute": _attribute,
+    "relation": _relation,
+    "objects": _objects,
+    "unrelated": _unrelated,
 }
 
 
