@@ -63,3 +63,15 @@ def run_shell(script: str, cwd: Path, timeout: float) -> subprocess.CompletedPro
 def make_would_reinstall(cwd: Path) -> bool:
     """Whether ``make`` in ``cwd`` would rebuild the environment (its stamp older than the requirements)."""
     return subprocess.run(["make", "-q", "setup"], cwd=cwd, capture_output=True).returncode != 0
+
+
+def run_snakemake(workdir: Path, *args: str, timeout: float = 300) -> str:
+    """Run this repository's workflow in ``workdir`` on one core; its terminal output (stdout and
+    stderr), after asserting that it succeeded."""
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+         "--cores", "1", *args],
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result.stdout + result.stderr

@@ -12,8 +12,6 @@ import json
 import logging
 import re
 import struct
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import soundfile
 import yaml
 from PIL import Image
 
+from checkout import run_snakemake
 from conftest import REPO
 from test_corpora import MIN_SAMPLES, write_flickr8k, write_places, write_spokencoco
 from vgs.config import ConfigError, validate_config
@@ -604,30 +603,12 @@ def test_rule_writes_rejected_tsv_and_the_report_counts_it(tmp_path: Path) -> No
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
 
     def snakemake(*args: str) -> str:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "snakemake",
-                "--snakefile",
-                str(REPO / "Snakefile"),
-                "--directory",
-                str(tmp_path),
-                "--cores",
-                "1",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr[-4000:]
-        return result.stderr
+        return run_snakemake(tmp_path, *args)
 
     terminal = snakemake("results/corpora/bad/manifest.tsv")
     listed = read_tsv(tmp_path / "results" / "corpora" / "bad" / "rejected.tsv")
     assert sorted(listed["wav_path"]) == sorted(map(str, broken))
-    assert "40 wavs checked: 6 rejected" in (tmp_path / "results" / "logs" / "corpora" / "bad.log").read_text()
+    assert "40 wavs checked: 6 rejected" in (tmp_path / "results" / "logs" / "load_corpus" / "bad.log").read_text()
     assert (
         "corpus bad: 34 of 40 utterances kept (34 images), 6 rejected for unusable audio (listed in "
         "results/corpora/bad/rejected.tsv), 0 repaired (listed in results/corpora/bad/repaired.tsv), "

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import struct
-import subprocess
-import sys
 import wave
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
+from checkout import run_snakemake
 from conftest import REPO
 from test_corpora import MIN_SAMPLES, write_flickr8k
 from vgs.corpora.audio_check import HeaderRepair, check_audio
@@ -163,30 +162,12 @@ def test_rule_declares_repaired_tsv_and_the_report_counts_it(tmp_path: Path) -> 
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
 
     def snakemake(*args: str) -> str:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "snakemake",
-                "--snakefile",
-                str(REPO / "Snakefile"),
-                "--directory",
-                str(tmp_path),
-                "--cores",
-                "1",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr[-4000:]
-        return result.stdout + result.stderr
+        return run_snakemake(tmp_path, *args)
 
     terminal = snakemake("results/corpora/f8k/manifest.tsv")
     assert "1 repaired (listed in results/corpora/f8k/repaired.tsv)" in terminal
     assert list(read_tsv(tmp_path / "results" / "corpora" / "f8k" / "repaired.tsv")["wav_path"]) == [str(wavs[4])]
-    log = (tmp_path / "results" / "logs" / "corpora" / "f8k.log").read_text()
+    log = (tmp_path / "results" / "logs" / "load_corpus" / "f8k.log").read_text()
     assert "1 of them read as what they hold despite a wrong header" in log
     snakemake("results/corpora/f8k/repaired.tsv", "--report", "report.html")
     report = (tmp_path / "report.html").read_text()

@@ -388,19 +388,24 @@ def test_missing_features_are_named(corpus):
 def test_train_rule_entry_writes_outputs_and_learns(tmp_path):
     data = synthetic_corpus(tmp_path / "data", images={"train": 60, "dev": 30}, captions_per_image=3)
     out = tmp_path / "model"
-    loop.train(
-        data["manifest"],
-        [data["mfcc"]],
-        data["images"],
-        out / "best.pt",
-        out / "train_log.tsv",
-        out / "curve.png",
-        out / "checkpoints",
-        {"size": "t", "sizes": {"t": {**TINY, "rnn_hidden": 24}}},
-        {**FAST, "epochs": 6, "batch_size": 16, "threads": 1, "mem_mb": 1000},
-        seed=3,
-        model_name="t-model",
-    )
+
+    def train_entry() -> None:
+        """The rule's entry, as train_model.py calls it."""
+        loop.train(
+            data["manifest"],
+            [data["mfcc"]],
+            data["images"],
+            out / "best.pt",
+            out / "train_log.tsv",
+            out / "curve.png",
+            out / "checkpoints",
+            {"size": "t", "sizes": {"t": {**TINY, "rnn_hidden": 24}}},
+            {**FAST, "epochs": 6, "batch_size": 16, "threads": 1, "mem_mb": 1000},
+            seed=3,
+            model_name="t-model",
+        )
+
+    train_entry()
     log = pd.read_csv(out / "train_log.tsv", sep="\t")
     assert list(log.columns) == [*loop.LOG_COLUMNS, "system", "seed"] and log["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
     assert set(zip(log["system"], log["seed"])) == {("t-model", 3)}  # the run, for the figure to check
@@ -418,19 +423,7 @@ def test_train_rule_entry_writes_outputs_and_learns(tmp_path):
     steps: list[int] = []
     hook = register_optimizer_step_pre_hook(lambda optimizer, args, kwargs: steps.append(1))
     try:
-        loop.train(
-            data["manifest"],
-            [data["mfcc"]],
-            data["images"],
-            out / "best.pt",
-            out / "train_log.tsv",
-            out / "curve.png",
-            out / "checkpoints",
-            {"size": "t", "sizes": {"t": {**TINY, "rnn_hidden": 24}}},
-            {**FAST, "epochs": 6, "batch_size": 16, "threads": 1, "mem_mb": 1000},
-            seed=3,
-            model_name="t-model",
-        )
+        train_entry()
     finally:
         hook.remove()
     rewritten = load_checkpoint(out / "best.pt")
