@@ -119,3 +119,11 @@ def test_log_paths_name_their_rule(rules):
         if name not in TARGET_RULES and not re.match(rf"results/logs/{name}[/.]", str(rule.log[0]))
     ]
     assert not wrong
+
+
+def test_what_a_job_runs_is_fixed_when_its_rule_is_defined(rules):
+    """A rule's run function may read no workflow variable: Snakemake evaluates ``script:`` when
+    the job runs, so a rule defined in a loop with ``script: f"...{name}.py"`` ran the last
+    iteration's script (figure1 drew Figure 2; found by the encoders overlay test)."""
+    late = {name: sorted(set(rule.run_func.__code__.co_names) - {"script", "config"}) for name, rule in rules.items()}
+    assert not {name: names for name, names in late.items() if names}

@@ -304,9 +304,11 @@ for figure_stem in ("figure1", "figure2"):
             runtime=10,
         params:
             **NATURAL_LABELS,
+            # The script is a constant: Snakemake reads `script:` when the job runs, after the loop.
+            figure=figure_stem,
             measure="pearson",
         script:
-            f"../scripts/{figure_stem}.py"
+            "../scripts/figure_sts.py"
 
 
 rule figure_learning_curves:
