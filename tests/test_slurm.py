@@ -476,7 +476,7 @@ def test_training_past_the_partition_time_limit_resumes_over_submissions_bit_ide
     # limit that comes after the last step stops nothing), and the last submission resumed.
     stops = re.findall(r"stopped by SIGTERM after batch (\d+) of (\d+) in epoch", result.stderr)
     assert stops and all(0 < int(done) <= int(total) for done, total in stops), result.stderr[-6000:]
-    assert "resumed model/seed1/checkpoints" in (remote / "logs" / "train" / "seed1.log").read_text()
+    assert "resumed model/seed1/checkpoints" in (remote / "logs" / "train" / "model" / "seed1.log").read_text()
 
     for name in ("best.pt", "checkpoints/last.pt"):
         ours = load_checkpoint(remote / "model" / "seed1" / name)
