@@ -326,7 +326,7 @@ WAYS: list[tuple[str, Way]] = [
     ),
     (
         r"make plan CONFIG=workflow/config/paper\.yaml",
-        Way(as_written, reason="prints the plan; tests/test_plan.py checks its counts and sums"),
+        Way(as_written, reason="prints the plan; tests/test_projection.py checks its counts and sums"),
     ),
     (
         r'make run CONFIG="workflow/config/paper\.yaml workflow/config/rehearsal\.yaml"',
