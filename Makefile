@@ -39,10 +39,10 @@ run: setup
 	echo "Workflow finished in $$((end - start)) s wall time on $(CORES) cores." && \
 	echo "Tables:  results/tables/    Figures: results/figures/    Logs: results/logs/"
 
-# Jobs of each kind with projected CPU core-hours, GPU-hours, peak memory and disk (vgs.projection), from
+# Jobs of each kind with projected CPU core-hours, GPU-hours, peak memory and disk (vgs_ops.projection), from
 # the corpora's published sizes (or their manifests once loaded); runs nothing.
 plan: setup
-	$(BIN)/python -m vgs.projection $(CONFIG)
+	$(BIN)/python -m vgs_ops.projection $(CONFIG)
 
 # The study's 48 models and its tables and figure only (the world's other models are not trained).
 study:
@@ -70,20 +70,20 @@ test-fast: setup
 # SLURM + MariaDB for tests/test_slurm.py: installed as root with apt-get, else the command is
 # printed and those tests skip (fail under CI=true).
 slurm-deps: setup
-	$(BIN)/python -m vgs.cluster.local_slurm deps
+	$(BIN)/python -m vgs_ops.cluster.local_slurm deps
 
 bench: setup
-	$(BIN)/python -m vgs.bench --out results/benchmarks $(BENCH_ARGS)
+	$(BIN)/python -m vgs_ops.bench --out results/benchmarks $(BENCH_ARGS)
 
 # GPU readiness check: results/benchmarks/gpu.json + gpu.md (BENCH_ARGS=--quick for a smoke run).
 gpu-check: setup
-	$(BIN)/python -m vgs.bench --only gpu --out results/benchmarks $(BENCH_ARGS)
+	$(BIN)/python -m vgs_ops.bench --only gpu --out results/benchmarks $(BENCH_ARGS)
 
 report: setup
 	$(BIN)/snakemake $(PROFILE) --cores $(CORES) --configfile $(CONFIG) --report results/report.html
 
 rulegraph: setup
-	$(BIN)/snakemake --configfile $(CONFIG) --rulegraph | $(BIN)/python -m vgs.rulegraph workflow/report/rulegraph.svg
+	$(BIN)/snakemake --configfile $(CONFIG) --rulegraph | $(BIN)/python -m vgs_ops.rulegraph workflow/report/rulegraph.svg
 
 # Copies of the embedded world's figures that the README shows (after `make run`).
 readme-figures:

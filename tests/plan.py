@@ -11,7 +11,7 @@ from snakemake.api import SnakemakeApi
 from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
 from checkout import run_shell
-from vgs.projection import parse_dry_run
+from vgs_ops.projection import parse_dry_run
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -12,14 +12,14 @@ import sys
 
 import pytest
 
-from vgs.bench import discover
-from vgs.bench.__main__ import main
+from vgs_ops.bench import discover
+from vgs_ops.bench.__main__ import main
 
 
 @pytest.mark.slow
 def test_every_benchmark_writes_a_complete_record(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "vgs.bench", "--quick", "--out", str(tmp_path)],
+        [sys.executable, "-m", "vgs_ops.bench", "--quick", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -63,18 +63,20 @@ def test_unknown_benchmark_is_named(tmp_path, capsys):
 def test_only_imports_the_named_benchmark():
     """A GPU machine runs ``--only gpu`` without the TTS or MFCC references installed (#24)."""
     probe = (
-        "import sys; from vgs.bench import discover; found = discover(['gpu']); "
-        "print(sorted(found), sorted(m for m in sys.modules if m.startswith('vgs.bench.')))"
+        "import sys; from vgs_ops.bench import discover; found = discover(['gpu']); "
+        "print(sorted(found)); print(*sorted({'.'.join(m.split('.')[:3]) for m in sys.modules "
+        "if m.startswith('vgs_ops.bench.')}))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
-    assert result.stdout.strip() == "['gpu'] ['vgs.bench.gpu', 'vgs.bench.train']"
+    # The benchmark packages imported (the gpu package's own parts count as gpu): gpu and what it uses.
+    assert result.stdout.split("\n")[:2] == ["['gpu']", "vgs_ops.bench.gpu vgs_ops.bench.train"]
 
 
 def test_on_request_benchmarks_run_only_when_named_or_quick(tmp_path, monkeypatch):
     """``make bench`` must not write the scale benchmark's 33 GB store unasked."""
     import types
 
-    import vgs.bench.__main__ as bench_main
+    import vgs_ops.bench.__main__ as bench_main
 
     ran: list[tuple[str, bool]] = []
 

@@ -1,4 +1,4 @@
-"""vgs.costs: a job's memory, runtime and disk follow its data, by numbers computed here by hand.
+"""vgs_ops.costs: a job's memory, runtime and disk follow its data, by numbers computed here by hand.
 
 Why: the requests of the heavy rules and `make plan` rest on these formulas; a wrong parameter
 count, FLOP count or corpus size silently over- or under-asks at the paper's size (Places' training
@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vgs import costs
 from vgs.config import load_config
 from vgs.model import ModelConfig, VGSModel
+from vgs_ops import costs
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "workflow" / "config" / "paper.yaml"

@@ -325,14 +325,14 @@ def test_the_benchmark_runs_on_torch_numpy_and_transformers_alone(tmp_path):
     module beyond vgs.encoders.{spec,hf}, nor torchaudio, h5py or pandas (transformers itself
     may import soundfile where installed). Its projection follows from its measured rate."""
     code = ("import runpy, sys\nsys.argv = ['encoders', '--quick', '--out', sys.argv[1]]\n"
-            "runpy.run_module('vgs.bench.encoders', run_name='__main__')\n"
+            "runpy.run_module('vgs_ops.bench.encoders', run_name='__main__')\n"
             "print('MODULES', sorted(m for m in sys.modules if m.split('.')[0] in "
             "('vgs', 'torchaudio', 'h5py', 'pandas')))")  # fmt: skip
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=600,
                             env={**os.environ, "PYTHONPATH": str(REPO / "workflow")})  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     modules = result.stdout.split("MODULES", 1)[1].strip()
-    assert modules == str(["vgs", "vgs.bench", "vgs.encoders", "vgs.encoders.hf", "vgs.encoders.spec"])
+    assert modules == str(["vgs", "vgs_ops.bench", "vgs.encoders", "vgs.encoders.hf", "vgs.encoders.spec"])
     record = json.loads((tmp_path / "encoders.json").read_text())
     (tiny,) = [value for value in record["results"].values() if isinstance(value, dict)]
     assert tiny["utterances"] == 8 and tiny["layers_read"] == 3 and tiny["utterances_per_s"] > 0

@@ -16,24 +16,24 @@ import pytest
 import torch
 
 import vgs.train.loop as loop
-from vgs.bench import gpu
-from vgs.bench.train import ASSUMED_GPU_TFLOPS, SIZES, gpu_hours_estimate
 from vgs.model import ModelConfig
 from vgs.train.data import load_training_data
 from vgs.train.device import Runtime
 from vgs.train.synthetic import synthetic_corpus
+from vgs_ops.bench.gpu import harness, suite, throughput
+from vgs_ops.bench.train import ASSUMED_GPU_TFLOPS, SIZES, gpu_hours_estimate
 
 TINY = {"conv_channels": 8, "conv_kernel": 4, "conv_stride": 2, "rnn_layers": 1, "rnn_hidden": 8, "attention_hidden": 8}
 
 
 def not_on_cpu(field: object) -> bool:
-    return isinstance(field, dict) and field.get("not_measured", "").startswith(gpu.NOT_ON_CPU)
+    return isinstance(field, dict) and field.get("not_measured", "").startswith(harness.NOT_ON_CPU)
 
 
 @pytest.mark.slow
 def test_quick_check_writes_every_field(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "vgs.bench", "--only", "gpu", "--quick", "--out", str(tmp_path)],
+        [sys.executable, "-m", "vgs_ops.bench", "--only", "gpu", "--quick", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -43,10 +43,10 @@ def test_quick_check_writes_every_field(tmp_path):
     record = json.loads((tmp_path / "gpu.json").read_text())
     r = record["results"]
     on_cpu = r["device"] == "cpu"
-    assert set(r["budget"]["parts"]) == set(gpu.QUICK.part_budgets)
+    assert set(r["budget"]["parts"]) == set(harness.QUICK.part_budgets)
     assert all(part["status"] == "done" for part in r["budget"]["parts"].values()), r["budget"]
 
-    assert set(r["throughput"]) == {f"{arm}-{mode}" for arm in gpu.PRECISIONS for mode in ("eager", "compiled")}
+    assert set(r["throughput"]) == {f"{arm}-{mode}" for arm in harness.PRECISIONS for mode in ("eager", "compiled")}
     for name, arm in r["throughput"].items():
         if on_cpu and name != "fp32-eager":
             assert not_on_cpu(arm), (name, arm)
@@ -58,7 +58,7 @@ def test_quick_check_writes_every_field(tmp_path):
     assert r["data_pipeline"]["captions_per_s"] > 0 and "verdict" in r["bottleneck"]
 
     c = r["correctness"]
-    assert c["batch_invariance"]["ok"] and c["batch_invariance"]["max_abs_difference"] <= gpu.EMBEDDING_TOLERANCE
+    assert c["batch_invariance"]["ok"] and c["batch_invariance"]["max_abs_difference"] <= harness.EMBEDDING_TOLERANCE
     for arm in ("bf16", "fp16"):
         assert c["precision_loss"][arm]["ok"] and c["precision_loss"][arm]["relative_difference"] >= 0
     for arm in ("fp32", "bf16", "fp16"):
@@ -80,7 +80,7 @@ def test_quick_check_writes_every_field(tmp_path):
 
 def test_measured_projection_scales_the_estimate_by_the_measured_rate():
     arms = {"bf16-eager": {"bucketed": {"achieved_tflops": 2 * ASSUMED_GPU_TFLOPS}}}
-    hours = gpu.gpu_hours(SIZES["paper"], arms, "Some GPU", "none")
+    hours = suite.gpu_hours(SIZES["paper"], arms, "Some GPU", "none")
     assumed = hours["estimate"]["gpu_hours_total"]
     measured = hours["measured"]["bf16-bucketed"]
     # Twice the achieved rate, half the hours (per-model rounding to 0.1 h aside).
@@ -90,7 +90,7 @@ def test_measured_projection_scales_the_estimate_by_the_measured_rate():
 
 
 def test_a_part_that_no_longer_fits_is_skipped_with_the_reason():
-    clock = gpu.Clock(total_s=1.0)
+    clock = harness.Clock(total_s=1.0)
     ran = []
     result = clock.run("big", 5.0, ran.append)
     assert not ran and "skipped" in result["not_measured"] and "5 s" in result["not_measured"]
@@ -100,7 +100,7 @@ def test_a_part_that_no_longer_fits_is_skipped_with_the_reason():
 
 
 def test_a_part_that_overruns_its_budget_is_stopped_and_keeps_its_results():
-    clock = gpu.Clock(total_s=60.0)
+    clock = harness.Clock(total_s=60.0)
 
     def slow(out: dict) -> None:
         out["first"] = 1
@@ -115,7 +115,7 @@ def test_a_part_that_overruns_its_budget_is_stopped_and_keeps_its_results():
 
 def test_a_part_that_raises_is_recorded_as_failed_and_the_next_part_still_runs():
     """A CUDA-only failure in one part (say, an out-of-memory step) must not lose the other parts' numbers."""
-    clock = gpu.Clock(total_s=60.0)
+    clock = harness.Clock(total_s=60.0)
 
     def broken(out: dict) -> None:
         out["before"] = 1
@@ -136,8 +136,8 @@ def test_an_arm_that_raises_is_recorded_and_the_other_arms_still_run(monkeypatch
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
         out.update(bucketed={"captions_per_s": 1.0}, random={"captions_per_s": 1.0})
 
-    monkeypatch.setattr(gpu, "throughput_arm", arm)
-    out = gpu.throughput_part(gpu.Clock(600.0), None, gpu.QUICK, "cuda", compiled=False)
+    monkeypatch.setattr(throughput, "throughput_arm", arm)
+    out = throughput.throughput_part(harness.Clock(600.0), None, harness.QUICK, "cuda", compiled=False)
     assert out["fp16-eager"] == {"failed": "OutOfMemoryError: CUDA out of memory"}
     assert {"bucketed", "random"} <= set(out["bf16-eager"]) and {"bucketed", "random"} <= set(out["fp32-eager"])
 
@@ -179,5 +179,5 @@ def test_cpu_precision_arms_keep_the_lstm_in_that_precision(dtype):
     the CPU precision arms measure what training runs: no oneDNN fallback, the LSTM in ``dtype``.
     Feeding it fp32 instead makes oneDNN reject fp16 and would switch the arm to an fp32 LSTM."""
     runtime = Runtime(torch.device("cpu"), dtype)
-    assert gpu.lstm_dtype(runtime) == str(dtype)
-    assert isinstance(gpu.cpu_autocast_fallback(runtime), contextlib.nullcontext)
+    assert harness.lstm_dtype(runtime) == str(dtype)
+    assert isinstance(harness.cpu_autocast_fallback(runtime), contextlib.nullcontext)

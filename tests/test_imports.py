@@ -1,4 +1,5 @@
-"""The ``vgs`` package imports downhill: no import cycle between its modules, nor between its parts.
+"""The ``vgs`` and ``vgs_ops`` packages import downhill: no import cycle between their modules, nor
+between their parts, and the science (``vgs``) never imports its operation (``vgs_ops``).
 
 Why both levels: a cycle of modules breaks at import time only when the imports sit at module level,
 so engines and factories that import each other inside functions run fine and still tangle the code;
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "workflow" / "vgs"
+OPERATIONS = PACKAGE.parent / "vgs_ops"
 
 
 def module_name(path: Path, package: Path) -> str:
@@ -24,9 +26,9 @@ def module_name(path: Path, package: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def package_imports(package: Path) -> dict[str, set[str]]:
-    """Each module of ``package`` -> the modules of the package it imports, wherever in the file."""
-    modules = {module_name(path, package): path for path in sorted(package.rglob("*.py"))}
+def package_imports(*packages: Path) -> dict[str, set[str]]:
+    """Each module of ``packages`` -> the modules of those packages it imports, wherever in the file."""
+    modules = {module_name(path, package): path for package in packages for path in sorted(package.rglob("*.py"))}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         imported: set[str] = set()
@@ -44,8 +46,8 @@ def package_imports(package: Path) -> dict[str, set[str]]:
 
 
 def part(module: str) -> str:
-    """The part of the package a module belongs to: ``vgs.tts.backend`` -> ``tts``, ``vgs.io`` -> ``io``."""
-    return module.split(".")[1] if "." in module else module
+    """The part of a package a module belongs to: ``vgs.tts.backend`` -> ``vgs.tts``, ``vgs.io`` -> ``vgs.io``."""
+    return ".".join(module.split(".")[:2])
 
 
 def parts_graph(modules: dict[str, set[str]]) -> dict[str, set[str]]:
@@ -74,13 +76,25 @@ def write_package(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_modules_import_without_a_cycle() -> None:
-    found = cycle(package_imports(PACKAGE))
+    found = cycle(package_imports(PACKAGE, OPERATIONS))
     assert not found, f"modules import each other: {' -> '.join(found)}; move what they share down"
 
 
-def test_parts_of_the_package_import_without_a_cycle() -> None:
-    found = cycle(parts_graph(package_imports(PACKAGE)))
+def test_parts_of_the_packages_import_without_a_cycle() -> None:
+    found = cycle(parts_graph(package_imports(PACKAGE, OPERATIONS)))
     assert not found, f"parts of vgs import each other: {' -> '.join(found)}; move what they share down"
+
+
+def test_the_science_never_imports_its_operation() -> None:
+    """Benchmarks, costs, the local cluster and the rule graph (vgs_ops) stand above vgs, never inside it."""
+    upward = {
+        f"{module} -> {other}"
+        for module, imported in package_imports(PACKAGE, OPERATIONS).items()
+        if module.split(".")[0] == "vgs"
+        for other in imported
+        if other.split(".")[0] == "vgs_ops"
+    }
+    assert not upward, f"vgs imports vgs_ops: {sorted(upward)}"
 
 
 @pytest.mark.parametrize(
@@ -126,4 +140,4 @@ def test_a_cycle_of_parts_is_found_where_modules_have_none(tmp_path: Path) -> No
         },
     )
     assert not cycle(package_imports(package))
-    assert sorted(set(cycle(parts_graph(package_imports(package))))) == ["sts", "tts"]
+    assert sorted(set(cycle(parts_graph(package_imports(package))))) == ["vgs.sts", "vgs.tts"]

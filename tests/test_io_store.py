@@ -191,7 +191,7 @@ def test_a_training_pass_over_a_1gb_store_grows_rss_by_under_a_fifth_and_reads_t
     import subprocess
     import sys
 
-    from vgs.bench.scale import write_phase
+    from vgs_ops.bench.scale import write_phase
 
     written = write_phase(str(tmp_path), 1.05e9, image_dim=16)
     paths = written["mfcc_paths"]

@@ -13,7 +13,6 @@ import python_speech_features as psf
 import soundfile
 import torch
 
-from vgs.bench.mfcc import psf_features
 from vgs.features.audio import AudioError, read_audio
 from vgs.features.mfcc import (
     C0_CHOICES,
@@ -26,6 +25,7 @@ from vgs.features.mfcc import (
 from vgs.io import write_tsv
 from vgs.store import ArrayStore
 from vgs.tts.engines import make_backend
+from vgs_ops.bench.mfcc import psf_features
 
 RATE = 16_000
 

@@ -1,4 +1,4 @@
-"""`make plan` (vgs.projection): the jobs Snakemake plans, with projected hours, memory and disk.
+"""`make plan` (vgs_ops.projection): the jobs Snakemake plans, with projected hours, memory and disk.
 
 Why: the plan is what a user reads before submitting hundreds of jobs; its counts must be the
 workflow's own (Snakemake's job-count table), its totals the sums of the per-job costs, and a
@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from checkout import fresh_checkout, run_shell
-from vgs import costs, projection
 from vgs.config import load_config
+from vgs_ops import costs, projection
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "workflow" / "config" / "paper.yaml"
@@ -92,7 +92,7 @@ def test_plan_counts_are_snakemakes_and_totals_add_up(tmp_path: Path) -> None:
     """The world configuration (113 jobs) in a fresh checkout: every kind's count equals Snakemake's
     job-count table, and the train row is the sum of its jobs' projected costs."""
     checkout = fresh_checkout(tmp_path)
-    printed = run_shell("python -m vgs.projection config.yaml", checkout, timeout=300)
+    printed = run_shell("python -m vgs_ops.projection config.yaml", checkout, timeout=300)
     assert printed.returncode == 0, printed.stderr[-3000:]
     stats = job_stats(run_shell("snakemake -n --configfile config.yaml", checkout, timeout=300).stdout)
     assert plan_table_counts(printed.stdout) == stats

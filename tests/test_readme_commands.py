@@ -240,9 +240,9 @@ LINT = (
     f"{VENV_BIN}/ruff check workflow tests",
     f"{VENV_BIN}/ruff format --check workflow tests",
 )
-SLURM_DEPS = f"{VENV_BIN}/python -m vgs.cluster.local_slurm deps"
-BENCH = f"{VENV_BIN}/python -m vgs.bench --out results/benchmarks"
-GPU_CHECK = f"{VENV_BIN}/python -m vgs.bench --only gpu --out results/benchmarks"
+SLURM_DEPS = f"{VENV_BIN}/python -m vgs_ops.cluster.local_slurm deps"
+BENCH = f"{VENV_BIN}/python -m vgs_ops.bench --out results/benchmarks"
+GPU_CHECK = f"{VENV_BIN}/python -m vgs_ops.bench --only gpu --out results/benchmarks"
 REPORT = (
     f"{VENV_BIN}/snakemake --workflow-profile workflow/profiles/default --cores 2 --configfile config.yaml "
     "--report results/report.html"
@@ -276,7 +276,7 @@ WAYS: list[tuple[str, Way]] = [
             "report of a finished world with the same snakemake --report",
         ),
     ),
-    (r"make bench", recipe(BENCH, reason="tests/test_bench.py runs every benchmark (python -m vgs.bench --quick)")),
+    (r"make bench", recipe(BENCH, reason="tests/test_bench.py runs every benchmark (python -m vgs_ops.bench --quick)")),
     (r"make bench BENCH_ARGS=--quick", recipe(f"{BENCH} --quick", reason="tests/test_bench.py runs this command")),
     (
         r"make test-fast",
@@ -288,7 +288,8 @@ WAYS: list[tuple[str, Way]] = [
     (
         r"make gpu-check",
         recipe(
-            GPU_CHECK, reason="tests/test_gpu_check.py runs its quick CPU mode (python -m vgs.bench --only gpu --quick)"
+            GPU_CHECK,
+            reason="tests/test_gpu_check.py runs its quick CPU mode (python -m vgs_ops.bench --only gpu --quick)",
         ),
     ),
     (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vgs.rulegraph import crossings, draw, layers, order_layers, parse_dot
+from vgs_ops.rulegraph import crossings, draw, layers, order_layers, parse_dot
 
 DOT = """digraph snakemake_dag {
     graph[bgcolor=white, margin=0];

@@ -16,7 +16,7 @@ import pytest
 from plan import load_rules
 from vgs.evaluate.labels import natural_description, natural_label
 from vgs.plan import WorkflowPlan
-from vgs.projection import load_layered
+from vgs_ops.projection import load_layered
 
 REPO = Path(__file__).resolve().parent.parent
 #: Rules that only collect targets: no job runs, nothing to log or benchmark.
@@ -100,7 +100,7 @@ def test_evaluation_tables_get_their_runs_with_the_runs_own_files(rules, plan):
 
 def test_gpu_is_requested_by_the_jobs_that_run_models(rules):
     """With ``resources.gpu: true`` (the world's setting, as the paper's) the jobs that run a neural
-    network ask the cluster for a GPU, and no other job does (vgs.costs sizes them for it)."""
+    network ask the cluster for a GPU, and no other job does (vgs_ops.costs sizes them for it)."""
     assert sorted(name for name, rule in rules.items() if "gpu" in rule.resources) == [
         "encode_images",
         "encode_sts",

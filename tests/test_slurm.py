@@ -24,7 +24,7 @@ import yaml
 
 from conftest import skip_or_fail_in_ci
 from plan import load_rules
-from vgs.cluster.local_slurm import ClusterError, JobRecord, LocalSlurmCluster, unavailable_reason
+from vgs_ops.cluster.local_slurm import ClusterError, JobRecord, LocalSlurmCluster, unavailable_reason
 
 REPO = Path(__file__).resolve().parents[1]
 SLURM_PROFILE = REPO / "workflow" / "profiles" / "slurm"

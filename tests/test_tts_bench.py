@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vgs.bench import discover
+from vgs_ops.bench import discover
 
 
 @pytest.mark.slow

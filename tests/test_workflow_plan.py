@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from vgs import layout
-from vgs.plan import ENCODER, SPEECH, TEXT_TOPLINE, PlanError, WorkflowPlan
-from vgs.projection import load_layered
+from vgs.identity import ENCODER, SPEECH, TEXT_TOPLINE
+from vgs.plan import PlanError, WorkflowPlan
+from vgs_ops.projection import load_layered
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = {
@@ -78,9 +79,9 @@ def test_every_record_names_only_its_own_runs_files(configs, name):
     records = plan.sts_records("world" if name not in ("paper", "rehearsal") else "real")
     records += plan.retrieval_records()
     if name == "study":
-        records += plan.study_records("world") + plan.paper_style_records("world")
+        records += plan.study.records("world") + plan.study.paper_style_records("world")
     if name == "ablation":
-        records += plan.ablation_records("world")
+        records += plan.ablation.records("world")
     for record in records:
         if record["kind"] == SPEECH:
             key = f"/{record['system']}/seed{record['seed']}"
@@ -98,24 +99,24 @@ def test_every_record_names_only_its_own_runs_files(configs, name):
 
 def test_the_study_has_sixteen_cells_of_three_seeds_beside_the_paper_style_subsets(configs):
     plan = plan_of(configs, "study")
-    records = plan.study_records("world")
+    records = plan.study.records("world")
     assert len(records) == 48
     assert {(r["total"], r["k"]) for r in records} == {(n, k) for n in (60, 120, 240, 480) for k in (1, 2, 5, 10)}
     assert {r["seed"] for r in records} == {1, 2, 3}
     assert records[0]["benchmark"] == "results/logs/benchmarks/train/world-coco-n60-k1/seed1.tsv"
-    paper = plan.paper_style_records("world")
+    paper = plan.study.paper_style_records("world")
     assert [(r["system"], r["seed"], r["k"]) for r in paper] == [
         (f"world-coco-k{k}", 1, k) for k in (1, 2, 3, 4, 5, 10)
     ]
-    assert len(plan.study_targets()) == 7
+    assert len(plan.study.targets()) == 7
     assert "results/figures/study/world/study.pdf" in plan.final_targets()
 
 
 def test_the_ablation_is_model_major_with_paired_seeds(configs):
     plan = plan_of(configs, "ablation")
-    assert list(plan.ablation_models()) == ["k5-reference", "k5-bucketed", "k5-bf16"]
-    assert plan.ablation_seeds() == [1, 2, 3]
-    assert [(r["system"], r["seed"]) for r in plan.ablation_records("world")] == [
+    assert list(plan.ablation.models()) == ["k5-reference", "k5-bucketed", "k5-bf16"]
+    assert plan.ablation.seeds() == [1, 2, 3]
+    assert [(r["system"], r["seed"]) for r in plan.ablation.records("world")] == [
         (m, s) for m in ("k5-reference", "k5-bucketed", "k5-bf16") for s in (1, 2, 3)
     ]
     assert plan.train_settings("k5-bf16")["precision"] == "bf16"
@@ -126,11 +127,11 @@ def test_unpaired_ablation_seeds_and_missing_sections_are_named(configs):
     config = {**configs["ablation"], "models": {**configs["ablation"]["models"]}}
     config["models"]["k5-bf16"] = {**config["models"]["k5-bf16"], "seeds": [1]}
     with pytest.raises(PlanError, match=r"evaluate\.ablation: its models must share their seeds"):
-        WorkflowPlan(config).ablation_seeds()
+        WorkflowPlan(config).ablation.seeds()
     with pytest.raises(PlanError, match=r"needs evaluate\.ablation"):
-        plan_of(configs, "world").ablation_models()
+        plan_of(configs, "world").ablation.models()
     with pytest.raises(PlanError, match="needs a study: section"):
-        plan_of(configs, "world").study_targets()
+        plan_of(configs, "world").study.targets()
 
 
 def test_an_sts_set_to_evaluate_must_exist(configs):

@@ -1,5 +1,5 @@
 """Wiring shared by the rule files. The validated configuration, its plan (vgs.plan), the path
-templates (vgs.layout) and the resource requests (vgs.costs). Decisions live in the package.
+templates (vgs.layout) and the resource requests (vgs_ops.costs). Decisions live in the package.
 """
 
 import functools
@@ -8,7 +8,7 @@ from snakemake.exceptions import WorkflowError
 
 from vgs import layout
 from vgs.config import ConfigError, validate_config
-from vgs.costs import job_cost
+from vgs_ops.costs import job_cost
 from vgs.encoders.spec import EncoderConfigError
 from vgs.evaluate.labels import natural_description, natural_label
 from vgs.features.frames import ms_to_samples
@@ -91,7 +91,7 @@ def train_gpu_resources():
 
 def job_resources(rule, overrides=None):
     """mem_mb, runtime and disk_mb of a heavy rule's jobs from what each job processes
-    (vgs.costs.job_cost, the projection of `make plan` with safety margins); ``overrides`` are
+    (vgs_ops.costs.job_cost, the projection of `make plan` with safety margins); ``overrides`` are
     configured requests that replace computed ones (``train.runtime``, ``train.mem_mb``).
     """
     overrides = {

@@ -44,7 +44,7 @@ rule encode_sts_encoder:
     threads: config["train"]["threads"]
     resources:
         **cuda_resources(),
-        # A fixed request: external encoders are not costed by vgs.costs (train.mem_mb when set).
+        # A fixed request: external encoders are not costed by vgs_ops.costs (train.mem_mb when set).
         mem_mb=config["train"].get("mem_mb", 8000),
         runtime=240,
     params:

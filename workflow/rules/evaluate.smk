@@ -249,10 +249,10 @@ rule paper_comparison:
 rule table_ablation:
     input:
         retrieval=lambda w: files_of(
-            planned(PLAN.ablation_records)(w.sts_set), "retrieval"
+            planned(PLAN.ablation.records)(w.sts_set), "retrieval"
         ),
         similarities=lambda w: files_of(
-            planned(PLAN.ablation_records)(w.sts_set), "similarities"
+            planned(PLAN.ablation.records)(w.sts_set), "similarities"
         ),
     output:
         csv=layout.partial(layout.ABLATION_TABLE, ext="csv"),
@@ -268,10 +268,10 @@ rule table_ablation:
         mem_mb=2000,
         runtime=20,
     params:
-        runs=lambda w: planned(PLAN.ablation_records)(w.sts_set),
-        models=lambda w: planned(PLAN.ablation_models)(),
+        runs=lambda w: planned(PLAN.ablation.records)(w.sts_set),
+        models=lambda w: planned(PLAN.ablation.models)(),
         reference=lambda w: EVAL_CONFIG["ablation"]["reference"],
-        seeds=lambda w: planned(PLAN.ablation_seeds)(),
+        seeds=lambda w: planned(PLAN.ablation.seeds)(),
     script:
         "../scripts/table_ablation.py"
 
@@ -340,19 +340,19 @@ rule figure_learning_curves:
 rule study_tables:
     input:
         retrieval=lambda w: files_of(
-            planned(PLAN.study_records)(w.sts_set), "retrieval"
+            planned(PLAN.study.records)(w.sts_set), "retrieval"
         ),
         similarities=lambda w: files_of(
-            planned(PLAN.study_records)(w.sts_set), "similarities"
+            planned(PLAN.study.records)(w.sts_set), "similarities"
         ),
         benchmarks=lambda w: files_of(
-            planned(PLAN.study_records)(w.sts_set), "benchmark"
+            planned(PLAN.study.records)(w.sts_set), "benchmark"
         ),
         paper_retrieval=lambda w: files_of(
-            planned(PLAN.paper_style_records)(w.sts_set), "retrieval"
+            planned(PLAN.study.paper_style_records)(w.sts_set), "retrieval"
         ),
         paper_similarities=lambda w: files_of(
-            planned(PLAN.paper_style_records)(w.sts_set), "similarities"
+            planned(PLAN.study.paper_style_records)(w.sts_set), "similarities"
         ),
     output:
         by_seed=layout.partial(layout.STUDY_TABLE, stem="by_seed", ext="csv"),
@@ -381,9 +381,9 @@ rule study_tables:
         mem_mb=3000,
         runtime=20,
     params:
-        runs=lambda w: planned(PLAN.study_records)(w.sts_set),
-        paper_runs=lambda w: planned(PLAN.paper_style_records)(w.sts_set),
-        training=lambda w: planned(PLAN.study_training)(),
+        runs=lambda w: planned(PLAN.study.records)(w.sts_set),
+        paper_runs=lambda w: planned(PLAN.study.paper_style_records)(w.sts_set),
+        training=lambda w: planned(PLAN.study.training)(),
         sts_description=lambda w: PLAN.sts_set_description(w.sts_set),
     script:
         "../scripts/study_tables.py"
@@ -412,7 +412,7 @@ rule study_figure:
         runtime=10,
     params:
         sts_description=lambda w: PLAN.sts_set_description(w.sts_set),
-        training=lambda w: planned(PLAN.study_training)(),
+        training=lambda w: planned(PLAN.study.training)(),
         world=lambda w: PLAN.is_world_sts_set(w.sts_set),
     script:
         "../scripts/study_figure.py"

@@ -182,7 +182,7 @@ def configured_models(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 def table_models(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Models of the paper's tables and figures: the configured ones and the subset models.
 
-    Why in the package: the workflow's rules and the cost plan (vgs.projection) must agree on which
+    Why in the package: the workflow's rules and the cost plan (vgs_ops.projection) must agree on which
     models exist and what each trains on.
     """
     return {**configured_models(config), **subset_models(config)}

@@ -34,6 +34,11 @@ from vgs.io import PathLike
 from vgs.store import ArrayStore
 
 SYSTEM, SEED = "system", "seed"  # the identity columns and JSON keys of evaluation outputs
+#: Kinds of evaluated systems (the ``kind`` column of the tables): a trained VGS model, an external
+#: speech encoder's layer, a text topline.
+SPEECH = "speech"
+ENCODER = "speech encoder"
+TEXT_TOPLINE = "text topline"
 REBUILD_EVAL = "delete results/eval (or this file) and rerun the workflow, which remakes it from its inputs"
 REBUILD_EMBEDDINGS = "delete results/embeddings (or this store) and rerun the workflow, which re-encodes it"
 REBUILD_TRAINED = (

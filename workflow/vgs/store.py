@@ -17,7 +17,7 @@ at open). A job's memory therefore grows with the rows it holds at a time (a bat
 corpus: a 30k-caption subset model or a test-split encoding touches only its own captions, and
 the operating system's page cache, not the process, keeps hot rows in RAM. Reads are thread-safe
 (``pread`` has no shared file position), so a batching thread may read while the model steps.
-``python -m vgs.bench --only scale`` measured a training job's peak RSS at 1.39 GB with a 32 GB
+``python -m vgs_ops.bench --only scale`` measured a training job's peak RSS at 1.39 GB with a 32 GB
 store (1.27 GB with a 1 GB store; most of it torch and the model step): docs/benchmarks.md "Memory at scale".
 
 Writing streams the rows to a raw spill file beside the output and copies them into the

@@ -2,7 +2,7 @@
 and pooled hidden states of a batch of waveforms.
 
 Why this module imports only torch, numpy and transformers: the encoder benchmark
-(``python -m vgs.bench.encoders``) runs it on GPU machines that lack the workflow's audio stack.
+(``python -m vgs_ops.bench.encoders``) runs it on GPU machines that lack the workflow's audio stack.
 
 Layer numbering is transformers' ``output_hidden_states``: index 0 is the transformer's input (the
 projected CNN features plus the convolutional position embedding), index i the output of

@@ -18,7 +18,6 @@ from typing import Any
 HF = "hf"
 RANDOM_TINY = "hf-random-tiny"
 RANDOM_LABEL = "random weights, untrained"
-SYSTEM_KIND = "speech encoder"  # the ``kind`` of an encoder layer's run in the evaluation tables
 # wav2vec2-style encoders: a strided CNN over the waveform, then a transformer (one output API).
 SAMPLE_RATE = 16_000
 MODEL_TYPES = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "unispeech", "unispeech-sat", "wav2vec2-conformer")

@@ -27,9 +27,8 @@ from statsmodels.stats.multitest import multipletests
 from vgs.evaluate.labels import natural_description, natural_label
 from vgs.evaluate.retrieval import RECALL_AT, read_retrieval
 from vgs.evaluate.stats import compare_dependent, mean_correlation, regression_aic
-from vgs.identity import check_frame
+from vgs.identity import ENCODER, SPEECH, TEXT_TOPLINE, check_frame  # the kinds of evaluated systems
 from vgs.io import PathLike, atomic_path, read_tsv, write_text_atomic
-from vgs.plan import ENCODER, SPEECH, TEXT_TOPLINE  # the kinds of evaluated systems
 
 log = logging.getLogger(__name__)
 

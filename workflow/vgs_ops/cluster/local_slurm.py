@@ -17,8 +17,8 @@ start jobs as their user); :func:`unavailable_reason` says why a cluster cannot 
 
 Command line, for trying the profile by hand::
 
-    python -m vgs.cluster.local_slurm deps              # apt-get install what is missing (root)
-    python -m vgs.cluster.local_slurm start /tmp/slurm  # prints `export SLURM_CONF=...`; Ctrl-C stops
+    python -m vgs_ops.cluster.local_slurm deps              # apt-get install what is missing (root)
+    python -m vgs_ops.cluster.local_slurm start /tmp/slurm  # prints `export SLURM_CONF=...`; Ctrl-C stops
 """
 
 from __future__ import annotations
@@ -299,7 +299,7 @@ class LocalSlurmCluster:
             for i, name in enumerate(self.partitions)
         )
         return f"""\
-# Written by vgs.cluster.local_slurm for a throw-away single-node test cluster.
+# Written by vgs_ops.cluster.local_slurm for a throw-away single-node test cluster.
 ClusterName={CLUSTER_NAME}
 SlurmctldHost={self.node}(127.0.0.1)
 SlurmctldPort={self._ctld_port}

@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m vgs.bench --out results/benchmarks [--only NAME] [--quick]``."""
+"""Run the benchmarks: ``python -m vgs_ops.bench --out results/benchmarks [--only NAME] [--quick]``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from vgs.bench import discover
 from vgs.io import write_text_atomic
+from vgs_ops.bench import discover
 
 
 def machine() -> dict[str, object]:

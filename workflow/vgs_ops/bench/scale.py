@@ -94,7 +94,7 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9  # KiB on Linux
 
 
-# --- phases (each runs in its own process: python -m vgs.bench.scale PHASE ARGS_JSON) ----------------
+# --- phases (each runs in its own process: python -m vgs_ops.bench.scale PHASE ARGS_JSON) ----------------
 
 
 def write_phase(directory: str, target_bytes: float, image_dim: int, seed: int = 0) -> dict[str, object]:
@@ -162,7 +162,7 @@ def write_phase(directory: str, target_bytes: float, image_dim: int, seed: int =
 
 
 def model_config(name: str, image_dim: int) -> ModelConfig:
-    from vgs.bench.train import SIZES
+    from vgs_ops.bench.train import SIZES
 
     return dataclasses.replace(SIZES[name], image_dim=image_dim)
 
@@ -281,7 +281,10 @@ def in_process(phase: str, **arguments: object) -> dict[str, object]:
     package_root = str(Path(vgs.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     done = subprocess.run(
-        [sys.executable, "-m", "vgs.bench.scale", phase, json.dumps(arguments)], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "vgs_ops.bench.scale", phase, json.dumps(arguments)],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     if done.returncode != 0:
         raise RuntimeError(f"scale benchmark phase {phase} failed:\n{done.stderr[-4000:]}")
@@ -290,7 +293,7 @@ def in_process(phase: str, **arguments: object) -> dict[str, object]:
 
 def run(quick: bool) -> dict:
     chosen = settings(quick)
-    from vgs.bench.train import SIZES
+    from vgs_ops.bench.train import SIZES
 
     image_dim = SIZES[chosen["model"]].image_dim
     result: dict[str, Any] = {

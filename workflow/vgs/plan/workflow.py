@@ -19,70 +19,20 @@ runs, so building it takes well under a millisecond per run and no data is read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from vgs import layout
-from vgs.config import ConfigError, subset_models, table_models, train_section, train_settings, trained_models
+from vgs.config import table_models, train_settings, trained_models
 from vgs.encoders.spec import RANDOM_TINY, encoder_description, encoder_layers
-from vgs.encoders.spec import SYSTEM_KIND as ENCODER
-from vgs.identity import encoder_system
+from vgs.identity import ENCODER, SPEECH, TEXT_TOPLINE, encoder_system
+from vgs.plan.ablation import AblationPlan
+from vgs.plan.runs import PlanError, Run, files_of
+from vgs.plan.study import StudyPlan
 
-#: Kinds of evaluated systems (the ``kind`` column of the tables).
-SPEECH = "speech"
-TEXT_TOPLINE = "text topline"
 #: What an STS set of the configuration is spoken as: one utterance set per voice plus the sample.
 NATURAL = "natural"
 PAPER_COMPARISON_FILES = ("paper_comparison_claims.csv", "paper_comparison_numbers.csv", "paper_comparison.md")
-STUDY_TABLES = (("by_seed", "csv"), ("cells", "csv"), ("cells", "md"), ("regression", "csv"), ("regression", "md"))
-
-
-class PlanError(ConfigError):
-    """A configuration that validates but cannot be planned (names the key to change)."""
-
-
-@dataclass(frozen=True)
-class Run:
-    """One evaluated system: a trained model x seed, an external encoder's layer, or a text topline."""
-
-    system: str
-    kind: str
-    corpus: str
-    subset_k: int | None = None
-    seed: int | None = None
-    encoder: str | None = None
-    layer: int | None = None
-
-    def sts_file(self, sts_set: str, name: str) -> str:
-        """``similarities`` or ``correlations`` of this system on ``sts_set``."""
-        if self.kind == SPEECH:
-            return layout.fill(layout.SPEECH_STS, model=self.system, seed=self.seed, sts_set=sts_set, name=name)
-        if self.kind == ENCODER:
-            return layout.fill(layout.ENCODER_STS, encoder=self.encoder, layer=self.layer, sts_set=sts_set, name=name)
-        return layout.fill(layout.TOPLINE_STS, topline=self.system, sts_set=sts_set, name=name)
-
-    @property
-    def retrieval_json(self) -> str:
-        return layout.fill(layout.RETRIEVAL_JSON, model=self.system, seed=self.seed)
-
-    @property
-    def train_log(self) -> str:
-        return layout.fill(layout.TRAIN_LOG, model=self.system, seed=self.seed)
-
-    def record(self, **files: str) -> dict[str, Any]:
-        """What a rule script is given: the run's identity (without unset fields) and its files by kind."""
-        identity = {
-            key: value
-            for key, value in asdict(self).items()
-            if key in ("system", "kind", "corpus", "subset_k", "seed") or value is not None
-        }
-        return {**identity, **files}
-
-
-def files_of(records: list[Mapping[str, Any]], kind: str) -> list[str]:
-    """The ``kind`` file of every record, in the records' order (a rule's input list)."""
-    return [record[kind] for record in records]
 
 
 class WorkflowPlan:
@@ -99,6 +49,8 @@ class WorkflowPlan:
         unknown = sorted(set(self.evaluate["sts_sets"]) - set(config["sts"].get("sets", {})))
         if unknown:
             raise PlanError(f"config error at evaluate.sts_sets: names {unknown}, which are not in sts.sets")
+        self.ablation = AblationPlan(self.evaluate, self.models, self.seeds)
+        self.study = StudyPlan(config, self.models, self.seeds)
 
     # --- Models and their training data -----------------------------------------------------------
 
@@ -378,111 +330,10 @@ class WorkflowPlan:
 
     def final_targets(self) -> list[str]:
         """Everything ``snakemake`` builds by default: the evaluation, and the study when configured."""
-        return self.evaluation_targets() + (self.study_targets() if self.config.get("study") else [])
+        return self.evaluation_targets() + (self.study.targets() if self.config.get("study") else [])
 
     def sts_set_description(self, sts_set: str) -> str:
         """What r on an STS set is measured on, for captions: which pairs, spoken by which (synthetic) voices."""
         pairs = "the generated world's STS pairs" if self.is_world_sts_set(sts_set) else f"STS set {sts_set!r}"
         tts = self.config["tts"]
         return f"{pairs} spoken by {len(tts['voices'])} synthetic {tts['backend']} voices"
-
-    # --- The speed-option ablation (evaluate.ablation) ----------------------------------------------------
-
-    def ablation_models(self) -> dict[str, dict[str, Any]]:
-        """Reference first, then the arms, each with its train overrides."""
-        ablation = self.evaluate.get("ablation")
-        if not ablation:
-            raise PlanError("the ablation table needs evaluate.ablation (see workflow/config/ablation.yaml)")
-        names = [ablation["reference"], *ablation["arms"]]
-        unknown = [name for name in names if name not in self.models]
-        if unknown:
-            raise PlanError(
-                f"config error at evaluate.ablation: names {unknown}, which are not models (or subset models)"
-            )
-        return {name: self.models[name].get("train", {}) for name in names}
-
-    def ablation_seeds(self) -> list[int]:
-        """The seeds every ablation model is trained with (the same for all: the comparison is paired)."""
-        seeds = {name: self.seeds(name) for name in self.ablation_models()}
-        if len({tuple(s) for s in seeds.values()}) > 1:
-            raise PlanError(
-                f"config error at evaluate.ablation: its models must share their seeds (paired "
-                f"comparison); they have {seeds}"
-            )
-        return next(iter(seeds.values()))
-
-    def ablation_records(self, sts_set: str) -> list[dict[str, Any]]:
-        """Every ablation model x seed (model-major) with its retrieval JSON and STS similarities."""
-        runs = [
-            Run(model, SPEECH, self.corpus_of(model), self.models[model].get("subset_k"), seed)
-            for model in self.ablation_models()
-            for seed in self.ablation_seeds()
-        ]
-        return [
-            run.record(retrieval=run.retrieval_json, similarities=run.sts_file(sts_set, "similarities")) for run in runs
-        ]
-
-    # --- The size x captions-per-image study (study:) -------------------------------------------------------
-
-    def _study(self) -> dict[str, Any]:
-        study = self.config.get("study")
-        if not study:
-            raise PlanError("the study needs a study: section (see workflow/config/study.yaml and `make study`)")
-        return study
-
-    def study_records(self, sts_set: str) -> list[dict[str, Any]]:
-        """Every study model x seed with its cell and files: retrieval, similarities, training benchmark."""
-        self._study()
-        return [
-            {
-                **Run(model, SPEECH, spec["corpus"], spec["subset_k"], seed).record(
-                    retrieval=layout.fill(layout.RETRIEVAL_JSON, model=model, seed=seed),
-                    similarities=layout.fill(
-                        layout.SPEECH_STS, model=model, seed=seed, sts_set=sts_set, name="similarities"
-                    ),
-                    benchmark=layout.fill(layout.TRAIN_BENCHMARK, model=model, seed=seed),
-                ),
-                "total": spec["subset_total"],
-                "k": spec["subset_k"],
-            }
-            for model, spec in self.models.items()
-            if spec.get("study")
-            for seed in spec["seeds"]
-        ]
-
-    def paper_style_records(self, sts_set: str) -> list[dict[str, Any]]:
-        """The paper-style subset models of the study's corpus, first seed each: the single-seed
-        comparison the study's seed spread is set against."""
-        source = self._study()["source"]
-        runs = [
-            Run(model, SPEECH, spec["corpus"], spec["subset_k"], self.seeds(model)[0])
-            for model, spec in subset_models(self.config).items()
-            if spec["corpus"] == source
-        ]
-        return [
-            {
-                **run.record(retrieval=run.retrieval_json, similarities=run.sts_file(sts_set, "similarities")),
-                "k": run.subset_k,
-            }
-            for run in runs
-        ]
-
-    def study_training(self) -> str:
-        """What the study's models were trained with, for the tables' captions."""
-        train = train_section(self.config, self._study()["train"], "study.train")
-        return (
-            f"the {self.config['model']['size']} model for {train['epochs']} epochs in batches of {train['batch_size']}"
-        )
-
-    def study_targets(self) -> list[str]:
-        """The study's tables and figure for every evaluated STS set (target ``study``)."""
-        self._study()
-        sets = self.evaluate["sts_sets"]
-        return [
-            layout.fill(layout.STUDY_TABLE, sts_set=s, stem=stem, ext=ext) for s in sets for stem, ext in STUDY_TABLES
-        ] + [layout.fill(layout.STUDY_FIGURE, sts_set=s, ext=ext) for s in sets for ext in layout.FIGURE_FORMATS]
-
-
-def records_input(records: Callable[[str], list[dict[str, Any]]], kind: str) -> Callable[[Any], list[str]]:
-    """A rule's input function: the ``kind`` file of every record of the wildcard's STS set."""
-    return lambda wildcards: files_of(records(wildcards.sts_set), kind)

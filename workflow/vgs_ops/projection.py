@@ -1,10 +1,10 @@
-"""What a configuration will cost before it runs: ``make plan CONFIG=...`` (``python -m vgs.projection``).
+"""What a configuration will cost before it runs: ``make plan CONFIG=...`` (``python -m vgs_ops.projection``).
 
 Why: before hundreds of jobs go to a cluster, a user should see how many jobs of each kind there
 are, how many CPU core-hours and GPU-hours they are projected to take, the largest memory any one
 of them needs and the disk their outputs fill, and whether the longest job fits a partition's time
 limit. The jobs are Snakemake's own dry run of the configuration (so the counts are the workflow's,
-not a re-derivation that could drift); the cost of each heavy job is :func:`vgs.costs.job_cost`,
+not a re-derivation that could drift); the cost of each heavy job is :func:`vgs_ops.costs.job_cost`,
 the same function the rules' resource requests come from. Light jobs (tables, figures, TTS
 shards, ...) are shown with their fixed requests, as an upper bound.
 
@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from vgs.config import ConfigError, trained_models, validate_config
-from vgs.costs import HEAVY_RULES, corpus_size, job_cost
+from vgs_ops.costs import HEAVY_RULES, corpus_size, job_cost
 
 #: A job of a dry run: rule name, wildcards, resources (all as Snakemake prints them).
 Job = tuple[str, dict[str, str], dict[str, str]]
@@ -91,7 +91,7 @@ class Row:
 
 
 def plan_rows(config: Mapping[str, Any], jobs: Iterable[Job], results: str | Path = "results") -> list[Row]:
-    """Job kinds in dry-run order with their projected totals (:func:`vgs.costs.job_cost`)."""
+    """Job kinds in dry-run order with their projected totals (:func:`vgs_ops.costs.job_cost`)."""
     rows: dict[str, Row] = {}
     for rule, wildcards, resources in jobs:
         row = rows.setdefault(rule, Row(rule))
@@ -166,7 +166,7 @@ def format_plan(rows: Sequence[Row], config: Mapping[str, Any], results: str | P
     notes = [
         "",
         f"Sizes: {sources}.",
-        "Projections from vgs.costs (CPU rates measured on a 2-core VM, GPU rates on one NVIDIA H200 by "
+        "Projections from vgs_ops.costs (CPU rates measured on a 2-core VM, GPU rates on one NVIDIA H200 by "
         "`make gpu-check`). Requests are the projections x 2 (runtime) and x 1.5 (memory). "
         "'(request)' rows are light jobs at their fixed requests.",
     ]

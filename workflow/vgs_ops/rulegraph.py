@@ -2,7 +2,7 @@
 
 Why: Graphviz is a system package a user may not have; the rule graph is small enough that a
 layered drawing (each rule placed one layer below its deepest input) with matplotlib reads well.
-Usage: ``snakemake --rulegraph | python -m vgs.rulegraph workflow/report/rulegraph.svg``.
+Usage: ``snakemake --rulegraph | python -m vgs_ops.rulegraph workflow/report/rulegraph.svg``.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def draw(text: str, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: snakemake --rulegraph | python -m vgs.rulegraph OUT.svg", file=sys.stderr)
+        print("usage: snakemake --rulegraph | python -m vgs_ops.rulegraph OUT.svg", file=sys.stderr)
         return 2
     draw(sys.stdin.read(), Path(args[0]))
     return 0

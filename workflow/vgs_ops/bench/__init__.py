@@ -1,7 +1,7 @@
 """Benchmarks behind ``make bench``.
 
 Each module in this package that defines ``NAME: str`` and ``run(quick: bool) -> dict`` is one
-benchmark. ``python -m vgs.bench`` runs them all (or ``--only NAME``) and writes
+benchmark. ``python -m vgs_ops.bench`` runs them all (or ``--only NAME``) and writes
 ``results/benchmarks/<NAME>.json`` (plus ``<NAME>.md`` where the module also defines
 ``summary(record) -> str``) with the machine's description beside the numbers, because a
 speed figure means nothing without the hardware it was measured on. Benchmarks report ratios

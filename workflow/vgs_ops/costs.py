@@ -4,7 +4,7 @@ Why: a job's memory, runtime and disk grow with its corpus (captions, audio hour
 model and its epochs; constants sized for one corpus are wrong for the next, and before 375 jobs
 go to a cluster a user must see what the run will cost and whether each job fits its partition.
 The rules' resource callables (``job_resources`` in workflow/rules/common.smk) and ``make plan``
-(:mod:`vgs.projection`) both call :func:`job_cost`, so a request and the plan never disagree.
+(:mod:`vgs_ops.projection`) both call :func:`job_cost`, so a request and the plan never disagree.
 
 Sizes come from ``results/corpora/<c>/manifest.tsv`` once a corpus is loaded, before that from
 the published size in the configuration (``corpora.<c>.size``) or, for the generated world, from
@@ -39,7 +39,7 @@ from vgs.config import ConfigError, train_settings, trained_models
 #: and 10.5 x 1.885 -> 19.7, 19.8; bf16 31.2 x 1.104 and 21.6 x 1.885 -> 34.4, 40.7; fp16 36.4 x
 #: 1.104 and 19.9 x 1.885 -> 40.2, 37.6. Another GPU: measure with `make gpu-check` and put it here.
 GPU_PADDED_TFLOPS = {"fp32": 19.8, "bf16": 37.5, "fp16": 38.9}
-#: The rate the FLOP-count estimate of vgs.bench assumed before any measurement (kept so that its
+#: The rate the FLOP-count estimate of vgs_ops.bench assumed before any measurement (kept so that its
 #: estimate stays comparable with the measured projection there).
 ASSUMED_GPU_TFLOPS = 25.0
 #: CPU training, GFLOP/s per thread (training FLOPs = 3x forward, over padded frames). Measured by

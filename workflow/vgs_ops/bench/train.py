@@ -25,14 +25,14 @@ import time
 import numpy as np
 import torch
 
-from vgs import costs
-from vgs.costs import ASSUMED_GPU_TFLOPS
 from vgs.model import ModelConfig, VGSModel
 from vgs.train.batching import epoch_batches, pad_batch
 from vgs.train.data import load_training_data
 from vgs.train.loop import TrainConfig, Trainer
 from vgs.train.loss import hinge_loss
 from vgs.train.synthetic import caption_lengths, random_frames, synthetic_corpus
+from vgs_ops import costs
+from vgs_ops.costs import ASSUMED_GPU_TFLOPS
 
 NAME = "train"
 
@@ -52,7 +52,7 @@ IMAGES = 400  # x 5 captions: one epoch of 2,000 captions to draw batches from
 # Assumptions of the GPU-hour estimate: training captions of the paper's eight models (Flickr8k's
 # 6,000 train images x 5; Places' 400k; SpokenCOCO_train.json's ~82,800 images x 5; five SpokenCOCO
 # subsets of 30,000 captions each), their mean length, 32 epochs, and the FLOP rate a cuDNN LSTM at
-# batch 32 achieves on a current data-centre GPU (vgs.costs.ASSUMED_GPU_TFLOPS; the measured rates are there too).
+# batch 32 achieves on a current data-centre GPU (vgs_ops.costs.ASSUMED_GPU_TFLOPS; the measured rates are there too).
 PAPER_MODELS = {
     "flickr8k": 30_000,
     "places": 400_000,
@@ -65,7 +65,7 @@ EPOCHS = 32
 
 
 def forward_flops(config: ModelConfig, frames: float) -> float:
-    """Multiply-add FLOPs (x2) of one caption's forward pass with ``frames`` MFCC frames (vgs.costs)."""
+    """Multiply-add FLOPs (x2) of one caption's forward pass with ``frames`` MFCC frames (vgs_ops.costs)."""
     return costs.forward_flops(config.as_dict(), frames)
 
 

@@ -6,8 +6,8 @@ wav2vec2-base / hubert-base), and projects the cost of all SpokenSTS per encoder
 cost what trained ones cost: the arithmetic does not depend on the values.
 
 Why it imports only torch, numpy and transformers (through vgs.encoders.hf): it is meant to run as
-``PYTHONPATH=workflow python -m vgs.bench.encoders`` on GPU machines without the workflow's
-audio stack (soundfile, torchaudio). ``python -m vgs.bench --only encoders`` runs it with the other
+``PYTHONPATH=workflow python -m vgs_ops.bench.encoders`` on GPU machines without the workflow's
+audio stack (soundfile, torchaudio). ``python -m vgs_ops.bench --only encoders`` runs it with the other
 benchmarks.
 
 Assumptions, stated in the results: utterances of 2-5 s, mean 3.5 s (a read STS sentence); the

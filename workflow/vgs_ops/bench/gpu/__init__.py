@@ -1,0 +1,35 @@
+"""GPU readiness check (``make gpu-check``): proves the CUDA path and measures what the GPU-hour estimate assumes.
+
+On a CUDA device it trains the paper-size model on paper-like batches (32 captions, log-normal
+lengths around 4.3 s, cut at 1024 frames) through the real training code (:class:`Trainer`'s
+``batch_tensors`` and ``train_step``: pinned transfers, autocast, grad scaler, ``torch.compile``)
+and records, within an overall time budget (8 minutes on one data-centre GPU):
+
+* throughput per arm (fp32 with TF32 off and on, bf16 autocast, fp16 + GradScaler; eager and
+  compiled; bucketed and the authors' random batches): captions/s, achieved TFLOP/s counted with
+  the same :func:`~vgs_ops.bench.train.forward_flops` as the GPU-hour estimate (useful frames only, so
+  padding shows up as lost FLOP/s), peak GPU memory;
+* the largest batch of 1024-frame captions that trains without running out of memory;
+* the data pipeline alone (MFCC cache -> padded, pinned device tensors), beside the model's rate;
+* correctness: CPU vs CUDA embeddings of the same weights, batch invariance, the loss after N steps
+  in each precision against strict fp32, and resume (the same epochs after a resume as without,
+  RNG states restored, deterministic settings named);
+* the GPU-hour projection for the paper's eight models from the measured TFLOP/s, beside the
+  assumed-rate estimate.
+
+Without a GPU (and with ``--quick``) it runs a quick mode: the small model, few steps. The
+correctness checks that mean something on a CPU run for real there (batch invariance, precision
+comparison with CPU autocast, resume); GPU-only fields say ``not measured on CPU`` and why.
+
+Every part has a time budget; a part that would not fit in what is left of the overall budget is
+skipped with the reason recorded, and a part that overruns its own budget is stopped (SIGALRM)
+with what it measured so far kept.
+"""
+
+from vgs_ops.bench.gpu.report import summary
+from vgs_ops.bench.gpu.suite import check, run
+
+__all__ = ["NAME", "check", "run", "summary"]
+
+#: The benchmark's name: ``python -m vgs_ops.bench --only gpu`` writes ``gpu.json`` and ``gpu.md``.
+NAME = "gpu"

@@ -1,0 +1,170 @@
+"""The whole GPU check as budgeted parts, and the GPU-hour projection from its measured rates."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vgs.model import ModelConfig, VGSModel
+from vgs_ops.bench.gpu.correctness import (
+    batch_invariance,
+    cpu_vs_cuda,
+    precision_loss,
+    resume,
+)
+from vgs_ops.bench.gpu.harness import (
+    BATCH,
+    BUDGET_ENV,
+    DETERMINISTIC,
+    FULL,
+    LR,
+    MAX_FRAMES,
+    NOT_ON_CPU,
+    PRECISIONS,
+    QUICK,
+    Clock,
+    Corpus,
+    make_corpus,
+    not_measured,
+)
+from vgs_ops.bench.gpu.throughput import (
+    bottleneck,
+    data_pipeline,
+    largest_batch,
+    throughput_part,
+)
+from vgs_ops.bench.train import ASSUMED_GPU_TFLOPS, SIZES, gpu_hours_estimate
+
+# --- projection ------------------------------------------------------------------------------------
+
+
+def gpu_hours(config: ModelConfig, arms: Mapping[str, Any], device_name: str, missing: str) -> dict[str, object]:
+    """The assumed-rate estimate, and a projection from each measured arm's best TFLOP/s per batching."""
+    result: dict[str, object] = {
+        "estimate": {
+            "kind": f"estimate: assumed {ASSUMED_GPU_TFLOPS} TFLOP/s, not measured",
+            **gpu_hours_estimate(config),
+        }
+    }
+    measured: dict[str, object] = {}
+    for arm in PRECISIONS:
+        for batching in ("bucketed", "random"):
+            rates = [
+                (arms[f"{arm}-{mode}"][batching]["achieved_tflops"], mode)
+                for mode in ("eager", "compiled")
+                if batching in arms.get(f"{arm}-{mode}", {})
+            ]
+            if rates and max(rates)[0] > 0:
+                tflops, mode = max(rates)
+                basis = f"measured on {device_name}: {arm} {mode}, {batching} batches of {BATCH}"
+                projection = gpu_hours_estimate(config, tflops, basis)
+                measured[f"{arm}-{batching}"] = {
+                    "achieved_tflops": tflops,
+                    "mode": mode,
+                    "gpu_hours_total": projection["gpu_hours_total"],
+                    "gpu_hours_per_model": projection["gpu_hours_per_model"],
+                }
+    result["measured"] = measured or not_measured(missing)
+    return result
+
+
+# --- the benchmark ---------------------------------------------------------------------------------
+
+
+def run(quick: bool) -> dict:
+    threads = torch.get_num_threads()
+    if not torch.cuda.is_available():
+        torch.set_num_threads(1)  # per-core figures; busy shared CPUs make multi-threaded runs crawl
+    try:
+        return check(quick)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def check(quick: bool) -> dict:
+    """The whole check (see the module docstring); ``quick`` or no CUDA device: the quick plan."""
+    # Before CUDA initialises: cuBLAS reads it once; needed for deterministic cuBLAS in the resume check.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", DETERMINISTIC["CUBLAS_WORKSPACE_CONFIG"])
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    plan = QUICK if quick or device == "cpu" else FULL
+    clock = Clock(float(os.environ.get(BUDGET_ENV, plan.budget_s)))
+    device_name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
+    result: dict[str, object] = {
+        "device": device_name,
+        "mode": "quick" if plan is QUICK else "full",
+        "mode_reason": "no CUDA device: quick mode on CPU"
+        if device == "cpu"
+        else ("--quick" if quick else "paper-size model on a CUDA device"),
+        "model_size": plan.size,
+        "batch_size": plan.batch,
+        "max_frames": MAX_FRAMES,
+        "median_frames": plan.median_frames,
+        "learning_rate": LR,
+        "torch": torch.__version__,
+        "cuda_runtime": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if device == "cuda" else None,
+        "tf32_defaults": {"matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn": torch.backends.cudnn.allow_tf32},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        holder: dict[str, Corpus] = {}
+        clock.run(
+            "data",
+            plan.part_budgets["data"],
+            lambda out: holder.setdefault("corpus", make_corpus(directory, plan, plan.images, "train")),
+        )
+        if "corpus" not in holder:
+            raise RuntimeError(f"gpu-check: the synthetic corpus could not be made: {clock.parts['data']['status']}")
+        corpus = holder["corpus"]
+        result["model_parameters"] = sum(p.numel() for p in VGSModel(corpus.config).parameters())
+        result["captions"] = len(corpus.train)
+        result["padded_frames_per_frame"] = {
+            name: round(
+                float(
+                    sum(len(b) * min(MAX_FRAMES, corpus.train.lengths[b].max()) for b in batches)
+                    / np.minimum(corpus.train.lengths, MAX_FRAMES).sum()
+                ),
+                3,
+            )
+            for name, batches in corpus.plans.items()
+        }
+        budgets = plan.part_budgets
+        correctness = {
+            "cpu_vs_cuda": clock.run(
+                "cpu_vs_cuda", budgets["cpu_vs_cuda"], lambda o: cpu_vs_cuda(corpus, plan, device, o)
+            ),
+            "batch_invariance": clock.run(
+                "batch_invariance", budgets["batch_invariance"], lambda o: batch_invariance(corpus, plan, device, o)
+            ),
+        }
+        arms = throughput_part(clock, corpus, plan, device, compiled=False)
+        correctness["precision_loss"] = clock.run(
+            "precision_loss", budgets["precision_loss"], lambda o: precision_loss(corpus, plan, device, o)
+        )
+        correctness["resume"] = clock.run("resume", budgets["resume"], lambda o: resume(plan, directory, device, o))
+        result["data_pipeline"] = clock.run(
+            "data_pipeline", budgets["data_pipeline"], lambda o: data_pipeline(corpus, plan, device, o)
+        )
+        result["largest_batch"] = clock.run(
+            "largest_batch", budgets["largest_batch"], lambda o: largest_batch(corpus, device, o)
+        )
+        arms.update(throughput_part(clock, corpus, plan, device, compiled=True))
+    result["throughput"] = arms
+    result["correctness"] = correctness
+    result["bottleneck"] = bottleneck(result["data_pipeline"], arms)
+    missing = (
+        f"{NOT_ON_CPU}: needs paper-size throughput on a GPU"
+        if device == "cpu"
+        else "quick mode: the small model's throughput says nothing about the paper's"
+        if plan.size != "paper"
+        else "no paper-size throughput arm finished within the budget"
+    )
+    result["gpu_hours"] = gpu_hours(SIZES["paper"], arms if plan.size == "paper" else {}, device_name, missing)
+    result["budget"] = clock.record()
+    return result
