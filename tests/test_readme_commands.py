@@ -297,11 +297,11 @@ WAYS: list[tuple[str, Way]] = [
         recipe(f"{GPU_CHECK} --quick", reason="tests/test_gpu_check.py runs this command's quick mode"),
     ),
     (
-        r"python -m vgs\.bench --only scale",
+        r"python -m vgs_ops\.bench --only scale",
         Way(lambda command: f"{command} --quick", reason="quick mode: the full run writes a 32 GB store"),
     ),
     (
-        r"VGS_SCALE_SIZES_GB=4 VGS_SCALE_PARTS=train python -m vgs\.bench --only scale",
+        r"VGS_SCALE_SIZES_GB=4 VGS_SCALE_PARTS=train python -m vgs_ops\.bench --only scale",
         Way(
             lambda command: f"{command} --quick",
             reason="quick mode (tiny store, training part only); the 4 GB run is for a GPU machine",
@@ -356,9 +356,9 @@ WAYS: list[tuple[str, Way]] = [
             reason="dry run, with a saved tiny random model as the local checkpoint (no hub offline)",
         ),
     ),
-    (r"python -m vgs\.bench --only encoders", Way(quick, reason="quick mode: the full CPU run takes minutes")),
+    (r"python -m vgs_ops\.bench --only encoders", Way(quick, reason="quick mode: the full CPU run takes minutes")),
     (
-        r"PYTHONPATH=workflow python3 -m vgs\.bench\.encoders",
+        r"PYTHONPATH=workflow python3 -m vgs_ops\.bench\.encoders",
         Way(quick, reason="quick mode: the full CPU run takes minutes"),
     ),
     (
