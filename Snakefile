@@ -18,7 +18,7 @@ include: "workflow/rules/corpora.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
-include: "workflow/rules/encoders.smk"
+include: "workflow/rules/speech_models.smk"
 include: "workflow/rules/report.smk"
 
 

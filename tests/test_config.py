@@ -18,7 +18,7 @@ OVERLAYS = {
     SHIPPED / "ablation.yaml": REPO / "config.yaml",
     SHIPPED / "study.yaml": REPO / "config.yaml",
     SHIPPED / "rehearsal.yaml": SHIPPED / "paper.yaml",
-    SHIPPED / "encoders.yaml": REPO / "config.yaml",
+    SHIPPED / "speech_models.yaml": REPO / "config.yaml",
 }
 CONFIGS = [REPO / "config.yaml", *sorted(set(SHIPPED.glob("*.yaml")) - set(OVERLAYS))]
 
@@ -68,6 +68,21 @@ def test_every_section_rejects_unknown_keys(default):
         broken[section]["no_such_key"] = 1
         with pytest.raises(ConfigError, match=rf"at {section}\.no_such_key: unknown key"):
             validate_config(broken)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("encoders", "speech_models"), ("features.image.encoder", "features.image.backbone")]
+)
+def test_a_renamed_key_is_named_with_its_new_name(default, old, new):
+    """A configuration written before the four "encoders" got distinct names is told the new key."""
+    broken = copy.deepcopy(default)
+    *parents, key = old.split(".")
+    section = broken
+    for parent in parents:
+        section = section[parent]
+    section[key] = section.pop(new.split(".")[-1], {}) if parents else {}
+    with pytest.raises(ConfigError, match=rf"^config error at {old}: renamed; call it {new}$"):
+        validate_config(broken)
 
 
 def test_defaults_are_filled_without_changing_the_input(default):

@@ -164,11 +164,11 @@ def test_missing_embedding_is_a_clear_error(tmp_path: Path, world) -> None:
     (2, {"model": "random", "seed": 0}, "holds run random seed 0 but is read as run exact seed 0"),
     (2, {"model": "exact", "seed": 1}, "holds run exact seed 1 but is read as run exact seed 0"),
     ("natural", {"model": "random", "seed": 0}, "holds run random seed 0"),
-    ("natural", {"encoder": "hubert", "layer": 3}, "holds run hubert-L3 \\(no seed\\)"),
+    ("natural", {"speech_model": "hubert", "layer": 3}, "holds run hubert-L3 \\(no seed\\)"),
     (0, {}, "records no run .* expected exact seed 0; delete results/embeddings"),
 ])  # fmt: skip
 def test_a_store_of_another_run_is_refused(tmp_path: Path, world, store, metadata, held) -> None:
-    """One voice's store (or the natural sample's) of another model, seed or encoder layer, or of no
+    """One voice's store (or the natural sample's) of another model, seed or speech-model layer, or of no
     recorded run, stops the evaluation naming that store, though the merged voice stores would hide it."""
     stores, natural_store = write_model(tmp_path / "emb", world, "exact")
     foreign = natural_store if store == "natural" else stores[store]
@@ -181,7 +181,7 @@ def test_a_store_of_another_run_is_refused(tmp_path: Path, world, store, metadat
 
 
 def test_an_encoder_layer_is_evaluated_from_its_own_layers_stores(tmp_path: Path, world) -> None:
-    """Encoder-layer stores record encoder and layer (vgs.encoders.embed): read as system
+    """Encoder-layer stores record encoder and layer (vgs.speech_models.embed): read as system
     ``<encoder>-L<layer>`` without a seed, and another layer's stores are refused."""
     stores, natural_store = write_model(tmp_path / "emb", world, "exact")
     for path in [*stores, natural_store]:
@@ -191,7 +191,7 @@ def test_an_encoder_layer_is_evaluated_from_its_own_layers_stores(tmp_path: Path
             [(key, source[key]) for key in source],
             DIM,
             "embedding",
-            {"encoder": "hubert", "layer": 3, "pooling": "mean"},
+            {"speech_model": "hubert", "layer": 3, "pooling": "mean"},
         )
     evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], natural_store, world["sample"],
                  tmp_path / "s.tsv", tmp_path / "c.tsv", run=RunId("hubert-L3", None))  # fmt: skip

@@ -1,4 +1,4 @@
-"""Image feature caches with each encoder, the offline EfficientNet-Lite0 weights, and clear errors."""
+"""Image feature caches with each backbone, the offline EfficientNet-Lite0 weights, and clear errors."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from torchvision import transforms
 from torchvision.models import ResNet152_Weights, resnet152
 
 from conftest import skip_or_fail_in_ci
+from vgs.features.backbones import MissingWeightsError, build_backbone, resnet152_weights_path
 from vgs.features.efficientnet_lite import INPUT_MEAN, INPUT_STD, pretrained_efficientnet_lite0
-from vgs.features.image_encoders import MissingWeightsError, build_encoder, resnet152_weights_path
 from vgs.features.images import ImageError, crop_transform, extract_image_store
 from vgs.io import write_tsv
 from vgs.store import ArrayStore
@@ -76,7 +76,7 @@ def test_efficientnet_store(tmp_path: Path) -> None:
     assert extract_image_store(manifest, out, "efficientnet_lite0", crops="centre", batch_size=2, device="cpu") == 3
     store = ArrayStore(out)
     assert sorted(store) == ["img0", "img1", "img2"] and store.kind == "image" and store.dim == 1280
-    assert store.metadata["encoder"] == "efficientnet_lite0" and store.metadata["crops"] == "centre"
+    assert store.metadata["backbone"] == "efficientnet_lite0" and store.metadata["crops"] == "centre"
     assert store.metadata["pretrained"] == "imagenet"
     features = store.matrix(["img0", "img1", "img2"])
     assert np.isfinite(features).all() and (features >= 0).all()  # ReLU6 then average pooling
@@ -88,13 +88,13 @@ def test_ten_crops_average_the_crops(tmp_path: Path) -> None:
     """The ten-crop feature is the mean of the ten crops' features, mirror images included."""
     manifest = image_manifest(tmp_path, 1)
     extract_image_store(manifest, tmp_path / "ten.h5", "efficientnet_lite0", crops="ten", device="cpu")
-    encoder = build_encoder("efficientnet_lite0")
+    backbone = build_backbone("efficientnet_lite0")
     # The authors' resize, by PIL itself: shorter side (100) to 256 with Lanczos, 120 -> int(256 * 1.2).
     image = Image.open(tmp_path / "img0.png").convert("RGB").resize((307, 256), Image.Resampling.LANCZOS)
     crops = transforms.TenCrop(224)(image)
-    batch = torch.stack([transforms.Normalize(encoder.mean, encoder.std)(transforms.ToTensor()(c)) for c in crops])
+    batch = torch.stack([transforms.Normalize(backbone.mean, backbone.std)(transforms.ToTensor()(c)) for c in crops])
     with torch.inference_mode():
-        expected = encoder.network(batch).mean(0).numpy()
+        expected = backbone.network(batch).mean(0).numpy()
     store = ArrayStore(tmp_path / "ten.h5")
     assert store.metadata["crops"] == "ten"
     np.testing.assert_allclose(store["img0"][0], expected, rtol=1e-4, atol=1e-5)
@@ -102,16 +102,16 @@ def test_ten_crops_average_the_crops(tmp_path: Path) -> None:
 
 def test_resize_is_pils_lanczos_on_a_photograph() -> None:
     """The authors resize with PIL's Lanczos (ANTIALIAS); torchvision's default bilinear differs."""
-    encoder = build_encoder("efficientnet_lite0")
+    backbone = build_backbone("efficientnet_lite0")
     photo = Image.open(PHOTO).convert("RGB")
     width, height = photo.size
     resized = photo.resize(
         (256 * width // height, 256) if width > height else (256, 256 * height // width), Image.Resampling.LANCZOS
     )
     to_tensor = transforms.Compose(
-        [transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize(encoder.mean, encoder.std)]
+        [transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize(backbone.mean, backbone.std)]
     )
-    ours = crop_transform(encoder, "centre")(photo)[0]
+    ours = crop_transform(backbone, "centre")(photo)[0]
     torch.testing.assert_close(ours, to_tensor(resized), rtol=0, atol=0)
     bilinear = transforms.Compose([transforms.Resize(256), to_tensor])(photo)
     assert (ours - bilinear).abs().max() > 0.05
@@ -124,9 +124,9 @@ def test_random_resnet152_is_labelled(tmp_path: Path) -> None:
     store = ArrayStore(tmp_path / "r.h5")
     assert store.dim == 2048 and store.metadata["pretrained"] == "none"
     assert "RANDOMLY INITIALISED" in store.metadata["warning"]
-    seeded = build_encoder("random_resnet152", seed=3).network.conv1.weight
-    assert torch.equal(seeded, build_encoder("random_resnet152", seed=3).network.conv1.weight)
-    assert not torch.equal(seeded, build_encoder("random_resnet152", seed=4).network.conv1.weight)
+    seeded = build_backbone("random_resnet152", seed=3).network.conv1.weight
+    assert torch.equal(seeded, build_backbone("random_resnet152", seed=3).network.conv1.weight)
+    assert not torch.equal(seeded, build_backbone("random_resnet152", seed=4).network.conv1.weight)
 
 
 @pytest.mark.slow
@@ -176,13 +176,13 @@ def test_resnet152_without_cached_weights_says_which_file_to_put_where(tmp_path:
     assert resnet152_weights_path() == expected
     url = "download.pytorch.org/models/resnet152-394f9c45.pth"
     with pytest.raises(MissingWeightsError, match=rf"(?s){expected}.*{url}.*efficientnet_lite0"):
-        build_encoder("resnet152")
+        build_backbone("resnet152")
 
 
 @pytest.mark.slow
 def test_unknown_encoder_is_an_error() -> None:
-    with pytest.raises(ValueError, match="encoder must be one of"):
-        build_encoder("resnet50")
+    with pytest.raises(ValueError, match="backbone must be one of"):
+        build_backbone("resnet50")
 
 
 def test_bad_images_named_and_no_store_left(tmp_path: Path) -> None:

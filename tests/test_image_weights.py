@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from test_features_images import image_manifest
-from vgs.features.image_encoders import resnet152_weights_path
+from vgs.features.backbones import resnet152_weights_path
 from vgs.features.images import extract_image_store
 from vgs.store import ArrayStore
 

@@ -21,7 +21,7 @@ from vgs.sts.download import download_text_forms
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "workflow" / "config" / "paper.yaml"
 # The rules that run a CNN (image features) or the VGS model (training, every encoding).
-GPU_RULES = ("image_features", "train", "encode_utterances", "encode_sts", "encode_images")
+GPU_RULES = ("image_features", "train", "embed_utterances", "embed_sts", "embed_images")
 WAVENET_GENDER = {"A": "m", "B": "m", "C": "f", "D": "m", "E": "f", "F": "f", "G": "f", "H": "f", "I": "m", "J": "m"}
 
 
@@ -32,7 +32,7 @@ def test_paper_config_is_valid_and_paper_sized():
     assert config["subsets"]["source"] == "spokencoco"
     assert (config["subsets"]["total"], config["subsets"]["k"]) == (30000, [1, 2, 3, 4, 5])
     assert config["model"]["size"] == "paper" and config["train"]["epochs"] == 32
-    assert (config["features"]["image"]["encoder"], config["features"]["image"]["crops"]) == ("resnet152", "ten")
+    assert (config["features"]["image"]["backbone"], config["features"]["image"]["crops"]) == ("resnet152", "ten")
     assert config["tts"]["backend"] == "google"
     # Three male and three female en-US WaveNet voices.
     voices = list(config["tts"]["voices"].values())
@@ -69,8 +69,13 @@ def test_paper_dag_lists_every_job_kind_in_a_few_hundred_jobs(tmp_path: Path) ->
     # Only the generated world's rules are absent (the paper reads real corpora and real STS), and
     # the ablation table and the study, which a configuration asks for by name.
     asked_for_by_name = {"table_ablation", "study", "study_tables", "study_figure"}
-    # External speech encoders run only where `encoders:` names some; the paper names none.
-    asked_for_by_name |= {"encoder_random_model", "encode_sts_encoder", "eval_sts_encoder", "figure_encoder_layers"}
+    # External speech models run only where `speech_models:` names some; the paper names none.
+    asked_for_by_name |= {
+        "speech_model_random",
+        "embed_sts_speech_model",
+        "eval_sts_speech_model",
+        "figure_speech_model_layers",
+    }
     assert set(counts) == {rule for rule in every_rule if not rule.startswith("world_")} - asked_for_by_name
     models = len(config["models"]) + len(config["subsets"]["k"])
     assert counts["train"] == models * len(config["seeds"]) == 8

@@ -58,7 +58,7 @@ def assert_paper_plan(plan: Plan) -> None:
     assert plan.values("make_subset", "k") == PAPER_SUBSETS
     assert plan.values("sts_ingest", "sts_set") == {"real"}
     # paper.yaml asks for a GPU for every job that runs a CNN or the VGS model (resources.gpu: true).
-    for gpu_rule in ("image_features", "train", "encode_utterances", "encode_sts", "encode_images"):
+    for gpu_rule in ("image_features", "train", "embed_utterances", "embed_sts", "embed_images"):
         assert {resources.get("gpu") for rule, _, resources in plan.jobs if rule == gpu_rule} == {"1"}, gpu_rule
 
 
@@ -140,32 +140,32 @@ def assert_my_config_plan(plan: Plan) -> None:
     assert plan.values("train", "model") == MY_MODELS
 
 
-# --- External speech encoders -------------------------------------------------------------------
+# --- External speech models -------------------------------------------------------------------
 
 
-def assert_encoders_plan(plan: Plan) -> None:
+def assert_speech_models_plan(plan: Plan) -> None:
     """The world plus the random tiny encoder: its model, one encoding job, three layers evaluated,
     the layer-wise figure; the world's models as usual."""
     counts = plan.counts()
-    assert counts["encoder_random_model"] == 1 and counts["encode_sts_encoder"] == 1
-    assert plan.values("eval_sts_encoder", "layer") == {"0", "1", "2"}
-    assert counts["figure_encoder_layers"] == 1
+    assert counts["speech_model_random"] == 1 and counts["embed_sts_speech_model"] == 1
+    assert plan.values("eval_sts_speech_model", "layer") == {"0", "1", "2"}
+    assert counts["figure_speech_model_layers"] == 1
     assert plan.values("train", "model") == world_models()
 
 
 def write_checkpoint_overlay(checkout: Path) -> None:
     """hubert.yaml naming a local checkpoint directory: a tiny random HuBERT saved as a download is."""
-    from vgs.encoders.hf import save_random_model, tiny_config
+    from vgs.speech_models.hf import save_random_model, tiny_config
 
     directory = save_random_model(checkout / "tiny-hubert-checkpoint", tiny_config("hubert"), seed=0)
-    overlay = {"encoders": {"hubert-base": {"kind": "hf", "model": str(directory), "layers": [0, 2]}}}
+    overlay = {"speech_models": {"hubert-base": {"kind": "hf", "model": str(directory), "layers": [0, 2]}}}
     (checkout / "hubert.yaml").write_text(yaml.safe_dump(overlay))
 
 
 def assert_checkpoint_plan(plan: Plan) -> None:
     counts = plan.counts()
-    assert "encoder_random_model" not in counts and counts["encode_sts_encoder"] == 1
-    assert plan.values("eval_sts_encoder", "layer") == {"0", "2"}
+    assert "speech_model_random" not in counts and counts["embed_sts_speech_model"] == 1
+    assert plan.values("eval_sts_speech_model", "layer") == {"0", "2"}
 
 
 def quick(command: str) -> str:
@@ -340,11 +340,11 @@ WAYS: list[tuple[str, Way]] = [
     (r"pip install -e \. -r requirements\.txt", Way(pip_dry_run, reason="pip's offline dry run: installs nothing")),
     (
         r"snakemake --workflow-profile workflow/profiles/default "
-        r"--configfile config\.yaml workflow/config/encoders\.yaml",
+        r"--configfile config\.yaml workflow/config/speech_models\.yaml",
         Way(
             snakemake_dry_run,
-            assert_encoders_plan,
-            reason="dry run: tests/test_encoders_workflow.py runs it on a tiny world",
+            assert_speech_models_plan,
+            reason="dry run: tests/test_speech_models_workflow.py runs it on a tiny world",
         ),
     ),
     (
@@ -356,9 +356,9 @@ WAYS: list[tuple[str, Way]] = [
             reason="dry run, with a saved tiny random model as the local checkpoint (no hub offline)",
         ),
     ),
-    (r"python -m vgs_ops\.bench --only encoders", Way(quick, reason="quick mode: the full CPU run takes minutes")),
+    (r"python -m vgs_ops\.bench --only speech_models", Way(quick, reason="quick mode: the full CPU run takes minutes")),
     (
-        r"PYTHONPATH=workflow python3 -m vgs_ops\.bench\.encoders",
+        r"PYTHONPATH=workflow python3 -m vgs_ops\.bench\.speech_models",
         Way(quick, reason="quick mode: the full CPU run takes minutes"),
     ),
     (

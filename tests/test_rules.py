@@ -54,7 +54,7 @@ def test_every_job_rule_declares_resources_log_and_benchmark(rules):
     assert len(missing) >= 35  # every rule file was loaded
 
 
-@pytest.mark.parametrize("rule_name", ["train", "encode_utterances", "encode_sts", "encode_images"])
+@pytest.mark.parametrize("rule_name", ["train", "embed_utterances", "embed_sts", "embed_images"])
 def test_training_and_encoding_take_the_models_own_settings(rules, plan, rule_name):
     """An ablation arm trains and encodes with its own overrides (bf16), not the shared section."""
     settings = rules[rule_name].params["train"](SimpleNamespace(model="k5-bf16", seed="1"))
@@ -102,10 +102,10 @@ def test_gpu_is_requested_by_the_jobs_that_run_models(rules):
     """With ``resources.gpu: true`` (the world's setting, as the paper's) the jobs that run a neural
     network ask the cluster for a GPU, and no other job does (vgs_ops.costs sizes them for it)."""
     assert sorted(name for name, rule in rules.items() if "gpu" in rule.resources) == [
-        "encode_images",
-        "encode_sts",
-        "encode_sts_encoder",
-        "encode_utterances",
+        "embed_images",
+        "embed_sts",
+        "embed_sts_speech_model",
+        "embed_utterances",
         "image_features",
         "train",
     ]
@@ -124,6 +124,6 @@ def test_log_paths_name_their_rule(rules):
 def test_what_a_job_runs_is_fixed_when_its_rule_is_defined(rules):
     """A rule's run function may read no workflow variable: Snakemake evaluates ``script:`` when
     the job runs, so a rule defined in a loop with ``script: f"...{name}.py"`` ran the last
-    iteration's script (figure1 drew Figure 2; found by the encoders overlay test)."""
+    iteration's script (figure1 drew Figure 2; found by the speech-models overlay test)."""
     late = {name: sorted(set(rule.run_func.__code__.co_names) - {"script", "config"}) for name, rule in rules.items()}
     assert not {name: names for name, names in late.items() if names}

@@ -325,7 +325,7 @@ def test_embedded_world_through_slurm_matches_local_run(
     on_cluster = set(re.findall(r"^rule (\w+):$", slurm_logs, flags=re.M))
     on_host = set(re.findall(r"^localrule (\w+):$", result.stderr, flags=re.M)) - {"all"}
     assert on_cluster | on_host == expected and not on_cluster & on_host
-    assert {"mfcc", "image_features", "train", "encode_utterances"} <= on_cluster
+    assert {"mfcc", "image_features", "train", "embed_utterances"} <= on_cluster
     tables, reference = result_tables(remote), result_tables(local)
     assert reference and tables.keys() == reference.keys()
     # Same numbers up to float rounding: torch sums in another order when a job runs on another

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from vgs import layout
-from vgs.identity import ENCODER, SPEECH, TEXT_TOPLINE
+from vgs.identity import SPEECH, SPEECH_MODEL, TEXT_TOPLINE
 from vgs.plan import PlanError, WorkflowPlan
 from vgs_ops.projection import load_layered
 
@@ -24,7 +24,7 @@ CONFIGS = {
     "rehearsal": ["workflow/config/paper.yaml", "workflow/config/rehearsal.yaml"],
     "study": ["config.yaml", "workflow/config/study.yaml"],
     "ablation": ["config.yaml", "workflow/config/ablation.yaml"],
-    "encoders": ["config.yaml", "workflow/config/encoders.yaml"],
+    "speech_models": ["config.yaml", "workflow/config/speech_models.yaml"],
 }
 PAPER_MODELS = ["flickr8k", "places", "spokencoco", *(f"spokencoco-k{k}" for k in range(1, 6))]
 WORLD_MODELS = ["flickr", "places", "coco", *(f"world-coco-k{k}" for k in (1, 2, 3, 4, 5, 10))]
@@ -50,7 +50,9 @@ def test_the_paper_plans_the_papers_systems(configs, name):
     targets = plan.final_targets()
     for table in ("table3_aic", "table3_aic_all", "sts_correlations", "paper_comparison"):
         assert f"results/tables/real/{table}.md" in targets
-    assert "results/figures/real/figure2.png" in targets and "results/figures/real/encoder_layers.png" not in targets
+    assert (
+        "results/figures/real/figure2.png" in targets and "results/figures/real/speech_model_layers.png" not in targets
+    )
     assert "results/tables/table2_retrieval.tex" in targets
 
 
@@ -85,8 +87,8 @@ def test_every_record_names_only_its_own_runs_files(configs, name):
     for record in records:
         if record["kind"] == SPEECH:
             key = f"/{record['system']}/seed{record['seed']}"
-        elif record["kind"] == ENCODER:
-            key = f"/encoders/{record['encoder']}/layer{record['layer']}/"
+        elif record["kind"] == SPEECH_MODEL:
+            key = f"/speech_models/{record['speech_model']}/layer{record['layer']}/"
         else:
             key = f"/toplines/{record['system']}/"
         files = [
@@ -141,15 +143,15 @@ def test_an_sts_set_to_evaluate_must_exist(configs):
 
 
 def test_encoder_layers_are_systems_with_their_own_files(configs):
-    plan = plan_of(configs, "encoders")
-    encoder_runs = plan.encoder_runs()
-    assert encoder_runs and all(run.kind == ENCODER and run.seed is None for run in encoder_runs)
-    run = encoder_runs[0]
-    assert run.system == f"{run.encoder}-L{run.layer}"
+    plan = plan_of(configs, "speech_models")
+    speech_model_runs = plan.speech_model_runs()
+    assert speech_model_runs and all(run.kind == SPEECH_MODEL and run.seed is None for run in speech_model_runs)
+    run = speech_model_runs[0]
+    assert run.system == f"{run.speech_model}-L{run.layer}"
     assert run.sts_file("world", "similarities") == (
-        f"results/eval/encoders/{run.encoder}/layer{run.layer}/sts/world/similarities.tsv"
+        f"results/eval/speech_models/{run.speech_model}/layer{run.layer}/sts/world/similarities.tsv"
     )
-    assert "results/figures/world/encoder_layers.png" in plan.final_targets()
+    assert "results/figures/world/speech_model_layers.png" in plan.final_targets()
 
 
 def test_study_and_paper_subsets_with_different_seeds_cannot_nest(configs):

@@ -9,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 from vgs import layout
 from vgs.config import ConfigError, validate_config
 from vgs_ops.costs import job_cost
-from vgs.encoders.spec import EncoderConfigError
+from vgs.speech_models.spec import SpeechModelConfigError
 from vgs.evaluate.labels import natural_description, natural_label
 from vgs.features.frames import ms_to_samples
 from vgs.plan import WorkflowPlan, files_of, records_input
@@ -22,7 +22,7 @@ def planned(function):
     def call(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except (ConfigError, EncoderConfigError) as error:
+        except (ConfigError, SpeechModelConfigError) as error:
             raise WorkflowError(str(error)) from None
 
     return call

@@ -40,7 +40,7 @@ rule train:
         "../scripts/train_model.py"
 
 
-rule encode_utterances:
+rule embed_utterances:
     input:
         manifest=lambda w: PLAN.uttset_manifest(w.uttset),
         mfcc=lambda w: PLAN.mfcc_files(w.uttset),
@@ -48,9 +48,9 @@ rule encode_utterances:
     output:
         layout.EMBEDDINGS,
     log:
-        layout.log("encode_utterances", f"{layout.RUN}/{{uttset}}"),
+        layout.log("embed_utterances", f"{layout.RUN}/{{uttset}}"),
     benchmark:
-        layout.benchmark("encode_utterances", f"{layout.RUN}/{{uttset}}")
+        layout.benchmark("embed_utterances", f"{layout.RUN}/{{uttset}}")
     wildcard_constraints:
         uttset=r"corpus/[A-Za-z0-9_.-]+",
     conda:
@@ -58,16 +58,16 @@ rule encode_utterances:
     threads: config["train"]["threads"]
     resources:
         **cuda_resources(),
-        **job_resources("encode_utterances"),
+        **job_resources("embed_utterances"),
     params:
         split="test",  # a corpus is encoded on its test split only
         train=model_train,
     script:
-        "../scripts/encode_utterances.py"
+        "../scripts/embed_utterances.py"
 
 
 # The six voices and the natural sample of an STS set in one job (one model load, not seven).
-rule encode_sts:
+rule embed_sts:
     input:
         manifests=uttset_files(sts_set_uttsets),
         mfcc=lambda w: [f for u in sts_set_uttsets(w) for f in PLAN.mfcc_files(u)],
@@ -78,24 +78,24 @@ rule encode_sts:
             for name in PLAN.sts_uttset_names
         ],
     log:
-        layout.log("encode_sts", f"{layout.RUN}/{{sts_set}}"),
+        layout.log("embed_sts", f"{layout.RUN}/{{sts_set}}"),
     benchmark:
-        layout.benchmark("encode_sts", f"{layout.RUN}/{{sts_set}}")
+        layout.benchmark("embed_sts", f"{layout.RUN}/{{sts_set}}")
     conda:
         "../../envs/torch.yaml"
     threads: config["train"]["threads"]
     resources:
         **cuda_resources(),
-        **job_resources("encode_sts"),
+        **job_resources("embed_sts"),
     params:
         # The MFCC shard files of each set, in the order of the manifests and outputs.
         mfcc=lambda w: [PLAN.mfcc_files(u) for u in sts_set_uttsets(w)],
         train=model_train,
     script:
-        "../scripts/encode_sts.py"
+        "../scripts/embed_sts.py"
 
 
-rule encode_images:
+rule embed_images:
     input:
         manifest=layout.CORPUS_MANIFEST,
         features=layout.IMAGE_FEATURES,
@@ -103,16 +103,16 @@ rule encode_images:
     output:
         layout.IMAGE_EMBEDDINGS,
     log:
-        layout.log("encode_images", f"{layout.RUN}/{{corpus}}"),
+        layout.log("embed_images", f"{layout.RUN}/{{corpus}}"),
     benchmark:
-        layout.benchmark("encode_images", f"{layout.RUN}/{{corpus}}")
+        layout.benchmark("embed_images", f"{layout.RUN}/{{corpus}}")
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
         **cuda_resources(),
-        **job_resources("encode_images"),
+        **job_resources("embed_images"),
     params:
         train=model_train,
     script:
-        "../scripts/encode_images.py"
+        "../scripts/embed_images.py"

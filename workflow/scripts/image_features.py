@@ -7,7 +7,7 @@ with rule_context(snakemake):
     extract_image_store(
         snakemake.input[0],
         snakemake.output[0],
-        encoder=image["encoder"],
+        backbone=image["backbone"],
         crops=image["crops"],
         batch_size=image["batch_size"],
         seed=image["seed"],

@@ -25,6 +25,9 @@ SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 MAIN_SCHEMA = "config.schema.yaml"
 #: Keys of ``train:`` that size the Snakemake rules (requests), not the training itself.
 TRAIN_RULE_KEYS = ("gpus", "threads", "runtime", "mem_mb", "submissions")
+#: Keys that were renamed (old dotted path -> new), so that an older configuration gets the new
+#: name in its error: "encoder" named four different things (the model's halves keep it).
+RENAMED_KEYS = {"encoders": "speech_models", "features.image.encoder": "features.image.backbone"}
 
 
 class ConfigError(ValueError):
@@ -91,6 +94,13 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
     Raises :class:`ConfigError` with a single line ``config error at <key.path>: <reason>``.
     """
+    for old, new in RENAMED_KEYS.items():
+        *parents, key = old.split(".")
+        section: Any = config
+        for parent in parents:
+            section = section.get(parent) if isinstance(section, Mapping) else None
+        if isinstance(section, Mapping) and key in section:
+            raise ConfigError(f"config error at {old}: renamed; call it {new}")
     registry = _registry()
     schema = _load_schema(MAIN_SCHEMA)
     validator_cls = jsonschema.validators.validator_for(schema)

@@ -7,12 +7,12 @@ numbers alone cannot tell. So every file of the chain says whose it is, and ever
 reads one checks it against the run it is filed under:
 
 * ``best.pt`` records ``model_name`` and ``seed`` (written by the train rule from its wildcards);
-* embedding stores record ``model`` and ``seed`` in their metadata (encoder-layer stores record
-  ``encoder`` and ``layer``), checked against the checkpoint when encoding and against the job
+* embedding stores record ``model`` and ``seed`` in their metadata (speech-model layer stores record
+  ``speech_model`` and ``layer``), checked against the checkpoint when encoding and against the job
   when evaluating;
 * ``retrieval.json`` has ``system`` and ``seed`` keys; ``similarities.tsv``,
   ``correlations.tsv`` and ``train_log.tsv`` have ``system`` and ``seed`` columns (seed empty for
-  text toplines and encoder layers, which have none).
+  text toplines and speech-model layers, which have none).
 
 A file written before identities were recorded is refused, with the command-free remedy: delete
 it and rerun (for ``best.pt`` and ``train_log.tsv`` the train rule rewrites them from the run's
@@ -35,9 +35,9 @@ from vgs.store import ArrayStore
 
 SYSTEM, SEED = "system", "seed"  # the identity columns and JSON keys of evaluation outputs
 #: Kinds of evaluated systems (the ``kind`` column of the tables): a trained VGS model, an external
-#: speech encoder's layer, a text topline.
+#: speech model's layer, a text topline.
 SPEECH = "speech"
-ENCODER = "speech encoder"
+SPEECH_MODEL = "speech model"
 TEXT_TOPLINE = "text topline"
 REBUILD_EVAL = "delete results/eval (or this file) and rerun the workflow, which remakes it from its inputs"
 REBUILD_EMBEDDINGS = "delete results/embeddings (or this store) and rerun the workflow, which re-encodes it"
@@ -53,7 +53,7 @@ class RunMismatch(ValueError):
 
 @dataclass(frozen=True)
 class RunId:
-    """A run's identity: the evaluated system (model, ``<encoder>-L<layer>`` or topline) and its seed."""
+    """A run's identity: the evaluated system (model, ``<speech_model>-L<layer>`` or topline) and its seed."""
 
     system: str
     seed: int | None
@@ -76,9 +76,9 @@ def run_id(run: Mapping[str, object]) -> RunId:
     return RunId(str(run["system"]), _seed(run.get("seed")))
 
 
-def encoder_system(encoder: str, layer: int) -> str:
-    """The system name of an external encoder's layer in every table: ``<encoder>-L<layer>``."""
-    return f"{encoder}-L{layer}"
+def speech_model_system(speech_model: str, layer: int) -> str:
+    """The system name of an external speech model's layer in every table: ``<speech_model>-L<layer>``."""
+    return f"{speech_model}-L{layer}"
 
 
 def check_run(path: PathLike, recorded: RunId | None, expected: RunId, remedy: str) -> None:
@@ -96,12 +96,12 @@ def check_run(path: PathLike, recorded: RunId | None, expected: RunId, remedy: s
 
 
 def metadata_run(metadata: Mapping[str, Any]) -> RunId | None:
-    """The run an embedding store's metadata records: ``model``/``seed`` (vgs.train.encode) or
-    ``encoder``/``layer`` (vgs.encoders.embed); None if neither."""
+    """The run an embedding store's metadata records: ``model``/``seed`` (vgs.train.embed) or
+    ``speech_model``/``layer`` (vgs.speech_models.embed); None if neither."""
     if "model" in metadata and "seed" in metadata:
         return RunId(str(metadata["model"]), _seed(metadata["seed"]))
-    if "encoder" in metadata and "layer" in metadata:
-        return RunId(encoder_system(str(metadata["encoder"]), int(metadata["layer"])), None)
+    if "speech_model" in metadata and "layer" in metadata:
+        return RunId(speech_model_system(str(metadata["speech_model"]), int(metadata["layer"])), None)
     return None
 
 

@@ -68,17 +68,17 @@ STS_EMBEDDINGS = f"{RESULTS}/embeddings/{RUN}/sts/{{sts_set}}/{{name}}.h5"
 IMAGE_EMBEDDINGS = f"{RESULTS}/embeddings/{RUN}/images/{{corpus}}.h5"
 TRAIN_BENCHMARK = f"{BENCH}/train/{RUN}.tsv"
 
-# --- External speech encoders -------------------------------------------------------------------------
-RANDOM_ENCODER = f"{RESULTS}/encoders/{{encoder}}/random-model"
+# --- External speech models -------------------------------------------------------------------------
+RANDOM_SPEECH_MODEL = f"{RESULTS}/speech_models/{{speech_model}}/random-model"
 #: Per-layer stores of one STS set: ``layer<L>/<voice|natural>.h5`` inside.
-ENCODER_EMBEDDINGS = f"{RESULTS}/embeddings/encoders/{{encoder}}/sts/{{sts_set}}"
+SPEECH_MODEL_EMBEDDINGS = f"{RESULTS}/embeddings/speech_models/{{speech_model}}/sts/{{sts_set}}"
 
 # --- Evaluation of one system ---------------------------------------------------------------------------
 RETRIEVAL_JSON = f"{EVAL}/{RUN}/retrieval.json"
 RETRIEVAL_TSV = f"{EVAL}/{RUN}/retrieval.tsv"
 #: ``{name}`` is ``similarities`` or ``correlations``; one template per kind of system.
 SPEECH_STS = f"{EVAL}/{RUN}/sts/{{sts_set}}/{{name}}.tsv"
-ENCODER_STS = f"{EVAL}/encoders/{{encoder}}/layer{{layer}}/sts/{{sts_set}}/{{name}}.tsv"
+SPEECH_MODEL_STS = f"{EVAL}/speech_models/{{speech_model}}/layer{{layer}}/sts/{{sts_set}}/{{name}}.tsv"
 TOPLINE_STS = f"{EVAL}/toplines/{{topline}}/sts/{{sts_set}}/{{name}}.tsv"
 STS_RESULTS = ("similarities", "correlations")
 

@@ -199,9 +199,9 @@ def parameter_count(size: Mapping[str, int], image_dim: int) -> int:
     return conv + lstm + attention + image
 
 
-def image_encoder(config: Mapping[str, Any]) -> str:
+def image_backbone(config: Mapping[str, Any]) -> str:
     """The image encoder's architecture (random_resnet152 costs what resnet152 costs)."""
-    return config["features"]["image"]["encoder"].removeprefix("random_")
+    return config["features"]["image"]["backbone"].removeprefix("random_")
 
 
 def mfcc_mb(audio_seconds: float) -> float:
@@ -356,7 +356,7 @@ def mfcc_cost(config: Mapping[str, Any], uttset: str, shards: int, results: str 
 
 def image_features_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
     image = config["features"]["image"]
-    encoder, crops = image_encoder(config), image["crops"]
+    encoder, crops = image_backbone(config), image["crops"]
     images = corpus_size(config, corpus, results).images
     gpu = _uses_gpu(config) and image["device"] != "cpu"
     if gpu:
@@ -386,7 +386,7 @@ def train_cost(config: Mapping[str, Any], model: str, results: str | Path = "res
     flops = (3 * captions + dev) * train["epochs"] * forward_flops(arch, frames) * padding
     gpu = _uses_gpu(config, training=True)
     threads = config["train"]["threads"]
-    params = parameter_count(arch, IMAGE_DIM[image_encoder(config)])
+    params = parameter_count(arch, IMAGE_DIM[image_backbone(config)])
     peak = TORCH_BASE_MB + _index_mb(config, spec["corpus"], results) + 4 * params * FLOAT_BYTES / MB
     # checkpoints/last.pt (weights + Adam's two moments), checkpoints/best.pt and best.pt.
     disk = 5 * params * FLOAT_BYTES / MB
@@ -394,38 +394,38 @@ def train_cost(config: Mapping[str, Any], model: str, results: str | Path = "res
     return JobCost(JOB_START_S + seconds, threads, gpu, peak, disk)
 
 
-def _encode_cost(config: Mapping[str, Any], utterances: int, frames: float, index_mb: float) -> JobCost:
+def _embed_cost(config: Mapping[str, Any], utterances: int, frames: float, index_mb: float) -> JobCost:
     arch = model_size(config)
     flops = utterances * forward_flops(arch, min(frames, config["train"]["max_frames"])) * PADDING["bucketed"]
     gpu = _uses_gpu(config)
     threads = config["train"]["threads"]
-    params = parameter_count(arch, IMAGE_DIM[image_encoder(config)])
+    params = parameter_count(arch, IMAGE_DIM[image_backbone(config)])
     peak = TORCH_BASE_MB + index_mb + params * FLOAT_BYTES / MB
     disk = utterances * 2 * arch["rnn_hidden"] * FLOAT_BYTES / MB
     seconds = _model_seconds(config, flops, threads, gpu, config["train"]["precision"])
     return JobCost(JOB_START_S + seconds, threads, gpu, peak, disk)
 
 
-def encode_utterances_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
+def embed_utterances_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
     """The test split of a corpus, read from the corpus's whole MFCC cache."""
     size = corpus_size(config, corpus, results)
-    return _encode_cost(
+    return _embed_cost(
         config, size.test_captions, size.caption_seconds * FRAMES_PER_S, _index_mb(config, corpus, results)
     )
 
 
-def encode_sts_cost(
+def embed_sts_cost(
     config: Mapping[str, Any], sts_set: str, names: list[str], results: str | Path = "results"
 ) -> JobCost:
     """The six voices and the natural sample of one STS set, in one job."""
     utterances = sum(sts_utterances(config, sts_set, name, results) for name in names)
-    return _encode_cost(config, utterances, STS_SENTENCE_S * FRAMES_PER_S, utterances * STORE_INDEX_BYTES_PER_KEY / MB)
+    return _embed_cost(config, utterances, STS_SENTENCE_S * FRAMES_PER_S, utterances * STORE_INDEX_BYTES_PER_KEY / MB)
 
 
-def encode_images_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
+def embed_images_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
     """Test images through the image projection: tiny work; the feature store's index in memory."""
     size = corpus_size(config, corpus, results)
-    dim = IMAGE_DIM[image_encoder(config)]
+    dim = IMAGE_DIM[image_backbone(config)]
     store = size.images * STORE_INDEX_BYTES_PER_KEY / MB
     arch = model_size(config)
     params = parameter_count(arch, dim)
@@ -447,13 +447,13 @@ HEAVY_RULES: dict[str, Callable[[Mapping[str, Any], Mapping[str, str], str | Pat
     ),
     "image_features": lambda config, w, results: image_features_cost(config, w["corpus"], results),
     "train": lambda config, w, results: train_cost(config, w["model"], results),
-    "encode_utterances": lambda config, w, results: encode_utterances_cost(
+    "embed_utterances": lambda config, w, results: embed_utterances_cost(
         config, w["uttset"].removeprefix("corpus/"), results
     ),
-    "encode_sts": lambda config, w, results: encode_sts_cost(
+    "embed_sts": lambda config, w, results: embed_sts_cost(
         config, w["sts_set"], [*config["tts"]["voices"], "natural"], results
     ),
-    "encode_images": lambda config, w, results: encode_images_cost(config, w["corpus"], results),
+    "embed_images": lambda config, w, results: embed_images_cost(config, w["corpus"], results),
 }
 
 

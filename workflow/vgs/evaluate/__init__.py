@@ -2,7 +2,7 @@
 model comparisons), text toplines, tables and figures.
 
 Files written (all under ``results/``); each ``eval/`` file records its run (``system`` and
-``seed`` keys or columns; seed empty for toplines and encoder layers), which every table checks
+``seed`` keys or columns; seed empty for toplines and speech-model layers), which every table checks
 against the run it is paired with (vgs.identity):
 
 ``eval/<model>/seed<s>/retrieval.{json,tsv}``

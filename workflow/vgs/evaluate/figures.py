@@ -1,5 +1,5 @@
 """Figures: Figure 1 (STS correlation per subtask and overall), Figure 2 (correlation against
-captions per image), the external encoders' correlation by layer, learning curves and the size ×
+captions per image), the external speech models' correlation by layer, learning curves and the size ×
 captions-per-image study. Each is written as PNG (report, README) and PDF (paper).
 
 The figures read the seed-aggregated correlation table written by
@@ -21,7 +21,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from vgs.evaluate.tables import ENCODER, SPEECH, TEXT_TOPLINE, system_label  # noqa: E402
+from vgs.evaluate.tables import SPEECH, SPEECH_MODEL, TEXT_TOPLINE, system_label  # noqa: E402
 from vgs.identity import REBUILD_TRAINED, check_frame  # noqa: E402
 from vgs.io import PathLike, atomic_path, read_tsv  # noqa: E402
 
@@ -108,7 +108,11 @@ def figure1(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: 
     axis.set_xlim(-0.6, len(groups) - 0.4)
     axis.set_ylabel(f"{measure.capitalize()} r with human scores (95% CI)")
     axis.set_xlabel("")
-    title = "Model (training corpus or encoder)" if (speech["kind"] == ENCODER).any() else "Model (training corpus)"
+    title = (
+        "Model (training corpus or speech model)"
+        if (speech["kind"] == SPEECH_MODEL).any()
+        else "Model (training corpus)"
+    )
     axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title=title)
     save_figure(figure, out_paths)
     return figure
@@ -147,24 +151,24 @@ def figure2(correlations_csv: PathLike, out_paths: Sequence[PathLike], measure: 
     return figure
 
 
-def encoder_layer_figure(
+def speech_model_layer_figure(
     correlations_csv: PathLike,
     runs: Sequence[Mapping[str, Any]],
     out_paths: Sequence[PathLike],
     measure: str = "pearson",
 ) -> plt.Figure:
-    """Correlation (95% CI) against the hidden-state index of each external encoder (one line per
+    """Correlation (95% CI) against the hidden-state index of each external speech model (one line per
     encoder), on All and on the natural-speech sample (one panel each); the trained models that are
     not captions-per-image subsets (as in Figure 1) and the text toplines (on All only: text has no
     natural-speech row) as horizontal lines with their CIs as bands. ``runs`` are the encoder runs
-    (``encoder``, ``layer``, ``system``)."""
+    (``speech_model``, ``layer``, ``system``)."""
     frame = _read_correlations(correlations_csv)
-    layer_of = {run["system"]: (run["encoder"], int(run["layer"])) for run in runs}
+    layer_of = {run["system"]: (run["speech_model"], int(run["layer"])) for run in runs}
     if not layer_of:
-        raise ValueError("the layer-wise figure needs encoders: in the config")
+        raise ValueError("the layer-wise figure needs speech_models: in the config")
     panels = [(level, label) for level, label in overall_groups(frame) if level in ("all", "natural")]
-    encoders = list(dict.fromkeys(encoder for encoder, _ in layer_of.values()))
-    colours = dict(zip(encoders, sns.color_palette("colorblind", len(encoders)), strict=True))
+    models = list(dict.fromkeys(model for model, _ in layer_of.values()))
+    colours = dict(zip(models, sns.color_palette("colorblind", len(models)), strict=True))
     references = frame[(frame["kind"] == TEXT_TOPLINE) | ((frame["kind"] == SPEECH) & frame["subset_k"].isna())]
     reference_systems = list(dict.fromkeys(references["system"]))
     reference_colours = dict(zip(reference_systems, sns.color_palette("dark", len(reference_systems)), strict=True))
@@ -172,16 +176,16 @@ def encoder_layer_figure(
     figure, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels) + 2.5, 4.0), sharey=True, squeeze=False)
     for axis, (level, label) in zip(axes[0], panels, strict=True):
         rows = frame[(frame["level"] == level) & frame["system"].isin(list(layer_of))]
-        for encoder in encoders:
-            mine = rows[[layer_of[system][0] == encoder for system in rows["system"]]]
+        for model in models:
+            mine = rows[[layer_of[system][0] == model for system in rows["system"]]]
             layers = np.array([layer_of[system][1] for system in mine["system"]])
             order = np.argsort(layers)
             y = mine[measure].to_numpy(dtype=float)[order]
             error = np.abs(np.vstack([y - mine[f"{measure}_low"].to_numpy()[order],
                                       mine[f"{measure}_high"].to_numpy()[order] - y]))  # fmt: skip
             description = mine["corpus"].iloc[0] if len(mine) else ""
-            axis.errorbar(layers[order], y, yerr=np.nan_to_num(error), marker="o", capsize=3, color=colours[encoder],
-                          label=f"{encoder} ({description})")  # fmt: skip
+            axis.errorbar(layers[order], y, yerr=np.nan_to_num(error), marker="o", capsize=3, color=colours[model],
+                          label=f"{model} ({description})")  # fmt: skip
         for row in references[references["level"] == level].itertuples(index=False):
             colour = reference_colours[row.system]
             style = "--" if row.kind == TEXT_TOPLINE else "-"
@@ -196,7 +200,7 @@ def encoder_layer_figure(
     axes[0][0].set_ylabel(f"{measure.capitalize()} r with human scores (95% CI)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     axes[0][-1].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
-                       title="Encoder / reference")  # fmt: skip
+                       title="Speech model / reference")  # fmt: skip
     figure.tight_layout()
     save_figure(figure, out_paths)
     return figure

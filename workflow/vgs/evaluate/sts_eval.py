@@ -198,7 +198,7 @@ def evaluate_sts(
     *,
     run: RunId,
 ) -> pd.DataFrame:
-    """Evaluate ``run`` (a model and seed, or an encoder's layer) on one SpokenSTS set; write
+    """Evaluate ``run`` (a model and seed, or an speech model's layer) on one SpokenSTS set; write
     similarities and correlations.
 
     Every store must record ``run``; both outputs record it in ``system`` and ``seed`` columns

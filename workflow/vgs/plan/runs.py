@@ -10,7 +10,7 @@ from typing import Any
 
 from vgs import layout
 from vgs.config import ConfigError
-from vgs.identity import ENCODER, SPEECH
+from vgs.identity import SPEECH, SPEECH_MODEL
 
 
 class PlanError(ConfigError):
@@ -19,22 +19,24 @@ class PlanError(ConfigError):
 
 @dataclass(frozen=True)
 class Run:
-    """One evaluated system: a trained model x seed, an external encoder's layer, or a text topline."""
+    """One evaluated system: a trained model x seed, an external speech model's layer, or a text topline."""
 
     system: str
     kind: str
     corpus: str
     subset_k: int | None = None
     seed: int | None = None
-    encoder: str | None = None
+    speech_model: str | None = None
     layer: int | None = None
 
     def sts_file(self, sts_set: str, name: str) -> str:
         """``similarities`` or ``correlations`` of this system on ``sts_set``."""
         if self.kind == SPEECH:
             return layout.fill(layout.SPEECH_STS, model=self.system, seed=self.seed, sts_set=sts_set, name=name)
-        if self.kind == ENCODER:
-            return layout.fill(layout.ENCODER_STS, encoder=self.encoder, layer=self.layer, sts_set=sts_set, name=name)
+        if self.kind == SPEECH_MODEL:
+            return layout.fill(
+                layout.SPEECH_MODEL_STS, speech_model=self.speech_model, layer=self.layer, sts_set=sts_set, name=name
+            )
         return layout.fill(layout.TOPLINE_STS, topline=self.system, sts_set=sts_set, name=name)
 
     @property

@@ -24,11 +24,11 @@ from typing import Any
 
 from vgs import layout
 from vgs.config import table_models, train_settings, trained_models
-from vgs.encoders.spec import RANDOM_TINY, encoder_description, encoder_layers
-from vgs.identity import ENCODER, SPEECH, TEXT_TOPLINE, encoder_system
+from vgs.identity import SPEECH, SPEECH_MODEL, TEXT_TOPLINE, speech_model_system
 from vgs.plan.ablation import AblationPlan
 from vgs.plan.runs import PlanError, Run, files_of
 from vgs.plan.study import StudyPlan
+from vgs.speech_models.spec import RANDOM_TINY, speech_model_description, speech_model_layers
 
 #: What an STS set of the configuration is spoken as: one utterance set per voice plus the sample.
 NATURAL = "natural"
@@ -42,9 +42,9 @@ class WorkflowPlan:
         self.config = config
         self.models = trained_models(config)
         self.table_models = table_models(config)
-        self.encoders: dict[str, Any] = dict(config["encoders"])
-        # Layers read per encoder, checked against each checkpoint's config.json while planning.
-        self.encoder_layers = {name: encoder_layers(name, spec) for name, spec in self.encoders.items()}
+        self.speech_models: dict[str, Any] = dict(config["speech_models"])
+        # Layers read per speech model, checked against each checkpoint's config.json while planning.
+        self.speech_model_layers = {name: speech_model_layers(name, spec) for name, spec in self.speech_models.items()}
         self.evaluate = config["evaluate"]
         unknown = sorted(set(self.evaluate["sts_sets"]) - set(config["sts"].get("sets", {})))
         if unknown:
@@ -218,20 +218,26 @@ class WorkflowPlan:
         """Runs of the models trained on whole corpora (Figure 1's and Table 2's, not the subsets)."""
         return [run for run in self.speech_runs() if run.subset_k is None]
 
-    def encoder_runs(self) -> list[Run]:
-        """Every configured encoder x layer read, a system ``<name>-L<layer>`` without seed."""
+    def speech_model_runs(self) -> list[Run]:
+        """Every configured speech model x layer read, a system ``<name>-L<layer>`` without seed."""
         return [
-            Run(encoder_system(name, layer), ENCODER, encoder_description(spec), encoder=name, layer=layer)
-            for name, spec in self.encoders.items()
-            for layer in self.encoder_layers[name]
+            Run(
+                speech_model_system(name, layer),
+                SPEECH_MODEL,
+                speech_model_description(spec),
+                speech_model=name,
+                layer=layer,
+            )
+            for name, spec in self.speech_models.items()
+            for layer in self.speech_model_layers[name]
         ]
 
     def topline_runs(self) -> list[Run]:
         return [Run(name, TEXT_TOPLINE, "text") for name in self.evaluate["toplines"]]
 
     def sts_runs(self) -> list[Run]:
-        """Every system scored on SpokenSTS: trained models, encoder layers, text toplines."""
-        return self.speech_runs() + self.encoder_runs() + self.topline_runs()
+        """Every system scored on SpokenSTS: trained models, speech-model layers, text toplines."""
+        return self.speech_runs() + self.speech_model_runs() + self.topline_runs()
 
     def sts_records(self, sts_set: str, runs: list[Run] | None = None) -> list[dict[str, Any]]:
         """Records of ``runs`` (default: every STS system) with their similarities and correlations."""
@@ -244,18 +250,22 @@ class WorkflowPlan:
         """Records of every trained table run with its retrieval JSON and training log."""
         return [run.record(retrieval=run.retrieval_json, train_log=run.train_log) for run in self.speech_runs()]
 
-    def encoder_source(self, name: str) -> str:
-        """Where encoder ``name`` is loaded from: its hub id or directory, or the random model's directory."""
-        spec = self.encoders[name]
-        return layout.fill(layout.RANDOM_ENCODER, encoder=name) if spec["kind"] == RANDOM_TINY else spec["model"]
+    def speech_model_source(self, name: str) -> str:
+        """Where speech model ``name`` is loaded from: its hub id or directory, or the random model's directory."""
+        spec = self.speech_models[name]
+        return (
+            layout.fill(layout.RANDOM_SPEECH_MODEL, speech_model=name) if spec["kind"] == RANDOM_TINY else spec["model"]
+        )
 
-    def encoder_description(self, name: str) -> str:
-        """What encoder ``name`` is, for tables and captions (checkpoint or random architecture)."""
-        return encoder_description(self.encoders[name])
+    def speech_model_description(self, name: str) -> str:
+        """What speech model ``name`` is, for tables and captions (checkpoint or random architecture)."""
+        return speech_model_description(self.speech_models[name])
 
-    def encoder_model_files(self, name: str) -> list[str]:
+    def speech_model_files(self, name: str) -> list[str]:
         """The random model's files to wait for; a checkpoint (hub id or directory) is read by the job."""
-        return [f"{self.encoder_source(name)}/config.json"] if self.encoders[name]["kind"] == RANDOM_TINY else []
+        return (
+            [f"{self.speech_model_source(name)}/config.json"] if self.speech_models[name]["kind"] == RANDOM_TINY else []
+        )
 
     # --- Tables and figures --------------------------------------------------------------------------------
 
@@ -271,7 +281,7 @@ class WorkflowPlan:
         return [
             "figure1",
             *(["figure2"] if self.has_subset_models else []),
-            *(["encoder_layers"] if self.encoders else []),
+            *(["speech_model_layers"] if self.speech_models else []),
         ]
 
     def paper_comparison_sets(self) -> list[str]:

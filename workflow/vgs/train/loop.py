@@ -51,7 +51,7 @@ from vgs.train.batching import epoch_batches, pad_batch
 from vgs.train.checkpoint import CheckpointMismatch, load_checkpoint, save_checkpoint
 from vgs.train.data import CaptionSet, load_training_data
 from vgs.train.device import Runtime, select_runtime
-from vgs.train.encode import embed_images, embed_utterances
+from vgs.train.embed import embed_features, embed_frames
 from vgs.train.loss import batch_loss, recall_at_k
 from vgs.train.schedule import authors_period, cyclic_lr
 
@@ -172,7 +172,7 @@ def evaluate(
 ) -> dict[str, float]:
     """Dev loss over fixed batches and caption -> image recall@1/5/10 over the dev images."""
     model.eval()
-    captions = embed_utterances(
+    captions = embed_frames(
         model,
         dev_set.frames.arrays(dev_set.utt_ids),
         settings.eval_batch_size,
@@ -180,7 +180,7 @@ def evaluate(
         runtime,
         lengths=dev_set.lengths,
     )
-    images = embed_images(model, dev_set.image_features, settings.eval_batch_size, runtime)
+    images = embed_features(model, dev_set.image_features, settings.eval_batch_size, runtime)
     batches = dev_loss_batches(dev_set, settings, seed)
     targets = torch.from_numpy(dev_set.image_rows)
     losses = [

@@ -1,4 +1,4 @@
-"""Image feature extraction speed (images/s) per encoder and crop scheme, decoding included.
+"""Image feature extraction speed (images/s) per backbone and crop scheme, decoding included.
 
 ResNet-152 is timed with random weights (``random_resnet152``): the speed is the same as with the
 ImageNet weights, which an offline machine may not have. Runs on CUDA when available, else on one CPU thread.
@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from vgs.features.image_encoders import build_encoder
+from vgs.features.backbones import build_backbone
 from vgs.features.images import iter_image_features, resolve_device
 
 NAME = "image_features"
@@ -34,14 +34,14 @@ def write_test_images(directory: Path, count: int, seed: int = 0) -> pd.DataFram
 
 
 def images_per_second(
-    images: pd.DataFrame, encoder_name: str, crops: str, device: torch.device, budget_s: float
+    images: pd.DataFrame, backbone_name: str, crops: str, device: torch.device, budget_s: float
 ) -> float:
     """Encode images until all are done or ``budget_s`` seconds have passed; images per second."""
-    encoder = build_encoder(encoder_name)
+    backbone = build_backbone(backbone_name)
     batch_size = (32 if crops == "centre" else 8) if device.type == "cuda" else (8 if crops == "centre" else 2)
-    list(iter_image_features(images.head(2), encoder, crops, 2, device))  # warm-up
+    list(iter_image_features(images.head(2), backbone, crops, 2, device))  # warm-up
     done, start = 0, time.perf_counter()
-    for _ in iter_image_features(images, encoder, crops, batch_size, device):
+    for _ in iter_image_features(images, backbone, crops, batch_size, device):
         done += 1
         if done % batch_size == 0 and time.perf_counter() - start > budget_s:
             break
@@ -57,8 +57,8 @@ def run(quick: bool) -> dict:
     results: dict[str, object] = {"device": str(device), "torch_threads": torch.get_num_threads()}
     with tempfile.TemporaryDirectory() as tmp:
         images = write_test_images(Path(tmp), 256 if device.type == "cuda" else 64)
-        for encoder_name in ("efficientnet_lite0", "random_resnet152"):
+        for backbone_name in ("efficientnet_lite0", "random_resnet152"):
             for crops in ("centre", "ten"):
-                rate = images_per_second(images, encoder_name, crops, device, budget_s=5 if quick else 30)
-                results[f"{encoder_name}_{crops}_images_per_second"] = round(rate, 2)
+                rate = images_per_second(images, backbone_name, crops, device, budget_s=5 if quick else 30)
+                results[f"{backbone_name}_{crops}_images_per_second"] = round(rate, 2)
     return results

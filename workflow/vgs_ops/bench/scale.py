@@ -12,7 +12,7 @@ shards) of each requested size, then, each in its own process so that each peak 
   loader (store -> padded device tensors) and the model step apart, plus a loader-only pass over
   further batches; their ratio is the loader's rate over the model's, as gpu-check's
   ``bottleneck`` reports it (> 1: the model, not the data, limits training);
-* **encode**: :func:`vgs.train.encode.encode_utterances` of the test split (2% of the captions).
+* **encode**: :func:`vgs.train.embed.embed_utterances` of the test split (2% of the captions).
 
 It records peak RSS (``ru_maxrss``) and its growth over the process's RSS before the store is
 opened, and captions/s. Goal: peak RSS under 4 GB at any store size. The frames are noise (the
@@ -247,14 +247,14 @@ def train_phase(
     }
 
 
-def encode_phase(directory: str, mfcc_paths: list[str], test_captions: int) -> dict[str, object]:
-    """Encode the test split with the trained model, as the encode_utterances rule does."""
-    from vgs.train.encode import encode_utterances
+def embed_phase(directory: str, mfcc_paths: list[str], test_captions: int) -> dict[str, object]:
+    """Encode the test split with the trained model, as the embed_utterances rule does."""
+    from vgs.train.embed import embed_utterances
 
     root = Path(directory)
     before = peak_rss_gb()
     start = time.perf_counter()
-    count = encode_utterances(
+    count = embed_utterances(
         root / "manifest.tsv", mfcc_paths, root / "model.pt", root / "test.h5", split="test", run=BENCH_RUN
     )
     seconds = time.perf_counter() - start
@@ -270,7 +270,7 @@ def encode_phase(directory: str, mfcc_paths: list[str], test_captions: int) -> d
     }
 
 
-PHASES = {"write": write_phase, "train": train_phase, "encode": encode_phase}
+PHASES = {"write": write_phase, "train": train_phase, "encode": embed_phase}
 
 
 def in_process(phase: str, **arguments: object) -> dict[str, object]:

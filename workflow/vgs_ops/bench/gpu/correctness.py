@@ -14,7 +14,7 @@ import torch
 from vgs.model import VGSModel
 from vgs.train.data import load_training_data
 from vgs.train.device import Runtime
-from vgs.train.encode import embed_utterances
+from vgs.train.embed import embed_frames
 from vgs.train.loop import TrainConfig, Trainer
 from vgs_ops.bench.gpu.harness import (
     DETERMINISTIC,
@@ -64,13 +64,13 @@ def cpu_vs_cuda(corpus: Corpus, plan: Plan, device: str, out: dict) -> None:
     torch.manual_seed(0)
     model = VGSModel(corpus.config).eval()
     arrays = sample_arrays(corpus, plan.compare_captions)
-    reference = embed_utterances(model, arrays, len(arrays), MAX_FRAMES, Runtime(torch.device("cpu"), None))
+    reference = embed_frames(model, arrays, len(arrays), MAX_FRAMES, Runtime(torch.device("cpu"), None))
     model.to("cuda")
     for arm in ("fp32", "fp32-tf32", "bf16"):
         precision, allow_tf32 = PRECISIONS[arm]
         runtime = Runtime(torch.device("cuda"), {"fp32": None, "tf32": None, "bf16": torch.bfloat16}[precision])
         with tf32(allow_tf32):
-            on_gpu = embed_utterances(model, arrays, len(arrays), MAX_FRAMES, runtime)
+            on_gpu = embed_frames(model, arrays, len(arrays), MAX_FRAMES, runtime)
         out[arm] = embeddings_close(reference, on_gpu, EMBEDDING_TOLERANCE if arm == "fp32" else None)
     out["captions"] = len(arrays)
 
@@ -82,8 +82,8 @@ def batch_invariance(corpus: Corpus, plan: Plan, device: str, out: dict) -> None
     arrays = sample_arrays(corpus, plan.compare_captions)
     runtime = Runtime(torch.device(device), None)
     with tf32(False):
-        alone = embed_utterances(model, arrays, 1, MAX_FRAMES, runtime)
-        together = embed_utterances(model, arrays, len(arrays), MAX_FRAMES, runtime)
+        alone = embed_frames(model, arrays, 1, MAX_FRAMES, runtime)
+        together = embed_frames(model, arrays, len(arrays), MAX_FRAMES, runtime)
     out.update({"device": device, "captions": len(arrays), **embeddings_close(alone, together, EMBEDDING_TOLERANCE)})
 
 

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 @torch.no_grad()
-def embed_utterances(
+def embed_frames(
     model: VGSModel,
     arrays: Sequence[np.ndarray],
     batch_size: int,
@@ -52,7 +52,9 @@ def embed_utterances(
 
 
 @torch.no_grad()
-def embed_images(model: VGSModel, features: np.ndarray | StoreRows, batch_size: int, runtime: Runtime) -> torch.Tensor:
+def embed_features(
+    model: VGSModel, features: np.ndarray | StoreRows, batch_size: int, runtime: Runtime
+) -> torch.Tensor:
     """Image embeddings ``[N, D]`` (float32, CPU) of frozen feature rows ``[N, image_dim]`` (read a batch at a time)."""
     parts = []
     for start in range(0, len(features), batch_size):
@@ -130,7 +132,7 @@ def store_metadata(checkpoint: PathLike, payload: dict, run: RunId) -> dict[str,
     }
 
 
-def encode_utterances(
+def embed_utterances(
     manifest: PathLike,
     mfcc_paths: Sequence[PathLike],
     checkpoint: PathLike,
@@ -145,12 +147,12 @@ def encode_utterances(
 ) -> int:
     """Encode the (de-duplicated) utterances of ``manifest`` into an embedding store of ``run``
     (the job's model and seed, which ``checkpoint`` must record)."""
-    return encode_utterance_sets(
+    return embed_utterance_sets(
         [(manifest, mfcc_paths, output)], checkpoint, split, batch_size, max_frames, device, precision, run=run
     )[0]
 
 
-def encode_utterance_sets(
+def embed_utterance_sets(
     sets: Sequence[tuple[PathLike, Sequence[PathLike], PathLike]],
     checkpoint: PathLike,
     split: str | None = None,
@@ -183,7 +185,7 @@ def encode_utterance_sets(
         lengths = np.array([frames.length(u) for u in utt_ids], dtype=np.int64)
         check_frames_fit_durations(manifest, list(mfcc_paths), utt_ids, lengths)
         log_cut_utterances(lengths, max_frames, manifest)
-        embeddings = embed_utterances(model, frames.arrays(utt_ids), batch_size, max_frames, runtime, True, lengths)
+        embeddings = embed_frames(model, frames.arrays(utt_ids), batch_size, max_frames, runtime, True, lengths)
         log.info("encoded %d utterances of %s with %s", len(utt_ids), manifest, checkpoint)
         counts.append(write_store(
             output, zip(utt_ids, embeddings.numpy(), strict=True), model.config.embed_dim, "embedding",
@@ -192,7 +194,7 @@ def encode_utterance_sets(
     return counts
 
 
-def encode_images(
+def embed_images(
     manifest: PathLike,
     image_features: PathLike,
     checkpoint: PathLike,
@@ -216,7 +218,7 @@ def encode_images(
             f"{image_features}: features of {len(missing)} image(s) of {manifest} missing "
             f"({', '.join(missing[:5])}); rerun the image feature rule"
         )
-    embeddings = embed_images(model, store.rows(image_ids), batch_size, runtime)
+    embeddings = embed_features(model, store.rows(image_ids), batch_size, runtime)
     return write_store(
         output,
         zip(image_ids, embeddings.numpy(), strict=True),

@@ -12,7 +12,7 @@ from vgs.identity import RunId, RunMismatch
 from vgs.model import ModelConfig, VGSModel
 from vgs.store import ArrayStore
 from vgs.train.checkpoint import load_checkpoint, save_checkpoint
-from vgs.train.encode import encode_images, encode_utterance_sets, encode_utterances
+from vgs.train.embed import embed_images, embed_utterance_sets, embed_utterances
 from vgs.train.synthetic import synthetic_corpus
 
 RUN = RunId("m", 1)
@@ -33,10 +33,10 @@ def trained(tmp_path):
     return data, model, tmp_path / "best.pt"
 
 
-def test_encode_test_split_matches_single_utterance_embeddings(trained, tmp_path):
+def test_embedding_the_test_split_matches_single_utterance_embeddings(trained, tmp_path):
     data, model, checkpoint = trained
     out = tmp_path / "emb" / "corpus.h5"
-    count = encode_utterances(
+    count = embed_utterances(
         data["manifest"], [data["mfcc"]], checkpoint, out, split="test", batch_size=3, device="cpu", run=RUN
     )
     store = ArrayStore(out)
@@ -62,19 +62,19 @@ def test_test_split_encoding_reads_only_the_test_captions_rows(trained, tmp_path
     with h5py.File(data["mfcc"], "r") as handle:
         rows = {key.decode(): int(n) for key, n in zip(handle["ids"][:], handle["lengths"][:])}
     read = preadv_bytes
-    encode_utterances(
+    embed_utterances(
         data["manifest"], [data["mfcc"]], checkpoint, tmp_path / "t.h5", split="test", device="cpu", run=RUN
     )
     assert len(read) == len(test_ids) < len(rows)
     assert sum(read) == sum(rows[utt] for utt in test_ids) * 39 * 4
 
 
-def test_encode_deduplicates_utterances(trained, tmp_path):
+def test_embedding_deduplicates_utterances(trained, tmp_path):
     data, _, checkpoint = trained
     manifest = pd.read_csv(data["manifest"], sep="\t")
     sts_like = pd.concat([manifest, manifest.head(3)])  # an STS manifest repeats shared sentences
     sts_like.to_csv(tmp_path / "sts.tsv", sep="\t", index=False)
-    count = encode_utterances(
+    count = embed_utterances(
         tmp_path / "sts.tsv", [data["mfcc"]], checkpoint, tmp_path / "sts.h5", device="cpu", run=RUN
     )
     assert count == len(manifest) == len(ArrayStore(tmp_path / "sts.h5"))
@@ -86,8 +86,8 @@ def test_utterances_cut_at_max_frames_are_counted_in_the_log(trained, tmp_path, 
     max_frames = sorted(lengths)[len(lengths) // 2]
     longer = sum(length > max_frames for length in lengths)
     assert 0 < longer < len(lengths)
-    with caplog.at_level("INFO", logger="vgs.train.encode"):
-        encode_utterances(
+    with caplog.at_level("INFO", logger="vgs.train.embed"):
+        embed_utterances(
             data["manifest"],
             [data["mfcc"]],
             checkpoint,
@@ -100,7 +100,7 @@ def test_utterances_cut_at_max_frames_are_counted_in_the_log(trained, tmp_path, 
 
 
 def test_several_sets_in_one_job_equal_one_job_each(trained, tmp_path):
-    """encode_sts encodes an STS set's seven utterance sets with one model load: each store must be
+    """embed_sts encodes an STS set's seven utterance sets with one model load: each store must be
     what encoding that set alone writes, in its own output (not the previous set's rows)."""
     data, _, checkpoint = trained
     manifest = pd.read_csv(data["manifest"], sep="\t")
@@ -108,11 +108,11 @@ def test_several_sets_in_one_job_equal_one_job_each(trained, tmp_path):
     sets = []
     for name, rows in parts.items():
         rows.to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
-        encode_utterances(
+        embed_utterances(
             tmp_path / f"{name}.tsv", [data["mfcc"]], checkpoint, tmp_path / f"alone-{name}.h5", device="cpu", run=RUN
         )
         sets.append((tmp_path / f"{name}.tsv", [data["mfcc"]], tmp_path / f"together-{name}.h5"))
-    assert encode_utterance_sets(sets, checkpoint, device="cpu", run=RUN) == [len(parts["a"]), len(parts["b"])]
+    assert embed_utterance_sets(sets, checkpoint, device="cpu", run=RUN) == [len(parts["a"]), len(parts["b"])]
     for name in parts:
         alone, together = ArrayStore(tmp_path / f"alone-{name}.h5"), ArrayStore(tmp_path / f"together-{name}.h5")
         assert list(together) == list(alone) == list(dict.fromkeys(parts[name]["utt_id"]))
@@ -126,7 +126,7 @@ def test_missing_mfcc_is_named(trained, tmp_path):
     manifest.loc[len(manifest)] = {**manifest.iloc[0].to_dict(), "utt_id": "nowhere"}
     manifest.to_csv(tmp_path / "m.tsv", sep="\t", index=False)
     with pytest.raises(ValueError, match=r"mfcc\.h5.*1 utterance\(s\).*\(nowhere\); rerun the mfcc rule"):
-        encode_utterances(tmp_path / "m.tsv", [data["mfcc"]], checkpoint, tmp_path / "x.h5", device="cpu", run=RUN)
+        embed_utterances(tmp_path / "m.tsv", [data["mfcc"]], checkpoint, tmp_path / "x.h5", device="cpu", run=RUN)
     assert not (tmp_path / "x.h5").exists()
 
 
@@ -138,7 +138,7 @@ def test_a_manifest_whose_durations_disagree_with_the_store_is_refused(trained, 
     frames = ArrayStore([data["mfcc"]])
     manifest["duration"] = [frames.length(u) / 100 for u in manifest["utt_id"]]  # as the audio gives
     manifest.to_csv(tmp_path / "fits.tsv", sep="\t", index=False)
-    encode_utterances(tmp_path / "fits.tsv", [data["mfcc"]], checkpoint, tmp_path / "ok.h5", device="cpu", run=RUN)
+    embed_utterances(tmp_path / "fits.tsv", [data["mfcc"]], checkpoint, tmp_path / "ok.h5", device="cpu", run=RUN)
     stale = manifest["utt_id"].iloc[1]
     manifest.loc[manifest["utt_id"] == stale, "duration"] = 0.05  # the audio is now 5 frames long
     manifest.to_csv(tmp_path / "stale.tsv", sep="\t", index=False)
@@ -147,13 +147,13 @@ def test_a_manifest_whose_durations_disagree_with_the_store_is_refused(trained, 
         match=rf"1 utterance\(s\) of .*stale\.tsv.*{stale}: \d+ frames for 0\.05 s.*"
         r"delete it and rerun the mfcc rule",
     ):
-        encode_utterances(tmp_path / "stale.tsv", [data["mfcc"]], checkpoint, tmp_path / "x.h5", device="cpu", run=RUN)
+        embed_utterances(tmp_path / "stale.tsv", [data["mfcc"]], checkpoint, tmp_path / "x.h5", device="cpu", run=RUN)
     assert not (tmp_path / "x.h5").exists()
 
 
-def test_encode_images_projects_test_images(trained, tmp_path):
+def test_embed_images_projects_test_images(trained, tmp_path):
     data, model, checkpoint = trained
-    count = encode_images(data["manifest"], data["images"], checkpoint, tmp_path / "images.h5", device="cpu", run=RUN)
+    count = embed_images(data["manifest"], data["images"], checkpoint, tmp_path / "images.h5", device="cpu", run=RUN)
     store = ArrayStore(tmp_path / "images.h5")
     assert count == 5 and sorted(store) == [f"test-img{i:03d}" for i in range(5)]
     features = ArrayStore(data["images"])
@@ -175,7 +175,7 @@ def test_a_checkpoint_of_another_run_is_refused(trained, tmp_path, recorded, hel
     payload = {key: value for key, value in {**load_checkpoint(checkpoint), **recorded}.items() if value is not None}
     save_checkpoint(checkpoint, payload)
     with pytest.raises(RunMismatch, match=f"best.pt: {held}"):
-        encode_utterances(data["manifest"], [data["mfcc"]], checkpoint, tmp_path / "u.h5", device="cpu", run=RUN)
+        embed_utterances(data["manifest"], [data["mfcc"]], checkpoint, tmp_path / "u.h5", device="cpu", run=RUN)
     with pytest.raises(RunMismatch, match=f"best.pt: {held}"):
-        encode_images(data["manifest"], data["images"], checkpoint, tmp_path / "i.h5", device="cpu", run=RUN)
+        embed_images(data["manifest"], data["images"], checkpoint, tmp_path / "i.h5", device="cpu", run=RUN)
     assert not (tmp_path / "u.h5").exists() and not (tmp_path / "i.h5").exists()

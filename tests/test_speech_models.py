@@ -1,9 +1,9 @@
-"""External speech encoders (vgs.encoders): loading, layer extraction, masking, planning checks and
+"""External speech models (vgs.speech_models): loading, layer extraction, masking, planning checks and
 their evaluation as systems, against transformers' own outputs on tiny random models.
 
 Why tiny random models: real checkpoints cannot be downloaded here. A model built from a
 transformers configuration and saved with ``save_pretrained`` is loaded through exactly the path a
-downloaded checkpoint takes (``load_encoder`` on a directory), and every pooled vector is checked
+downloaded checkpoint takes (``load_speech_model`` on a directory), and every pooled vector is checked
 against the library's hidden states of the utterance encoded alone and unpadded.
 """
 
@@ -24,20 +24,20 @@ from transformers import AutoConfig, AutoModel
 
 from conftest import REPO
 from vgs.config import ConfigError, load_config, validate_config
-from vgs.encoders.embed import encode_sts_with_encoder, layer_store
-from vgs.encoders.hf import (
+from vgs.evaluate.figures import speech_model_layer_figure
+from vgs.evaluate.tables import SPEECH_MODEL, comparisons_table, system_label
+from vgs.speech_models.embed import embed_sts_with_speech_model, layer_store
+from vgs.speech_models.hf import (
     SAMPLE_RATE,
-    EncoderError,
+    SpeechModelError,
     length_batches,
-    load_encoder,
+    load_speech_model,
     padding_safe,
     pooled_layers,
     save_random_model,
     tiny_config,
 )
-from vgs.encoders.spec import EncoderConfigError, encoder_description, encoder_layers
-from vgs.evaluate.figures import encoder_layer_figure
-from vgs.evaluate.tables import ENCODER, comparisons_table, system_label
+from vgs.speech_models.spec import SpeechModelConfigError, speech_model_description, speech_model_layers
 from vgs.store import ArrayStore
 
 LENGTHS = (16_000, 9_000, 30_001)  # samples: 1 s, 0.56 s (padded most), 1.9 s
@@ -77,7 +77,7 @@ def group_norm_dir(tmp_path_factory):
 def test_the_saved_random_model_loads_with_its_weights_through_the_checkpoint_path(tmp_path):
     torch.manual_seed(3)
     reference = AutoModel.from_config(tiny_config("hubert")).eval()
-    model, extractor = load_encoder(str(save_random_model(tmp_path, tiny_config("hubert"), seed=3)))
+    model, extractor = load_speech_model(str(save_random_model(tmp_path, tiny_config("hubert"), seed=3)))
     wave = waves()[0]
     assert extractor.sampling_rate == SAMPLE_RATE
     for ours, theirs in zip(
@@ -89,7 +89,7 @@ def test_the_saved_random_model_loads_with_its_weights_through_the_checkpoint_pa
 def test_padded_batch_equals_each_utterance_alone_on_valid_frames(tiny_dir):
     """The premise of batching (layer-norm extractors): transformers' own hidden states of a padded,
     masked batch equal those of each utterance alone on its valid frames, in every layer."""
-    model, extractor = load_encoder(str(tiny_dir))
+    model, extractor = load_speech_model(str(tiny_dir))
     assert padding_safe(model)
     batch = extractor(waves(), sampling_rate=SAMPLE_RATE, padding=True, return_attention_mask=True, return_tensors="pt")
     with torch.no_grad():
@@ -102,7 +102,7 @@ def test_padded_batch_equals_each_utterance_alone_on_valid_frames(tiny_dir):
 
 
 def test_pooled_layers_are_means_of_the_librarys_hidden_states_in_the_order_asked(tiny_dir):
-    model, extractor = load_encoder(str(tiny_dir))
+    model, extractor = load_speech_model(str(tiny_dir))
     layers = [2, 0]
     pooled = pooled_layers(model, extractor, waves(), layers)
     assert pooled.shape == (len(LENGTHS), 2, model.config.hidden_size)
@@ -113,7 +113,7 @@ def test_pooled_layers_are_means_of_the_librarys_hidden_states_in_the_order_aske
 
 
 def test_an_embedding_does_not_depend_on_its_batch_mates(tiny_dir):
-    model, extractor = load_encoder(str(tiny_dir))
+    model, extractor = load_speech_model(str(tiny_dir))
     short = waves()[1]
     with_long = pooled_layers(model, extractor, [waves()[2], short], [0, 1, 2])[1]
     with_other = pooled_layers(model, extractor, [short, waves(seed=9)[0]], [0, 1, 2])[0]
@@ -123,14 +123,14 @@ def test_an_embedding_does_not_depend_on_its_batch_mates(tiny_dir):
 def test_group_norm_models_differ_when_padded_so_they_are_encoded_alone(group_norm_dir):
     """wav2vec2-base-style extractors normalise over the padded input: the library's padded batch
     differs from the utterance alone, so such models are never batched."""
-    model, extractor = load_encoder(str(group_norm_dir))
+    model, extractor = load_speech_model(str(group_norm_dir))
     assert not padding_safe(model)
     batch = extractor(waves(), sampling_rate=SAMPLE_RATE, padding=True, return_tensors="pt")
     with torch.no_grad():
         padded = model(batch["input_values"], output_hidden_states=True).hidden_states[0]
     alone = library_alone(model, extractor, waves()[1])[0]
     assert not torch.allclose(padded[1, : alone.shape[1]], alone[0], atol=1e-3)
-    with pytest.raises(EncoderError, match="one utterance at a time"):
+    with pytest.raises(SpeechModelError, match="one utterance at a time"):
         pooled_layers(model, extractor, waves(), [0])
     assert length_batches(list(LENGTHS), 10**9, batched=padding_safe(model)) == [[2], [0], [1]]
     single = pooled_layers(model, extractor, [waves()[1]], [1])[0, 0]
@@ -157,11 +157,11 @@ def write_manifest(tmp_path, name: str, wave_list: list[np.ndarray]) -> str:
 
 
 def test_workflow_stores_hold_each_layer_of_each_utterance_set(tmp_path, hubert_dir):
-    model, extractor = load_encoder(str(hubert_dir))
+    model, extractor = load_speech_model(str(hubert_dir))
     # 4 s: the 1.9 s and 1 s utterances share a padded batch, the 0.56 s one is alone.
     manifests = [write_manifest(tmp_path, "v1", waves()), write_manifest(tmp_path, "natural", waves(seed=4)[:1])]
     out = tmp_path / "emb"
-    encode_sts_with_encoder("tiny", str(hubert_dir), [0, 2], manifests, ["v1", "natural"], out, batch_seconds=4.0)
+    embed_sts_with_speech_model("tiny", str(hubert_dir), [0, 2], manifests, ["v1", "natural"], out, batch_seconds=4.0)
     for uttset, wave_list in (("v1", waves()), ("natural", waves(seed=4)[:1])):
         for layer in (0, 2):
             store = ArrayStore(layer_store(out, layer, uttset))
@@ -180,14 +180,16 @@ def hf_spec(model: str, layers: object = "all") -> dict:
 
 
 def test_all_layers_are_read_from_the_checkpoints_config(hubert_dir):
-    assert encoder_layers("x", hf_spec(str(hubert_dir))) == [0, 1, 2]
-    assert encoder_layers("x", hf_spec(str(hubert_dir), [2, 0])) == [0, 2]
-    assert encoder_layers("r", {"kind": "hf-random-tiny", "layers": "all", "architecture": "wavlm"}) == [0, 1, 2]
+    assert speech_model_layers("x", hf_spec(str(hubert_dir))) == [0, 1, 2]
+    assert speech_model_layers("x", hf_spec(str(hubert_dir), [2, 0])) == [0, 2]
+    assert speech_model_layers("r", {"kind": "hf-random-tiny", "layers": "all", "architecture": "wavlm"}) == [0, 1, 2]
 
 
 def test_a_layer_out_of_range_stops_with_the_range(hubert_dir):
-    with pytest.raises(EncoderConfigError, match=r"encoders\.x\.layers: layer 3 is out of range.*layers 0\.\.2"):
-        encoder_layers("x", hf_spec(str(hubert_dir), [1, 3]))
+    with pytest.raises(
+        SpeechModelConfigError, match=r"speech_models\.x\.layers: layer 3 is out of range.*layers 0\.\.2"
+    ):
+        speech_model_layers("x", hf_spec(str(hubert_dir), [1, 3]))
 
 
 def test_a_model_not_at_16_khz_stops_with_one_message(tmp_path, hubert_dir):
@@ -195,18 +197,18 @@ def test_a_model_not_at_16_khz_stops_with_one_message(tmp_path, hubert_dir):
         (tmp_path / name).write_bytes((hubert_dir / name).read_bytes())
     preprocessor = json.loads((tmp_path / "preprocessor_config.json").read_text())
     (tmp_path / "preprocessor_config.json").write_text(json.dumps({**preprocessor, "sampling_rate": 24000}))
-    message = r"encoders\.x\.model: .* expects audio at 24000 Hz .* use a 16 kHz model"
-    with pytest.raises(EncoderConfigError, match=message):
-        encoder_layers("x", hf_spec(str(tmp_path)))
-    with pytest.raises(EncoderConfigError, match=message):  # checked again where the job loads it
-        load_encoder(str(tmp_path), "x")
+    message = r"speech_models\.x\.model: .* expects audio at 24000 Hz .* use a 16 kHz model"
+    with pytest.raises(SpeechModelConfigError, match=message):
+        speech_model_layers("x", hf_spec(str(tmp_path)))
+    with pytest.raises(SpeechModelConfigError, match=message):  # checked again where the job loads it
+        load_speech_model(str(tmp_path), "x")
 
 
 def test_a_non_speech_model_stops(tmp_path, hubert_dir):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 2}))
     (tmp_path / "preprocessor_config.json").write_text(json.dumps({"sampling_rate": 16000}))
-    with pytest.raises(EncoderConfigError, match="is a 'bert' model"):
-        encoder_layers("x", hf_spec(str(tmp_path)))
+    with pytest.raises(SpeechModelConfigError, match="is a 'bert' model"):
+        speech_model_layers("x", hf_spec(str(tmp_path)))
 
 
 def test_a_missing_hub_model_offline_says_how_to_point_at_a_local_copy(monkeypatch, tmp_path):
@@ -216,45 +218,45 @@ def test_a_missing_hub_model_offline_says_how_to_point_at_a_local_copy(monkeypat
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     model_id = "nobody-here/no-such-speech-model"
-    pointer = r"hf download nobody-here/no-such-speech-model --local-dir DIR.*set encoders\.x\.model: DIR"
-    with pytest.raises(EncoderConfigError, match=pointer):
-        encoder_layers("x", hf_spec(model_id))
-    with pytest.raises(EncoderError, match=pointer):
-        load_encoder(model_id, "x")
+    pointer = r"hf download nobody-here/no-such-speech-model --local-dir DIR.*set speech_models\.x\.model: DIR"
+    with pytest.raises(SpeechModelConfigError, match=pointer):
+        speech_model_layers("x", hf_spec(model_id))
+    with pytest.raises(SpeechModelError, match=pointer):
+        load_speech_model(model_id, "x")
 
 
 def test_a_random_model_may_not_name_a_checkpoint():
-    with pytest.raises(EncoderConfigError, match="encoders.r.model: kind 'hf-random-tiny' builds its own"):
-        encoder_layers("r", {"kind": "hf-random-tiny", "model": "facebook/hubert-base-ls960", "layers": "all"})
+    with pytest.raises(SpeechModelConfigError, match="speech_models.r.model: kind 'hf-random-tiny' builds its own"):
+        speech_model_layers("r", {"kind": "hf-random-tiny", "model": "facebook/hubert-base-ls960", "layers": "all"})
 
 
 def test_config_schema_rejects_an_unknown_kind_and_fills_defaults():
     config = load_config(REPO / "config.yaml")
-    with pytest.raises(ConfigError, match=r"config error at encoders\.x\.kind: 'fairseq' is not one of"):
-        validate_config({**config, "encoders": {"x": {"kind": "fairseq"}}})
-    filled = validate_config({**config, "encoders": {"x": {"kind": "hf", "model": "m"}}})["encoders"]["x"]
+    with pytest.raises(ConfigError, match=r"config error at speech_models\.x\.kind: 'fairseq' is not one of"):
+        validate_config({**config, "speech_models": {"x": {"kind": "fairseq"}}})
+    filled = validate_config({**config, "speech_models": {"x": {"kind": "hf", "model": "m"}}})["speech_models"]["x"]
     assert (filled["layers"], filled["pooling"]) == ("all", "mean")
-    overlay = yaml.safe_load((REPO / "workflow" / "config" / "encoders.yaml").read_text())
-    assert {spec["kind"] for spec in overlay["encoders"].values()} == {"hf-random-tiny"}
+    overlay = yaml.safe_load((REPO / "workflow" / "config" / "speech_models.yaml").read_text())
+    assert {spec["kind"] for spec in overlay["speech_models"].values()} == {"hf-random-tiny"}
 
 
-# --- Evaluation: encoder layers as systems -----------------------------------------------------
+# --- Evaluation: speech-model layers as systems -----------------------------------------------------
 
 
-def encoder_run(layer: int) -> dict:
+def speech_model_run(layer: int) -> dict:
     spec = {"kind": "hf-random-tiny", "architecture": "hubert"}
-    return {"system": f"tiny-L{layer}", "kind": ENCODER, "corpus": encoder_description(spec), "subset_k": None,
-            "seed": None, "encoder": "tiny", "layer": layer}  # fmt: skip
+    return {"system": f"tiny-L{layer}", "kind": SPEECH_MODEL, "corpus": speech_model_description(spec),
+            "subset_k": None, "seed": None, "speech_model": "tiny", "layer": layer}  # fmt: skip
 
 
 def test_encoder_layers_are_labelled_random_and_compared_with_every_seed(tmp_path):
-    assert system_label("tiny-L1", ENCODER, "random weights, untrained, tiny hubert") == (
+    assert system_label("tiny-L1", SPEECH_MODEL, "random weights, untrained, tiny hubert") == (
         "tiny-L1 (random weights, untrained, tiny hubert)"
     )
     rng = np.random.default_rng(0)
     gold = rng.uniform(0, 5, 40)
     runs = [{"system": "vgs", "kind": "speech", "corpus": "c", "subset_k": None, "seed": seed} for seed in (1, 2)]
-    runs.append(encoder_run(1))
+    runs.append(speech_model_run(1))
     paths = []
     for i, run in enumerate(runs):
         path = tmp_path / f"{i}.tsv"
@@ -286,7 +288,7 @@ def test_layer_figure_draws_each_layer_and_the_references_from_the_table(tmp_pat
         ("tiny-L1", "natural"): 0.2,
     }
     for (system, level), r in values.items():
-        rows.append({"system": system, "kind": ENCODER, "corpus": "random weights, untrained, tiny hubert",
+        rows.append({"system": system, "kind": SPEECH_MODEL, "corpus": "random weights, untrained, tiny hubert",
                      "subset_k": None, "level": level, "group": "All" if level == "all" else "Natural", "year": "",
                      "pearson": r, "pearson_low": r - 0.1, "pearson_high": r + 0.1})  # fmt: skip
     for system, kind, subset_k, r in (
@@ -300,7 +302,7 @@ def test_layer_figure_draws_each_layer_and_the_references_from_the_table(tmp_pat
                          "pearson_low": r - 0.05, "pearson_high": r + 0.05})  # fmt: skip
     csv = tmp_path / "correlations.csv"
     pd.DataFrame(rows).to_csv(csv, index=False)
-    figure = encoder_layer_figure(csv, [encoder_run(0), encoder_run(1)], [tmp_path / "layers.png"])
+    figure = speech_model_layer_figure(csv, [speech_model_run(0), speech_model_run(1)], [tmp_path / "layers.png"])
     assert (tmp_path / "layers.png").stat().st_size > 0
     for axis, level in zip(figure.axes, ("all", "natural"), strict=True):
         (container,) = axis.containers  # one error-bar line per encoder
@@ -322,21 +324,23 @@ def test_tiny_configs_are_padding_safe_and_base_configs_are_not():
 @pytest.mark.slow  # a subprocess importing torch and transformers
 def test_the_benchmark_runs_on_torch_numpy_and_transformers_alone(tmp_path):
     """GPU machines lack the workflow's audio stack: the standalone benchmark must import no vgs
-    module beyond vgs.encoders.{spec,hf}, nor torchaudio, h5py or pandas (transformers itself
+    module beyond vgs.speech_models.{spec,hf}, nor torchaudio, h5py or pandas (transformers itself
     may import soundfile where installed). Its projection follows from its measured rate."""
-    code = ("import runpy, sys\nsys.argv = ['encoders', '--quick', '--out', sys.argv[1]]\n"
-            "runpy.run_module('vgs_ops.bench.encoders', run_name='__main__')\n"
+    code = ("import runpy, sys\nsys.argv = ['speech_models', '--quick', '--out', sys.argv[1]]\n"
+            "runpy.run_module('vgs_ops.bench.speech_models', run_name='__main__')\n"
             "print('MODULES', sorted(m for m in sys.modules if m.split('.')[0] in "
             "('vgs', 'torchaudio', 'h5py', 'pandas')))")  # fmt: skip
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=600,
                             env={**os.environ, "PYTHONPATH": str(REPO / "workflow")})  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     modules = result.stdout.split("MODULES", 1)[1].strip()
-    assert modules == str(["vgs", "vgs_ops.bench", "vgs.encoders", "vgs.encoders.hf", "vgs.encoders.spec"])
-    record = json.loads((tmp_path / "encoders.json").read_text())
+    assert modules == str(
+        ["vgs", "vgs_ops.bench", "vgs.speech_models", "vgs.speech_models.hf", "vgs.speech_models.spec"]
+    )
+    record = json.loads((tmp_path / "speech_models.json").read_text())
     (tiny,) = [value for value in record["results"].values() if isinstance(value, dict)]
     assert tiny["utterances"] == 8 and tiny["layers_read"] == 3 and tiny["utterances_per_s"] > 0
     hours = tiny["spokensts_utterances"] / tiny["utterances_per_s"] / 3600
     assert tiny["spokensts_hours_estimate"] == pytest.approx(hours, rel=0.02, abs=0.01)
     assert tiny["spokensts_utterances"] == 122_388 + 638 * 2 * 4
-    assert (tmp_path / "encoders.md").read_text().count("|") > 10
+    assert (tmp_path / "speech_models.md").read_text().count("|") > 10

@@ -24,8 +24,8 @@ MODEL_TYPES = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "unispeech", "un
 TINY_LAYERS = 2  # transformer layers of the random tiny model (hidden states 0..2)
 
 
-class EncoderConfigError(ValueError):
-    """A configured encoder that cannot be planned; one line naming ``encoders.<name>``."""
+class SpeechModelConfigError(ValueError):
+    """A configured speech model that cannot be planned; one line naming ``speech_models.<name>``."""
 
 
 def checkpoint_json(source: str, filename: str, where: str) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def checkpoint_json(source: str, filename: str, where: str) -> dict[str, Any]:
     if local.is_dir():
         path = local / filename
         if not path.is_file():
-            raise EncoderConfigError(
+            raise SpeechModelConfigError(
                 f"{where}: {path} is missing; a local checkpoint directory needs config.json, the weights "
                 "and preprocessor_config.json (as `hf download <id> --local-dir DIR` writes them)"
             )
@@ -44,7 +44,7 @@ def checkpoint_json(source: str, filename: str, where: str) -> dict[str, Any]:
         try:
             path = Path(hf_hub_download(source, filename))
         except Exception as error:  # noqa: BLE001 - offline, unknown id, gated: all end here
-            raise EncoderConfigError(
+            raise SpeechModelConfigError(
                 f"{where}: {source!r} is neither a local directory nor readable from the Hugging Face cache "
                 f"or hub ({type(error).__name__}). Offline, download it where there is network "
                 f"(`hf download {source} --local-dir DIR`), copy DIR here and set {where}: DIR"
@@ -57,9 +57,9 @@ def model_layers(name: str, spec: Mapping[str, Any]) -> int:
     checking its model type and sampling rate."""
     if spec["kind"] == RANDOM_TINY:
         return TINY_LAYERS
-    where = f"encoders.{name}.model"
+    where = f"speech_models.{name}.model"
     if "model" not in spec:
-        raise EncoderConfigError(f"config error at {where}: kind {HF!r} needs a hub id or local directory")
+        raise SpeechModelConfigError(f"config error at {where}: kind {HF!r} needs a hub id or local directory")
     config = checkpoint_json(spec["model"], "config.json", where)
     rate = checkpoint_json(spec["model"], "preprocessor_config.json", where).get("sampling_rate")
     check_checkpoint(config.get("model_type"), rate, spec["model"], where)
@@ -71,22 +71,22 @@ def check_checkpoint(model_type: str | None, sampling_rate: int | None, source: 
     (the SpokenSTS WAVs are read at 16 kHz; resampling them for one encoder would make its numbers
     incomparable with the others')."""
     if model_type not in MODEL_TYPES:
-        raise EncoderConfigError(
-            f"{where}: {source!r} is a {model_type!r} model; speech encoders of type {list(MODEL_TYPES)} are supported"
+        raise SpeechModelConfigError(
+            f"{where}: {source!r} is a {model_type!r} model; speech models of type {list(MODEL_TYPES)} are supported"
         )
     if sampling_rate != SAMPLE_RATE:
-        raise EncoderConfigError(
+        raise SpeechModelConfigError(
             f"{where}: {source!r} expects audio at {sampling_rate} Hz (its preprocessor_config.json); "
             f"SpokenSTS is encoded at {SAMPLE_RATE} Hz, so use a 16 kHz model"
         )
 
 
-def encoder_layers(name: str, spec: Mapping[str, Any]) -> list[int]:
+def speech_model_layers(name: str, spec: Mapping[str, Any]) -> list[int]:
     """The hidden-state indices read from encoder ``name``: all of them, or the configured list
     (each within 0..number of layers)."""
     if spec["kind"] == RANDOM_TINY and "model" in spec:
-        raise EncoderConfigError(
-            f"config error at encoders.{name}.model: kind {RANDOM_TINY!r} builds its own random model; "
+        raise SpeechModelConfigError(
+            f"config error at speech_models.{name}.model: kind {RANDOM_TINY!r} builds its own random model; "
             f"use kind {HF!r} for a checkpoint"
         )
     count = model_layers(name, spec)
@@ -95,14 +95,14 @@ def encoder_layers(name: str, spec: Mapping[str, Any]) -> list[int]:
     layers = sorted(spec["layers"])
     bad = [layer for layer in layers if layer > count]
     if bad:
-        raise EncoderConfigError(
-            f"config error at encoders.{name}.layers: layer {bad[0]} is out of range; the model has {count} "
+        raise SpeechModelConfigError(
+            f"config error at speech_models.{name}.layers: layer {bad[0]} is out of range; the model has {count} "
             f"transformer layers, so layers 0..{count} can be read"
         )
     return layers
 
 
-def encoder_description(spec: Mapping[str, Any]) -> str:
+def speech_model_description(spec: Mapping[str, Any]) -> str:
     """What tables and figures show in the ``corpus`` column: the checkpoint, or that it is random."""
     if spec["kind"] == RANDOM_TINY:
         return f"{RANDOM_LABEL}, tiny {spec['architecture']}"

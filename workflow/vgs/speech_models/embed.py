@@ -8,8 +8,8 @@ and the natural sample (638 pairs x 2 sides x 4 speakers) are read once per enco
 pass gives every layer. Memory holds one utterance set's pooled vectors for
 all layers read (20,398 utterances x 13 layers x 768 x 4 B = 0.8 GB for a base model, 2 GB for a
 large one with 25 layers of 1024) plus one batch of audio; disk is 3 KB per utterance and layer
-at D = 768 (4.9 GB for a base model's 13 layers). Throughput is measured in docs/encoders.md
-("External speech encoders").
+at D = 768 (4.9 GB for a base model's 13 layers). Throughput is measured in docs/speech-models.md
+("External speech models").
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vgs.encoders.hf import SAMPLE_RATE, length_batches, load_encoder, padding_safe, pooled_layers
 from vgs.features.audio import read_audio
 from vgs.io import PathLike, read_tsv
+from vgs.speech_models.hf import SAMPLE_RATE, length_batches, load_speech_model, padding_safe, pooled_layers
 from vgs.store import write_store
 from vgs.train.device import select_runtime
 
@@ -64,7 +64,7 @@ def embed_manifest(
     return ids, pooled
 
 
-def encode_sts_with_encoder(
+def embed_sts_with_speech_model(
     name: str,
     source: str,
     layers: Sequence[int],
@@ -77,7 +77,7 @@ def encode_sts_with_encoder(
 ) -> None:
     """Write ``<out_dir>/layer<L>/<uttset>.h5`` for every layer read and utterance set, from one
     model load. ``uttsets`` names the manifests (voice names and ``natural``)."""
-    model, extractor = load_encoder(source, name)
+    model, extractor = load_speech_model(source, name)
     runtime = select_runtime(device, "fp32")
     model.to(runtime.device)
     log.info(
@@ -95,5 +95,5 @@ def encode_sts_with_encoder(
                 zip(ids, pooled[:, position], strict=True),
                 dim=pooled.shape[-1],
                 kind="embedding",
-                metadata={"encoder": name, "source": description or source, "layer": layer, "pooling": "mean"},
+                metadata={"speech_model": name, "source": description or source, "layer": layer, "pooling": "mean"},
             )

@@ -1,5 +1,5 @@
-"""The encoders overlay (workflow/config/encoders.yaml) through Snakemake on a tiny world: the random
-tiny encoder's layers end in the STS tables, the model comparisons, the all-models AIC table and
+"""The speech-models overlay (workflow/config/speech_models.yaml) through Snakemake on a tiny world: the random
+tiny speech model's layers end in the STS tables, the model comparisons, the all-models AIC table and
 the layer-wise figure, labelled as random; a bad layer stops planning with one message.
 """
 
@@ -22,13 +22,13 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snake
 SYSTEMS = ["tiny-random-L0", "tiny-random-L1", "tiny-random-L2"]
 
 
-def encoders_config() -> dict:
-    """The tiny world with one trained model (no subsets, no study) and the overlay's encoders."""
+def speech_models_config() -> dict:
+    """The tiny world with one trained model (no subsets, no study) and the overlay's speech models."""
     config = tiny_config()
     config.pop("study")
     config.pop("subsets")
     config["models"] = {"flickr": config["models"]["flickr"]}
-    config.update(yaml.safe_load((REPO / "workflow" / "config" / "encoders.yaml").read_text()))
+    config.update(yaml.safe_load((REPO / "workflow" / "config" / "speech_models.yaml").read_text()))
     return config
 
 
@@ -38,13 +38,13 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_overlay_ends_in_the_layer_figure_and_rows_labelled_random(tmp_path):
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(encoders_config(), sort_keys=False))
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(speech_models_config(), sort_keys=False))
     result = snakemake(tmp_path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]
     tables = tmp_path / "results" / "tables" / "world"
-    assert (tmp_path / "results" / "figures" / "world" / "encoder_layers.png").stat().st_size > 0
+    assert (tmp_path / "results" / "figures" / "world" / "speech_model_layers.png").stat().st_size > 0
     correlations = pd.read_csv(tables / "sts_correlations.csv")
-    encoders = correlations[correlations["kind"] == "speech encoder"]
+    encoders = correlations[correlations["kind"] == "speech model"]
     assert sorted(encoders["system"].unique()) == SYSTEMS
     assert set(encoders["corpus"]) == {"random weights, untrained, tiny hubert"}
     assert {"all", "natural"} <= set(encoders["level"])
@@ -57,10 +57,10 @@ def test_the_overlay_ends_in_the_layer_figure_and_rows_labelled_random(tmp_path)
 
 
 def test_a_layer_out_of_range_stops_planning_with_one_message(tmp_path):
-    config = encoders_config()
-    config["encoders"]["tiny-random"]["layers"] = [1, 5]
+    config = speech_models_config()
+    config["speech_models"]["tiny-random"]["layers"] = [1, 5]
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = snakemake(tmp_path, "--dry-run")
     assert result.returncode != 0
-    message = "encoders.tiny-random.layers: layer 5 is out of range; the model has 2 transformer layers"
+    message = "speech_models.tiny-random.layers: layer 5 is out of range; the model has 2 transformer layers"
     assert (result.stdout + result.stderr).count(message) == 1, result.stderr[-3000:]

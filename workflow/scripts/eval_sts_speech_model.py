@@ -1,6 +1,6 @@
 import sys; sys.path.insert(0, f"{snakemake.scriptdir}/..")  # noqa: E702 - vgs for conda envs
 from vgs.evaluate.sts_eval import evaluate_sts
-from vgs.identity import RunId, encoder_system
+from vgs.identity import RunId, speech_model_system
 from vgs.rulekit import rule_context
 
 # As eval_sts.py, with the layer's stores inside the encoder's embedding directory (params).
@@ -16,5 +16,5 @@ with rule_context(snakemake):
         snakemake.output.correlations,
         level=snakemake.params.level,
         natural_source=snakemake.params.natural_source,
-        run=RunId(encoder_system(snakemake.wildcards.encoder, int(snakemake.wildcards.layer)), None),
+        run=RunId(speech_model_system(snakemake.wildcards.speech_model, int(snakemake.wildcards.layer)), None),
     )

@@ -1,9 +1,9 @@
-"""Frozen image encoders: ImageNet ResNet-152 (the paper's), ImageNet EfficientNet-Lite0 (offline),
+"""Frozen image backbones: ImageNet ResNet-152 (the paper's), ImageNet EfficientNet-Lite0 (offline),
 and a randomly initialised ResNet-152 (a labelled control, never a silent substitute).
 
 Why explicit choices: the paper's image features come from ResNet-152 trained on ImageNet, whose
 weights torchvision downloads on first use. Where nothing can be downloaded the config must say which
-alternative to use (``features.image.encoder``); a missing ResNet-152 file is an error that says which
+alternative to use (``features.image.backbone``); a missing ResNet-152 file is an error that says which
 file to put where, and the store's metadata records what the features really are.
 """
 
@@ -20,7 +20,7 @@ from vgs.features.efficientnet_lite import INPUT_MEAN as LITE_MEAN
 from vgs.features.efficientnet_lite import INPUT_STD as LITE_STD
 from vgs.features.efficientnet_lite import pretrained_efficientnet_lite0
 
-ENCODERS = ("resnet152", "efficientnet_lite0", "random_resnet152")
+BACKBONES = ("resnet152", "efficientnet_lite0", "random_resnet152")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 RESNET152_FILE = "resnet152-394f9c45.pth"  # torchvision's IMAGENET1K_V1, the weights of 2015-2021 papers
@@ -32,7 +32,7 @@ class MissingWeightsError(FileNotFoundError):
 
 
 @dataclass
-class ImageEncoder:
+class ImageBackbone:
     """A frozen network mapping normalised ``[B, 3, H, W]`` images to ``[B, dim]`` features."""
 
     name: str
@@ -56,24 +56,24 @@ def _resnet152_trunk() -> nn.Module:
     return network
 
 
-def build_encoder(name: str, seed: int = 0) -> ImageEncoder:
-    """The encoder called ``name`` (one of :data:`ENCODERS`), in eval mode with gradients off."""
+def build_backbone(name: str, seed: int = 0) -> ImageBackbone:
+    """The backbone called ``name`` (one of :data:`BACKBONES`), in eval mode with gradients off."""
     if name == "resnet152":
         path = resnet152_weights_path()
         if not path.is_file():
             raise MissingWeightsError(
-                f"features.image.encoder = resnet152 needs torchvision's ImageNet weights at {path}: download "
-                f"{RESNET152_URL} and put it there (or set TORCH_HOME), or choose encoder efficientnet_lite0 "
+                f"features.image.backbone = resnet152 needs torchvision's ImageNet weights at {path}: download "
+                f"{RESNET152_URL} and put it there (or set TORCH_HOME), or choose backbone efficientnet_lite0 "
                 "(offline ImageNet weights) or random_resnet152 (untrained control) in config.yaml"
             )
         network = _resnet152_trunk()
         state = torch.load(path, map_location="cpu", weights_only=True)
         network.load_state_dict({key: value for key, value in state.items() if not key.startswith("fc.")})
-        encoder = ImageEncoder(
+        backbone = ImageBackbone(
             name, network, 2048, IMAGENET_MEAN, IMAGENET_STD, {"pretrained": "imagenet", "weights": str(path)}
         )
     elif name == "efficientnet_lite0":
-        encoder = ImageEncoder(
+        backbone = ImageBackbone(
             name,
             pretrained_efficientnet_lite0(),
             LITE_DIM,
@@ -85,7 +85,7 @@ def build_encoder(name: str, seed: int = 0) -> ImageEncoder:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             network = _resnet152_trunk()
-        encoder = ImageEncoder(
+        backbone = ImageBackbone(
             name,
             network,
             2048,
@@ -97,6 +97,6 @@ def build_encoder(name: str, seed: int = 0) -> ImageEncoder:
             },
         )
     else:
-        raise ValueError(f"features.image.encoder must be one of {ENCODERS}, got {name!r}")
-    encoder.network.eval().requires_grad_(False)
-    return encoder
+        raise ValueError(f"features.image.backbone must be one of {BACKBONES}, got {name!r}")
+    backbone.network.eval().requires_grad_(False)
+    return backbone

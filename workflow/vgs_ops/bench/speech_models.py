@@ -1,13 +1,13 @@
-"""Encoding throughput of external speech encoders (vgs.encoders.hf) with random weights.
+"""Encoding throughput of external speech models (vgs.speech_models.hf) with random weights.
 
 Measures utterances per second of the workflow's own encoding path (``pooled_layers`` over
 length-sorted batches) for a tiny model and base-size models (768 wide, 12 layers, as
 wav2vec2-base / hubert-base), and projects the cost of all SpokenSTS per encoder. Random weights
 cost what trained ones cost: the arithmetic does not depend on the values.
 
-Why it imports only torch, numpy and transformers (through vgs.encoders.hf): it is meant to run as
-``PYTHONPATH=workflow python -m vgs_ops.bench.encoders`` on GPU machines without the workflow's
-audio stack (soundfile, torchaudio). ``python -m vgs_ops.bench --only encoders`` runs it with the other
+Why it imports only torch, numpy and transformers (through vgs.speech_models.hf): it is meant to run as
+``PYTHONPATH=workflow python -m vgs_ops.bench.speech_models`` on GPU machines without the workflow's
+audio stack (soundfile, torchaudio). ``python -m vgs_ops.bench --only speech_models`` runs it with the other
 benchmarks.
 
 Assumptions, stated in the results: utterances of 2-5 s, mean 3.5 s (a read STS sentence); the
@@ -30,10 +30,17 @@ import numpy as np
 import torch
 from transformers import AutoConfig, AutoModel
 
-from vgs.encoders.hf import SAMPLE_RATE, feature_extractor, length_batches, padding_safe, pooled_layers, tiny_config
+from vgs.speech_models.hf import (
+    SAMPLE_RATE,
+    feature_extractor,
+    length_batches,
+    padding_safe,
+    pooled_layers,
+    tiny_config,
+)
 
-NAME = "encoders"
-ON_REQUEST = True  # make bench leaves it out (~10 min on 2 shared cores); --only encoders and --quick run it
+NAME = "speech_models"
+ON_REQUEST = True  # make bench leaves it out (~10 min on 2 shared cores); --only speech_models and --quick run it
 # SpokenSTS at the paper's size: 20,398 distinct sentences x 6 voices, and the natural sample
 # (638 pairs x 2 sides x 4 speakers).
 SYNTHETIC_UTTERANCES = 122_388
@@ -130,7 +137,7 @@ def summary(record: Mapping[str, object]) -> str:
 
 
 def main() -> None:
-    """Standalone entry (GPU machines): print the results and write ``<out>/encoders.json``."""
+    """Standalone entry (GPU machines): print the results and write ``<out>/speech_models.json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "results/benchmarks")))
     parser.add_argument("--quick", action="store_true")

@@ -1,8 +1,8 @@
-"""Hugging Face speech encoders (wav2vec 2.0, HuBERT, WavLM, ...): loading, the random tiny model,
+"""Hugging Face speech models (wav2vec 2.0, HuBERT, WavLM, ...): loading, the random tiny model,
 and pooled hidden states of a batch of waveforms.
 
 Why this module imports only torch, numpy and transformers: the encoder benchmark
-(``python -m vgs_ops.bench.encoders``) runs it on GPU machines that lack the workflow's audio stack.
+(``python -m vgs_ops.bench.speech_models``) runs it on GPU machines that lack the workflow's audio stack.
 
 Layer numbering is transformers' ``output_hidden_states``: index 0 is the transformer's input (the
 projected CNN features plus the convolutional position embedding), index i the output of
@@ -28,20 +28,20 @@ import numpy as np
 import torch
 from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, PreTrainedModel
 
-from vgs.encoders.spec import SAMPLE_RATE, TINY_LAYERS, EncoderConfigError, check_checkpoint
+from vgs.speech_models.spec import SAMPLE_RATE, TINY_LAYERS, SpeechModelConfigError, check_checkpoint
 
 ARCHITECTURES = ("wav2vec2", "hubert", "wavlm")
 
 
-class EncoderError(EncoderConfigError):
-    """A speech encoder that cannot be used; the message names it and says what to do."""
+class SpeechModelError(SpeechModelConfigError):
+    """A speech model that cannot be used; the message names it and says what to do."""
 
 
 def tiny_config(architecture: str) -> object:
     """A transformers configuration of a tiny model (2 layers of width 32) with the real models'
     CNN strides (one frame per 20 ms) and layer normalisation, so it can be batched."""
     if architecture not in ARCHITECTURES:
-        raise EncoderError(f"unknown architecture {architecture!r}; use one of {list(ARCHITECTURES)}")
+        raise SpeechModelError(f"unknown architecture {architecture!r}; use one of {list(ARCHITECTURES)}")
     return AutoConfig.for_model(
         architecture,
         hidden_size=32, num_hidden_layers=TINY_LAYERS, num_attention_heads=2, intermediate_size=64,
@@ -71,18 +71,18 @@ def save_random_model(directory: str | Path, config: object, seed: int) -> Path:
     return directory
 
 
-def load_encoder(source: str, name: str = "") -> tuple[PreTrainedModel, object]:
+def load_speech_model(source: str, name: str = "") -> tuple[PreTrainedModel, object]:
     """Model (eval mode) and feature extractor of ``source``: a local directory or a hub id.
 
     A hub id that is neither cached nor downloadable stops with how to point at a local copy; a
-    model type or sampling rate that :func:`vgs.encoders.spec.check_checkpoint` refuses stops too
+    model type or sampling rate that :func:`vgs.speech_models.spec.check_checkpoint` refuses stops too
     (checked again here: a hub id's cached files may have changed since planning)."""
-    where = f"encoders.{name}.model" if name else "the encoder"
+    where = f"speech_models.{name}.model" if name else "the encoder"
     try:
         extractor = AutoFeatureExtractor.from_pretrained(source)
         model = AutoModel.from_pretrained(source)
     except OSError as error:
-        raise EncoderError(
+        raise SpeechModelError(
             f"{where}: cannot load {source!r} ({str(error).splitlines()[0]}). Offline, download it "
             f"where there is network (`hf download {source} --local-dir DIR`), copy DIR here and set "
             f"{where}: DIR (a directory with config.json, the weights and preprocessor_config.json)"
@@ -116,7 +116,7 @@ def pooled_layers(
     values = inputs["input_values"].to(device)
     mask = inputs["attention_mask"].to(device)
     if len(waves) > 1 and not padding_safe(model):
-        raise EncoderError(
+        raise SpeechModelError(
             "this model normalises over the padded input (feat_extract_norm 'group'); encode one utterance at a time"
         )
     output = model(values, attention_mask=mask if len(waves) > 1 else None, output_hidden_states=True)

@@ -1,10 +1,10 @@
 import sys; sys.path.insert(0, f"{snakemake.scriptdir}/..")  # noqa: E702 - vgs for conda envs
-from vgs.encoders.embed import encode_sts_with_encoder
+from vgs.speech_models.embed import embed_sts_with_speech_model
 from vgs.rulekit import rule_context
 
 with rule_context(snakemake):
-    encode_sts_with_encoder(
-        snakemake.wildcards.encoder,
+    embed_sts_with_speech_model(
+        snakemake.wildcards.speech_model,
         snakemake.params.source,
         snakemake.params.layers,
         snakemake.input.manifests,
