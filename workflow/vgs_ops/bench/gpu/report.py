@@ -59,6 +59,7 @@ def summary(record: Mapping[str, Any]) -> str:
     lines += ["", "## Correctness", ""]
     for name, check in r["correctness"].items():
         lines.append(f"- {name}: {check.get('not_measured') or summarise_check(check)}")
+    lines += probe_lines(r.get("probes", {}))
     hours = r["gpu_hours"]
     lines += [
         "",
@@ -107,3 +108,61 @@ def summarise_check(check: Mapping[str, Any]) -> str:
             elif "final_loss" in sub:
                 parts.append(f"{name} reference (loss {cell(sub['final_loss'])})")
     return "; ".join(parts) if parts else "incomplete"
+
+
+def probe_lines(found: Mapping[str, Any]) -> list[str]:
+    """The probes of a faster step: each one's check against today's step and, on a GPU, both rates."""
+    if not found:
+        return []
+    lines = [
+        "",
+        "## Probes of a faster training step (today's step vs the probe's, same batches)",
+        "",
+        "| probe | check against today | today captions/s | probe captions/s | speed-up |",
+        "|---|---|---|---|---|",
+    ]
+    arms = {f"half_lstm {name}": found["half_lstm"].get(name, found["half_lstm"]) for name in ("bf16", "fp16")}
+    for name, probe in {**{k: v for k, v in found.items() if k not in ("half_lstm", "sharing")}, **arms}.items():
+        lines.append(f"| {name} | {probe_check(probe)} | {probe_rates(probe.get('timing', probe))} |")
+    shared = found["sharing"]
+    runs = shared.get("runs", shared)
+    lines.append("")
+    if "not_measured" in runs or "failed" in shared:
+        lines.append(f"Sharing one GPU: {probe_check(shared)}; rates {runs.get('not_measured', '—')}.")
+    else:
+        lines.append(
+            f"Sharing one GPU ({probe_check(shared)}): "
+            + "; ".join(
+                f"{n} process(es) {row['aggregate_captions_per_s']} captions/s ({row['over_one_process']}x one)"
+                for n, row in runs.items()
+            )
+            + "."
+        )
+    return lines
+
+
+def probe_check(probe: Mapping[str, Any]) -> str:
+    """``ok``/``FAILED`` with the largest differences, the measured distance, or why there is none."""
+    for key in ("failed", "not_measured", "incomplete"):
+        if key in probe:
+            return str(probe[key])
+    check = probe.get("check", {})
+    if "first_loss_relative_difference" in check:
+        return f"{'ok' if check['ok'] else 'FAILED'} (first loss {cell(check['first_loss_relative_difference'])})"
+    if "max_relative_difference" not in check:
+        return "—"
+    numbers = (
+        f"embeddings {cell(check['embeddings_max_abs_difference'])}, losses {cell(check['max_relative_difference'])}"
+    )
+    if "ok" not in check:
+        return f"distance: {numbers}"
+    return f"{'ok' if check['ok'] else 'FAILED'} ({numbers})"
+
+
+def probe_rates(timing: Mapping[str, Any]) -> str:
+    """Today's and the probe's captions/s and their ratio, or dashes where not measured."""
+    if "today" not in timing:
+        return "— | — | —"
+    return (
+        f"{cell(timing['today']['captions_per_s'])} | {cell(timing['probe']['captions_per_s'])} | {timing['speedup']}"
+    )
