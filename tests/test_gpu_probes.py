@@ -3,7 +3,9 @@
 Why: the probes are there to be timed the moment a GPU is lent; a probe that computes something
 else than today's training step would time the wrong thing. On the CPU each probe runs the check
 `make gpu-check` runs (the streamless twin of a, the ungraphed twin of d), on a two-layer tiny
-model so that the wiring between layers is exercised; the CUDA arms run only where CUDA is.
+model so that the wiring between layers is exercised. The CUDA arms (streams, graphs, timings, the
+sharing rates) run in `make gpu-check` on a GPU, whose gpu.json records each check's ``ok``; the
+suite has no GPU test, since CI has no GPU and a skip there would read as a pass (tests/test_skips.py).
 """
 
 from __future__ import annotations
@@ -11,9 +13,7 @@ from __future__ import annotations
 import dataclasses
 import queue
 import time
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -24,7 +24,6 @@ from vgs_ops.bench.gpu.harness import LOSS_TOLERANCE, NOT_ON_CPU, QUICK
 
 # Two layers: the second reads [forward, backward] states, which a wrong mapping would scramble.
 TINY = {"conv_channels": 8, "conv_kernel": 4, "conv_stride": 2, "rnn_layers": 2, "rnn_hidden": 8, "attention_hidden": 8}
-CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA arm: needs a GPU (streams, graphs, timings)")
 
 
 @pytest.fixture(scope="module")
@@ -142,11 +141,8 @@ def test_a_sharing_worker_runs_todays_step(corpus: harness.Corpus) -> None:
     first = corpus.plans["random"][0]
     spec = sharing.WorkerSpec(str(corpus.directory), "small", corpus.batch, "cpu", 1, tuple(int(i) for i in first))
     small = dataclasses.replace(corpus, config=harness.SIZES["small"])
-    expected = float(
-        harness.make_trainer(small, "cpu", "fp32", seed=0).train_step(
-            *harness.make_trainer(small, "cpu", "fp32", seed=0).batch_tensors(small.train, first), harness.LR
-        )
-    )
+    today = harness.make_trainer(small, "cpu", "fp32", seed=0)
+    expected = float(today.train_step(*today.batch_tensors(small.train, first), harness.LR))
     commands, results = queue.Queue(), queue.Queue()
     commands.put(("run", time.monotonic(), 0.2))
     commands.put(("stop",))
@@ -158,29 +154,3 @@ def test_a_sharing_worker_runs_todays_step(corpus: harness.Corpus) -> None:
     assert ready[:2] == ("ready", 0) and ready[2]["first_loss"] == expected
     assert ran[:2] == ("ran", 0) and ran[2]["steps"] >= 1 and ran[2]["end"] - ran[2]["start"] >= 0.2
     assert ran[2]["captions"] >= ran[2]["steps"] * 2
-
-
-@CUDA
-@pytest.mark.parametrize("probe", ["concurrent", "packed", "graphs"])
-def test_cuda_probes_compute_todays_step_and_are_timed(corpus: harness.Corpus, probe: str) -> None:
-    out: dict = {}
-    getattr(probes, probe)(corpus, QUICK, "cuda", out)
-    assert out["check"]["ok"], out["check"]
-    assert out["timing"]["today"]["captions_per_s"] > 0 and out["timing"]["speedup"] > 0
-
-
-@CUDA
-def test_cuda_half_lstms_are_timed(corpus: harness.Corpus) -> None:
-    out: dict = {}
-    probes.half_lstms(corpus, QUICK, "cuda", out)
-    for name in ("bf16", "fp16"):
-        assert out[name]["check"]["max_relative_difference"] <= LOSS_TOLERANCE
-        assert out[name]["timing"]["probe"]["captions_per_s"] > 0
-
-
-@CUDA
-def test_cuda_sharing_measures_every_count(corpus: harness.Corpus, tmp_path: Path) -> None:
-    out: dict = {}
-    sharing.sharing(corpus, QUICK, "cuda", out)
-    assert out["check"]["ok"] and set(out["runs"]) == {str(n) for n in QUICK.sharing_processes}
-    assert all(np.isfinite(row["aggregate_captions_per_s"]) for row in out["runs"].values())
