@@ -19,7 +19,7 @@ import torch
 
 from vgs.model import BiLSTM, ModelConfig
 from vgs.train.loss import hinge_loss
-from vgs_ops.bench.gpu import harness, probes, sharing
+from vgs_ops.bench.gpu import harness, probes, report, sharing
 from vgs_ops.bench.gpu.harness import LOSS_TOLERANCE, NOT_ON_CPU, QUICK
 
 # Two layers: the second reads [forward, backward] states, which a wrong mapping would scramble.
@@ -154,3 +154,36 @@ def test_a_sharing_worker_runs_todays_step(corpus: harness.Corpus) -> None:
     assert ready[:2] == ("ready", 0) and ready[2]["first_loss"] == expected
     assert ran[:2] == ("ran", 0) and ran[2]["steps"] >= 1 and ran[2]["end"] - ran[2]["start"] >= 0.2
     assert ran[2]["captions"] >= ran[2]["steps"] * 2
+
+
+def test_the_digest_shows_a_gpu_runs_checks_and_rates() -> None:
+    """A record shaped as a GPU run leaves it (made up here: no GPU has run the probes yet), so that
+    the CUDA-only branches of gpu.md's probe table are read before they first meet real numbers."""
+    timing = {"today": {"captions_per_s": 88.0}, "probe": {"captions_per_s": 120.0}, "speedup": 1.364}
+    ok = {"embeddings_max_abs_difference": 0.0, "max_relative_difference": 1e-7, "ok": True}
+    distance = {"embeddings_max_abs_difference": 0.001, "max_relative_difference": 0.002}
+    found = {
+        "concurrent": {"check": ok, "timing": timing},
+        "packed": {"check": {**ok, "ok": False}, "timing": timing},
+        "half_lstm": {"bf16": {"check": distance, "timing": timing}, "failed": "failed: RuntimeError: fp16"},
+        "graphs": {"check": ok, "failed": "failed: RuntimeError: capture"},
+        "sharing": {
+            "check": {"first_loss_relative_difference": 0.0, "ok": True},
+            "runs": {
+                "1": {"aggregate_captions_per_s": 88.0, "over_one_process": 1.0},
+                "2": {"aggregate_captions_per_s": 150.0, "over_one_process": 1.705},
+            },
+        },
+    }
+    assert report.probe_lines(found)[-7:] == [
+        "| concurrent | ok (embeddings 0, losses 1e-07) | 88 | 120 | 1.364 |",
+        "| packed | FAILED (embeddings 0, losses 1e-07) | 88 | 120 | 1.364 |",
+        "| graphs | ok (embeddings 0, losses 1e-07); failed: RuntimeError: capture | — | — | — |",
+        "| half_lstm bf16 | distance: embeddings 0.001, losses 0.002 | 88 | 120 | 1.364 |",
+        "| half_lstm fp16 | failed: RuntimeError: fp16 | — | — | — |",
+        "",
+        "Sharing one GPU: check ok (first loss 0); 1 process(es) 88.0 captions/s together, 1.0x one; "
+        "2 process(es) 150.0 captions/s together, 1.705x one.",
+    ]
+    skipped = report.probe_lines({**found, "sharing": {"not_measured": "skipped: 3 s left"}})
+    assert skipped[-1] == "Sharing one GPU: check skipped: 3 s left; —."

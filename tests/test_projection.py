@@ -135,6 +135,16 @@ def test_plan_prints_the_wall_clock_on_8_gpus_and_on_1(
     assert "Queue waits are excluded" in printed and "upper bound" in printed
 
 
+def test_a_configuration_that_is_no_listed_recipe_gets_its_own_first_row(tmp_path: Path) -> None:
+    """bf16 is measured but not one of the rows (it runs at fp32's speed): the configured recipe is
+    shown first, as configured, so that the user's own run is always among the rows."""
+    config = load_config(PAPER)
+    config["train"]["precision"] = "bf16"
+    clocks = projection.wall_clocks(config, projection.parse_dag(DAG), [1], results=tmp_path)
+    assert [clock.recipe for clock in clocks] == ["as configured", *projection.RECIPES]
+    assert [clock.configured for clock in clocks] == [True] + [False] * len(projection.RECIPES)
+
+
 def test_a_recipe_reaches_every_model_including_their_own_overrides() -> None:
     config = load_config(PAPER)
     config["models"]["places"]["train"] = {"precision": "bf16"}

@@ -125,38 +125,30 @@ def probe_lines(found: Mapping[str, Any]) -> list[str]:
     for name, probe in {**{k: v for k, v in found.items() if k not in ("half_lstm", "sharing")}, **arms}.items():
         lines.append(f"| {name} | {probe_check(probe)} | {probe_rates(probe.get('timing', probe))} |")
     shared = found["sharing"]
-    runs = shared.get("runs", shared)
-    lines.append("")
-    if "not_measured" in runs or "failed" in shared:
-        lines.append(f"Sharing one GPU: {probe_check(shared)}; rates {runs.get('not_measured', '—')}.")
-    else:
-        lines.append(
-            f"Sharing one GPU ({probe_check(shared)}): "
-            + "; ".join(
-                f"{n} process(es) {row['aggregate_captions_per_s']} captions/s ({row['over_one_process']}x one)"
-                for n, row in runs.items()
-            )
-            + "."
-        )
+    runs = shared.get("runs", {})
+    rates = runs.get("not_measured") or "; ".join(
+        f"{n} process(es) {row['aggregate_captions_per_s']} captions/s together, {row['over_one_process']}x one"
+        for n, row in runs.items()
+        if "aggregate_captions_per_s" in row
+    )
+    lines += ["", f"Sharing one GPU: check {probe_check(shared)}; {rates or '—'}."]
     return lines
 
 
 def probe_check(probe: Mapping[str, Any]) -> str:
-    """``ok``/``FAILED`` with the largest differences, the measured distance, or why there is none."""
-    for key in ("failed", "not_measured", "incomplete"):
-        if key in probe:
-            return str(probe[key])
+    """``ok``/``FAILED`` with the largest differences, or the measured distance; then why the part
+    stopped, if it did (or only that, when it stopped before its check)."""
     check = probe.get("check", {})
+    status = next((str(probe[key]) for key in ("failed", "not_measured", "incomplete") if key in probe), "")
     if "first_loss_relative_difference" in check:
-        return f"{'ok' if check['ok'] else 'FAILED'} (first loss {cell(check['first_loss_relative_difference'])})"
-    if "max_relative_difference" not in check:
-        return "—"
-    numbers = (
-        f"embeddings {cell(check['embeddings_max_abs_difference'])}, losses {cell(check['max_relative_difference'])}"
-    )
-    if "ok" not in check:
-        return f"distance: {numbers}"
-    return f"{'ok' if check['ok'] else 'FAILED'} ({numbers})"
+        text = f"{'ok' if check['ok'] else 'FAILED'} (first loss {cell(check['first_loss_relative_difference'])})"
+    elif "max_relative_difference" in check:
+        embeddings, losses = check["embeddings_max_abs_difference"], check["max_relative_difference"]
+        numbers = f"embeddings {cell(embeddings)}, losses {cell(losses)}"
+        text = f"{'ok' if check['ok'] else 'FAILED'} ({numbers})" if "ok" in check else f"distance: {numbers}"
+    else:
+        return status or "—"
+    return f"{text}; {status}" if status else text
 
 
 def probe_rates(timing: Mapping[str, Any]) -> str:

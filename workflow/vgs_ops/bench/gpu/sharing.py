@@ -37,6 +37,8 @@ from vgs_ops.bench.train import SIZES
 
 #: Seconds from telling the processes to start to their common start time (the commands must arrive).
 START_DELAY_S = 1.0
+#: Seconds the workers are given to stop by themselves before they are terminated.
+STOP_S = 10.0
 #: Seconds a worker may take to start (imports, CUDA context, corpus, warm-up) before the probe gives up.
 READY_TIMEOUT_S = 120.0
 
@@ -158,14 +160,16 @@ def sharing(corpus: Corpus, plan: Plan, device: str, out: dict) -> None:
             base = runs.get("1", row)  # the plans start with one process
             row["over_one_process"] = round(row["aggregate_captions_per_s"] / base["aggregate_captions_per_s"], 3)
             runs[str(count)] = row
-    finally:
+    finally:  # within seconds, even when the budget stopped the part mid-window
         for command in commands[: len(workers)]:
             command.put(("stop",))
+        deadline = time.monotonic() + STOP_S
         for process in workers:
-            process.join(timeout=10)
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+        for process in workers:
             if process.is_alive():
                 process.terminate()
-                process.join(timeout=5)
+                process.join(timeout=STOP_S)
 
 
 def collect(results: Any, kind: str, count: int, timeout_s: float, workers: Sequence[Any]) -> dict[int, dict]:
