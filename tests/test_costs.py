@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from vgs.config import load_config
 from vgs.model import ModelConfig, VGSModel
@@ -108,6 +109,24 @@ def test_places_training_on_a_gpu_by_hand(tmp_path: Path) -> None:
     # Rows are read on demand: torch, the index of 400k captions + 400k images at 400 bytes a key,
     # weights, gradients and Adam's two moments of the 89,213,760 parameters (2048-d images).
     assert cost.peak_mb == pytest.approx(costs.TORCH_BASE_MB + 800_000 * 400 / 1e6 + 4 * 89_213_760 * 4 / 1e6)
+
+
+@pytest.mark.parametrize("precision", ["auto", "fp32", "tf32", "bf16", "fp16"])
+def test_every_precision_the_schema_allows_has_a_gpu_cost(tmp_path: Path, precision: str) -> None:
+    """Bug: ``tf32`` (a precision the schema offers) had no GPU rate, so the train rule's resource
+    request and ``make plan`` stopped with a KeyError; and ``auto`` was costed as bf16 while training
+    picks fp16 on CUDA (tests/test_train.py checks that choice)."""
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "train.schema.yaml").read_text())
+    assert precision in schema["properties"]["precision"]["enum"]
+    config = load_config(PAPER)
+    config["train"]["precision"] = precision
+    cost = costs.job_cost(config, "train", {"model": "flickr8k", "seed": "1"}, tmp_path)
+    rate = costs.GPU_PADDED_TFLOPS["fp16" if precision == "auto" else precision]
+    fp32 = costs.GPU_PADDED_TFLOPS["fp32"]
+    reference = load_config(PAPER)  # fp32
+    fp32_cost = costs.job_cost(reference, "train", {"model": "flickr8k", "seed": "1"}, tmp_path)
+    work = fp32_cost.seconds - costs.JOB_START_S
+    assert cost.gpu and cost.seconds - costs.JOB_START_S == pytest.approx(work * fp32 / rate)
 
 
 def test_a_subset_model_trains_on_its_total(tmp_path: Path) -> None:

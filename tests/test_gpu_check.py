@@ -74,8 +74,23 @@ def test_quick_check_writes_every_field(tmp_path):
         "estimate" in estimate["kind"]
         and estimate["gpu_hours_total"] == gpu_hours_estimate(SIZES["paper"])["gpu_hours_total"]
     )
+    probes = r["probes"]
+    assert set(probes) == {"concurrent", "packed", "half_lstm", "graphs", "sharing"}
+    assert all(probes[name]["check"]["ok"] for name in ("concurrent", "packed", "graphs", "sharing"))
+    assert all(probes["half_lstm"][arm]["check"]["max_relative_difference"] > 0 for arm in ("bf16", "fp16"))
+    if on_cpu:
+        assert all(not_on_cpu(probes[name]["timing"]) for name in ("concurrent", "packed", "graphs"))
+        assert not_on_cpu(probes["sharing"]["runs"])
     digest = (tmp_path / "gpu.md").read_text()
-    assert "GPU hours" in digest and "resume: fp32 ok" in digest
+    assert "GPU hours" in digest and "resume: fp32 ok" in digest and "| packed | ok (" in digest
+
+
+def test_the_full_check_fits_the_eight_minutes():
+    """Every part of the full plan, probes included, within the parts' budget, and that budget with a
+    minute to spare for start-up (imports, CUDA context) within the 8 minutes a GPU check may take."""
+    assert sum(harness.FULL.part_budgets.values()) <= harness.FULL.budget_s <= 8 * 60 - 60
+    assert set(harness.FULL.part_budgets) == set(harness.QUICK.part_budgets)
+    assert {f"probe_{name}" for name in suite.PROBES} <= set(harness.FULL.part_budgets)
 
 
 def test_measured_projection_scales_the_estimate_by_the_measured_rate():

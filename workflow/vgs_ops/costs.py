@@ -33,12 +33,15 @@ from vgs.config import ConfigError, train_settings, trained_models
 # --- Per-unit costs: the one place to change them -----------------------------------------------
 
 #: GPU training and encoding, TFLOP/s of padded frames (3x forward for training) by precision
-#: (``auto`` is bf16 on CUDA). MEASURED on one NVIDIA H200 by ``make gpu-check``
-#: (workflow/report/measured/gpu-h200-2026-12-04-run1.md, eager, paper-size model, batches of 32):
-#: useful-frame rates x padded frames per frame (bucketed 1.104, random 1.885) -- fp32 17.8 x 1.104
-#: and 10.5 x 1.885 -> 19.7, 19.8; bf16 31.2 x 1.104 and 21.6 x 1.885 -> 34.4, 40.7; fp16 36.4 x
-#: 1.104 and 19.9 x 1.885 -> 40.2, 37.6. Another GPU: measure with `make gpu-check` and put it here.
-GPU_PADDED_TFLOPS = {"fp32": 19.8, "bf16": 37.5, "fp16": 38.9}
+#: (``auto`` is fp16 on CUDA, as vgs.train.device picks). MEASURED on one NVIDIA H200 by ``make gpu-check``
+#: (workflow/report/measured/gpu-h200-2026-12-04-run{1,2}.md, eager, paper-size model, batches of 32):
+#: useful-frame rates x padded frames per frame (bucketed 1.104, random 1.885). Run 1 -- fp32 17.8 x
+#: 1.104 and 10.5 x 1.885 -> 19.7, 19.8; tf32 30.9 x 1.104 and 20.5 x 1.885 -> 34.1, 38.6; fp16
+#: 36.4 x 1.104 and 19.9 x 1.885 -> 40.2, 37.6. Run 2 measured the reduced precisions slower (tf32
+#: 27.3, 29.9; fp16 24.3, 30.9: the spread is the machine's) and is the only run of today's bf16, whose
+#: LSTM stays fp32 (run 1's bf16 computed its LSTM in fp16, since fixed): 16.1 x 1.104 and 10.0 x
+#: 1.885 -> 17.8, 18.9. Another GPU: measure with `make gpu-check` and put it here.
+GPU_PADDED_TFLOPS = {"fp32": 19.8, "tf32": 36.4, "bf16": 18.3, "fp16": 38.9}
 #: The rate the FLOP-count estimate of vgs_ops.bench assumed before any measurement (kept so that its
 #: estimate stays comparable with the measured projection there).
 ASSUMED_GPU_TFLOPS = 25.0
@@ -319,9 +322,10 @@ def _uses_gpu(config: Mapping[str, Any], training: bool = False) -> bool:
 
 def _model_seconds(config: Mapping[str, Any], flops: float, threads: int, gpu: bool, precision: str) -> float:
     """Seconds of VGS-model work at the precision's GPU rate, or at the model size's CPU rate
-    (reduced-precision autocast is slower there; ``auto`` means bf16 on CUDA, fp32 on a CPU)."""
+    (reduced-precision autocast is slower there, TF32 does not exist; ``auto`` means fp16 on CUDA,
+    fp32 on a CPU: :func:`vgs.train.device.select_runtime`)."""
     if gpu:
-        return flops / (GPU_PADDED_TFLOPS["bf16" if precision == "auto" else precision] * 1e12)
+        return flops / (GPU_PADDED_TFLOPS["fp16" if precision == "auto" else precision] * 1e12)
     rate = CPU_TRAIN_GFLOPS_PER_THREAD.get(config["model"]["size"], CPU_TRAIN_GFLOPS_PER_THREAD["paper"])
     slowdown = CPU_REDUCED_PRECISION_SLOWDOWN if precision in ("bf16", "fp16") else 1.0
     return flops * slowdown / (rate * 1e9 * threads)

@@ -14,12 +14,18 @@ and records, within an overall time budget (8 minutes on one data-centre GPU):
 * correctness: CPU vs CUDA embeddings of the same weights, batch invariance, the loss after N steps
   in each precision against strict fp32, and resume (the same epochs after a resume as without,
   RNG states restored, deterministic settings named);
+* probes of a faster training step, each checked against today's step on the same batches and
+  timed beside it (:mod:`~vgs_ops.bench.gpu.probes`: both directions of a layer on two CUDA streams,
+  the stock bidirectional cuDNN LSTM over packed sequences, the LSTMs in fp16 / bf16 from fp32 master
+  weights, the whole step as CUDA graphs over a few padded lengths; :mod:`~vgs_ops.bench.gpu.sharing`:
+  1, 2, 4 and 8 trainings sharing the GPU);
 * the GPU-hour projection for the paper's eight models from the measured TFLOP/s, beside the
   assumed-rate estimate.
 
 Without a GPU (and with ``--quick``) it runs a quick mode: the small model, few steps. The
 correctness checks that mean something on a CPU run for real there (batch invariance, precision
-comparison with CPU autocast, resume); GPU-only fields say ``not measured on CPU`` and why.
+comparison with CPU autocast, resume, each probe's check against today's step, two sharing
+processes as a check of the machinery); GPU-only fields say ``not measured on CPU`` and why.
 
 Every part has a time budget; a part that would not fit in what is left of the overall budget is
 skipped with the reason recorded, and a part that overruns its own budget is stopped (SIGALRM)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 
 from vgs.model import ModelConfig, VGSModel
+from vgs_ops.bench.gpu import probes
 from vgs_ops.bench.gpu.correctness import (
     batch_invariance,
     cpu_vs_cuda,
@@ -30,9 +32,11 @@ from vgs_ops.bench.gpu.harness import (
     QUICK,
     Clock,
     Corpus,
+    Plan,
     make_corpus,
     not_measured,
 )
+from vgs_ops.bench.gpu.sharing import sharing
 from vgs_ops.bench.gpu.throughput import (
     bottleneck,
     data_pipeline,
@@ -75,6 +79,26 @@ def gpu_hours(config: ModelConfig, arms: Mapping[str, Any], device_name: str, mi
 
 
 # --- the benchmark ---------------------------------------------------------------------------------
+
+#: The probes of a faster step (vgs_ops.bench.gpu.probes, .sharing), in the order they run; each is
+#: the budgeted part ``probe_<name>``.
+PROBES: dict[str, Callable[[Corpus, Plan, str, dict], None]] = {
+    "concurrent": probes.concurrent,
+    "packed": probes.packed,
+    "half_lstm": probes.half_lstms,
+    "graphs": probes.graphs,
+    "sharing": sharing,
+}
+
+
+def probe_part(clock: Clock, name: str, budget_s: float, work: Callable[[dict], None]) -> dict:
+    """A probe as a budgeted part; then its trainers' GPU memory goes back (the next probes, and the
+    sharing probe's processes, need it)."""
+    result = clock.run(name, budget_s, work)
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return result
 
 
 def run(quick: bool) -> dict:
@@ -154,6 +178,12 @@ def check(quick: bool) -> dict:
         result["largest_batch"] = clock.run(
             "largest_batch", budgets["largest_batch"], lambda o: largest_batch(corpus, device, o)
         )
+        result["probes"] = {
+            name: probe_part(
+                clock, f"probe_{name}", budgets[f"probe_{name}"], lambda o, w=work: w(corpus, plan, device, o)
+            )
+            for name, work in PROBES.items()
+        }
         arms.update(throughput_part(clock, corpus, plan, device, compiled=True))
     result["throughput"] = arms
     result["correctness"] = correctness
