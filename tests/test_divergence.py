@@ -63,7 +63,8 @@ def test_a_nan_loss_stops_training_names_the_step_and_keeps_the_last_good_checkp
     message = str(stopped)
     assert message.startswith(f"training of {NAME} diverged: non-finite loss (nan) at epoch 2, step 6 (batch 2 of 4)")
     assert f"{tmp_path / 'run' / 'last.pt'} holds the last good state (after epoch 1 (step 4))" in message
-    assert "train.lr_max" in message and "train.precision" in message and str(tmp_path / "run" / MARKER) in message
+    assert "lr_max" in message and "precision" in message and "models.<model>.train" in message
+    assert str(tmp_path / "run" / MARKER) in message
 
     # last.pt is the end of epoch 1, loadable, finite and equal to an undisturbed run's epoch 1.
     saved = load_checkpoint(tmp_path / "run" / "last.pt")

@@ -85,9 +85,9 @@ def remedy(directory: Path, resumable: bool) -> str:
     goes_on = "training continues from last.pt" if resumable else "training starts over"
     marker = directory / MARKER
     return (
-        "To go on, lower the learning rate (train.lr_max and train.lr_min, or under models.<model>.train for "
-        "this model only) or change the precision (train.precision, e.g. fp32 where fp16 or bf16 diverged) and "
-        f"rerun: {goes_on} with the new values. Rerunning unchanged (also the train rule's retries) stops at once "
+        "To go on, lower the learning rate (lr_max, lr_min) or change the precision (precision, e.g. fp32 where "
+        "fp16 or bf16 diverged) for this model (models.<model>.train in the configuration) and rerun: "
+        f"{goes_on} with the new values (docs/usage.md, 'When training diverges'). Rerunning unchanged (also the train rule's retries) stops at once "
         f"with this message while {marker} exists; delete it to repeat the run unchanged, or delete {directory} "
         "to start over"
     )
