@@ -62,7 +62,7 @@ def test_a_nan_loss_stops_training_names_the_step_and_keeps_the_last_good_checkp
     _, stopped = diverge(corpus, tmp_path / "run")
     message = str(stopped)
     assert message.startswith(f"training of {NAME} diverged: non-finite loss (nan) at epoch 2, step 6 (batch 2 of 4)")
-    assert f"{tmp_path / 'run' / 'last.pt'} holds the last good state (after epoch 1 (step 4))" in message
+    assert f"{tmp_path / 'run' / 'last.pt'} holds the last good state, after epoch 1 (step 4)" in message
     assert "lr_max" in message and "precision" in message and "models.<model>.train" in message
     assert str(tmp_path / "run" / MARKER) in message
 

@@ -87,9 +87,9 @@ def remedy(directory: Path, resumable: bool) -> str:
     return (
         "To go on, lower the learning rate (lr_max, lr_min) or change the precision (precision, e.g. fp32 where "
         "fp16 or bf16 diverged) for this model (models.<model>.train in the configuration) and rerun: "
-        f"{goes_on} with the new values (docs/usage.md, 'When training diverges'). Rerunning unchanged (also the train rule's retries) stops at once "
-        f"with this message while {marker} exists; delete it to repeat the run unchanged, or delete {directory} "
-        "to start over"
+        f"{goes_on} with the new values (docs/usage.md, 'When training diverges'). Rerunning unchanged (also the "
+        f"train rule's retries) stops at once with this message while {marker} exists; delete it to repeat the run "
+        f"unchanged, or delete {directory} to start over"
     )
 
 

@@ -342,9 +342,7 @@ class Trainer:
 
     def diverged(self, what: str) -> TrainingDiverged:
         """The error that stops a diverged run, once its marker is written (vgs.train.divergence)."""
-        kept = (
-            f"{self.last_path} holds the last good state ({self.saved})" if self.saved else "nothing was saved before"
-        )
+        kept = f"{self.last_path} holds the last good state, {self.saved}" if self.saved else "nothing was saved before"
         message = f"training of {self.name} diverged: {what}. Stopped without saving; {kept}. "
         message += divergence.remedy(self.dir, resumable=self.saved is not None)
         divergence.write_marker(self.dir, message, self.settings.fingerprint(), self.data_key)
