@@ -390,7 +390,7 @@ def time_limit_config(step_seconds: float) -> dict:
             "lr_max": 2e-3,
             "lr_min": 2e-5,
             "lr_period_epochs": 4,
-            "progress": False,
+            "progress": True,  # a line at each epoch's end (24 steps < progress_every_steps), for the SLURM log
             "threads": 1,
             "mem_mb": 1000,
             "runtime": SHORT_LIMIT_MINUTES,
@@ -477,6 +477,10 @@ def test_training_past_the_partition_time_limit_resumes_over_submissions_bit_ide
     stops = re.findall(r"stopped by SIGTERM after batch (\d+) of (\d+) in epoch", result.stderr)
     assert stops and all(0 < int(done) <= int(total) for done, total in stops), result.stderr[-6000:]
     assert "resumed model/seed1/checkpoints" in (remote / "logs" / "train" / "model" / "seed1.log").read_text()
+    # Progress lines reach the stopped jobs' SLURM logs too (vgs.rulekit), not only the rule's log.
+    slurm_logs = "".join(p.read_text() for p in (remote / "results" / "logs" / "slurm").rglob("*.log"))
+    progress = r"model seed 1: epoch \d+/24 step 24/24 \(100\.0%\), [\d.]+ captions/s"
+    assert re.search(progress, slurm_logs), slurm_logs[-3000:]
 
     for name in ("best.pt", "checkpoints/last.pt"):
         ours = load_checkpoint(remote / "model" / "seed1" / name)
