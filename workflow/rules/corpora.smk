@@ -31,7 +31,7 @@ rule load_corpus:
     params:
         spec=lambda wildcards: config["corpora"][wildcards.corpus],
         # Where the unusable utterances are listed when loading stops (outputs of a failed job are deleted).
-        stop_list=f"{layout.LOGS}/load_corpus/{{corpus}}.rejected.tsv",
+        stop_list=layout.CORPUS_STOP_LIST,
         # The MFCC stage refuses audio shorter than one analysis window; such files are rejected here already.
         min_samples=ms_to_samples(config["features"]["mfcc"]["window_ms"]),
     script:

@@ -4,6 +4,16 @@
 # comparisons, Table 3 (all models) and Figure 1 take the encoder runs through PLAN.sts_runs().
 
 
+from vgs.plan.workflow import NATURAL
+
+
+def speech_model_layer_store(embeddings, layer, name):
+    """One layer's store of one utterance set inside a speech model's STS-set directory (vgs.layout)."""
+    return os.path.join(
+        embeddings, layout.fill(layout.SPEECH_MODEL_LAYER_STORE, layer=layer, name=name)
+    )
+
+
 wildcard_constraints:
     encoder=r"[A-Za-z0-9_.-]+",
     layer=r"\d+",
@@ -11,7 +21,7 @@ wildcard_constraints:
 
 rule speech_model_random:
     output:
-        config=f"{layout.RANDOM_SPEECH_MODEL}/config.json",
+        config=layout.RANDOM_SPEECH_MODEL_CONFIG,
     log:
         layout.log("speech_model_random", "{speech_model}"),
     benchmark:
@@ -82,9 +92,12 @@ rule eval_sts_speech_model:
         runtime=15,
     params:
         voice_stores=lambda w, input: [
-            f"{input.embeddings}/layer{w.layer}/{voice}.h5" for voice in PLAN.voices
+            speech_model_layer_store(input.embeddings, w.layer, voice)
+            for voice in PLAN.voices
         ],
-        natural_store=lambda w, input: f"{input.embeddings}/layer{w.layer}/natural.h5",
+        natural_store=lambda w, input: speech_model_layer_store(
+            input.embeddings, w.layer, NATURAL
+        ),
         level=EVAL_CONFIG["ci_level"],
         natural_source=NATURAL_SOURCE,
     script:

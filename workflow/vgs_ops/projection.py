@@ -26,7 +26,9 @@ from typing import Any
 
 import yaml
 
+from vgs import layout
 from vgs.config import ConfigError, trained_models, validate_config
+from vgs.plan import WorkflowPlan
 from vgs_ops.costs import HEAVY_RULES, corpus_size, job_cost
 
 #: A job of a dry run: rule name, wildcards, resources (all as Snakemake prints them).
@@ -90,13 +92,14 @@ class Row:
     projected: bool = True  # False: a light rule, its fixed requests shown as an upper bound
 
 
-def plan_rows(config: Mapping[str, Any], jobs: Iterable[Job], results: str | Path = "results") -> list[Row]:
+def plan_rows(config: Mapping[str, Any], jobs: Iterable[Job], results: str | Path = layout.RESULTS) -> list[Row]:
     """Job kinds in dry-run order with their projected totals (:func:`vgs_ops.costs.job_cost`)."""
     rows: dict[str, Row] = {}
+    plan = WorkflowPlan(config)
     for rule, wildcards, resources in jobs:
         row = rows.setdefault(rule, Row(rule))
         row.jobs += 1
-        cost = job_cost(config, rule, wildcards, results)
+        cost = job_cost(plan, rule, wildcards, results)
         if cost is None:
             row.projected = False
             hours = int(resources.get("runtime", 0)) / 60
@@ -115,7 +118,7 @@ def plan_rows(config: Mapping[str, Any], jobs: Iterable[Job], results: str | Pat
     )
 
 
-def check_statistics(config: Mapping[str, Any], results: str | Path = "results") -> None:
+def check_statistics(config: Mapping[str, Any], results: str | Path = layout.RESULTS) -> None:
     """Stop with one message naming the key when a trained corpus has neither a manifest nor a size."""
     for corpus in sorted({spec["corpus"] for spec in trained_models(config).values()}):
         corpus_size(config, corpus, results)
@@ -131,7 +134,7 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def format_plan(rows: Sequence[Row], config: Mapping[str, Any], results: str | Path = "results") -> str:
+def format_plan(rows: Sequence[Row], config: Mapping[str, Any], results: str | Path = layout.RESULTS) -> str:
     """The plan as a Markdown table with totals and the notes that qualify it."""
     lines = [
         "| job kind | jobs | CPU core-hours | GPU-hours | peak memory of one job (GB) | disk (GB) | longest job (h) |",

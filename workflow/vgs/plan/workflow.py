@@ -125,7 +125,7 @@ class WorkflowPlan:
         spec = self.config["sts"]["sets"][sts_set]
         if spec.get("world"):
             return [layout.WORLD_STS_DONE]
-        return [f"{spec['root']}/.complete"] if spec.get("download") else []
+        return [layout.fill(layout.STS_DOWNLOAD_DONE, sts_root=spec["root"])] if spec.get("download") else []
 
     def natural_recordings(self) -> list[str]:
         """The recordings the natural sample is imported from: the CSV, or the released SpokenSTS
@@ -155,7 +155,7 @@ class WorkflowPlan:
         from vgs.world.formats import metadata_files  # the world package only when planning the world
 
         return [
-            f"{layout.fill(layout.WORLD_CORPUS, world_corpus=name)}/{path}"
+            layout.fill(layout.WORLD_CORPUS_FILE, world_corpus=name, path=path)
             for name, spec in self.world.get("corpora", {}).items()
             for path in ("speech_jobs.tsv", *metadata_files(spec["format"]))
         ]
@@ -181,20 +181,27 @@ class WorkflowPlan:
         return [f"sts/{sts_set}/{name}" for name in self.sts_uttset_names]
 
     @staticmethod
-    def uttset_manifest(uttset: str) -> str:
-        """Manifest of an utterance set: ``corpus/<c>``, ``sts/<set>/<voice>``, ``sts/<set>/natural``."""
-        parts = uttset.split("/")
-        if parts[0] == "corpus" and len(parts) == 2:
-            return layout.fill(layout.CORPUS_MANIFEST, corpus=parts[1])
-        if parts[0] == "sts" and len(parts) == 3 and parts[2] == NATURAL:
-            return layout.fill(layout.NATURAL_MANIFEST, sts_set=parts[1])
-        if parts[0] == "sts" and len(parts) == 3:
-            return layout.fill(layout.VOICE_MANIFEST, sts_set=parts[1], voice=parts[2])
+    def uttset_parts(uttset: str) -> tuple[str, ...]:
+        """An utterance set's parts: ``("corpus", <c>)`` or ``("sts", <set>, <voice or natural>)``."""
+        parts = tuple(uttset.split("/"))
+        if (parts[0], len(parts)) in (("corpus", 2), ("sts", 3)) and all(parts):
+            return parts
         raise PlanError(f"unknown utterance set {uttset!r}")
+
+    @classmethod
+    def uttset_manifest(cls, uttset: str) -> str:
+        """Manifest of an utterance set: ``corpus/<c>``, ``sts/<set>/<voice>``, ``sts/<set>/natural``."""
+        kind, *names = cls.uttset_parts(uttset)
+        if kind == "corpus":
+            return layout.fill(layout.CORPUS_MANIFEST, corpus=names[0])
+        sts_set, name = names
+        if name == NATURAL:
+            return layout.fill(layout.NATURAL_MANIFEST, sts_set=sts_set)
+        return layout.fill(layout.VOICE_MANIFEST, sts_set=sts_set, voice=name)
 
     def mfcc_shard_count(self, uttset: str) -> int:
         """Corpora are split into ``features.mfcc.shards`` MFCC jobs; STS sets are one job each."""
-        return int(self.config["features"]["mfcc"].get("shards", 1)) if uttset.startswith("corpus/") else 1
+        return int(self.config["features"]["mfcc"].get("shards", 1)) if self.uttset_parts(uttset)[0] == "corpus" else 1
 
     def mfcc_files(self, uttset: str) -> list[str]:
         return [layout.fill(layout.MFCC_SHARD, uttset=uttset, shard=i) for i in range(self.mfcc_shard_count(uttset))]
@@ -264,7 +271,9 @@ class WorkflowPlan:
     def speech_model_files(self, name: str) -> list[str]:
         """The random model's files to wait for; a checkpoint (hub id or directory) is read by the job."""
         return (
-            [f"{self.speech_model_source(name)}/config.json"] if self.speech_models[name]["kind"] == RANDOM_TINY else []
+            [layout.fill(layout.RANDOM_SPEECH_MODEL_CONFIG, speech_model=name)]
+            if self.speech_models[name]["kind"] == RANDOM_TINY
+            else []
         )
 
     # --- Tables and figures --------------------------------------------------------------------------------
