@@ -42,6 +42,12 @@ def rule_context(snakemake: Any) -> Iterator[logging.Logger]:
 
     Progress bars (tqdm writes to stderr) land in the log too, so ``tail -f`` on a rule's log
     shows how far a long job is.
+
+    An error is written to the log once, with its traceback, and the script then exits with status
+    1 (:class:`SystemExit`) instead of letting Python print the traceback again on the job's stderr:
+    Snakemake shows a failed job's log on the terminal (``show-failed-logs`` in both shipped
+    profiles), so re-raising printed every error twice. Interruptions (``KeyboardInterrupt``, an
+    explicit ``SystemExit``) are logged and passed on unchanged.
     """
     log_path = Path(snakemake.log[0]) if len(snakemake.log) else None
     configure_threads(getattr(snakemake, "threads", 1))
@@ -62,8 +68,11 @@ def rule_context(snakemake: Any) -> Iterator[logging.Logger]:
     try:
         yield logger
         logger.info("done in %.1f s", time.perf_counter() - start)
-    except BaseException:
+    except Exception:
         logger.exception("rule failed")
+        raise SystemExit(1) from None
+    except BaseException:
+        logger.exception("rule interrupted")
         raise
     finally:
         sys.stderr = old_stderr
