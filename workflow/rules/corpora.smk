@@ -19,6 +19,7 @@ rule load_corpus:
             category="Corpora",
             labels=repaired_labels,
         ),
+        excluded=layout.CORPUS_EXCLUDED,
     log:
         layout.log("load_corpus", "{corpus}"),
     benchmark:
