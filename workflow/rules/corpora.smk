@@ -55,6 +55,6 @@ rule make_subset:
         mem_mb=2000,
         runtime=10,
     params:
-        ranking=lambda w: planned(PLAN.subset_ranking)(w.corpus, w.total),
+        ranking=lambda w: planned(PLAN.subset_ranking)(w.corpus, w.total, w.k),
     script:
         "../scripts/subset_make.py"

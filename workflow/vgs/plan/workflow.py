@@ -84,9 +84,11 @@ class WorkflowPlan:
         """The ``train:`` settings of ``model`` (shared section + the model's overrides)."""
         return train_settings(self.config, model)
 
-    def subset_ranking(self, corpus: str, total: int) -> dict[str, Any]:
+    def subset_ranking(self, corpus: str, total: int, k: int | None = None) -> dict[str, Any]:
         """The ranking every subset of a corpus shares: the k values of ``subsets`` and ``study``
-        drawing from it (the largest fixes the ranking) and their seed, so all its subsets nest."""
+        drawing from it (the largest fixes the ranking) and their seed, so all its subsets nest; and
+        the config keys that ask for the subset of ``total`` captions at ``k`` per image (named in
+        the error when it cannot be drawn: ``total_key`` and ``k_key``)."""
         sections = [
             self.config[name]
             for name in ("subsets", "study")
@@ -98,13 +100,22 @@ class WorkflowPlan:
                 f"subsets.seed and study.seed differ for corpus {corpus!r}; give them one value "
                 "so that the study's subsets nest with the paper's"
             )
-        subsets = self.config.get("subsets") or {}
-        paper_total = subsets.get("source") == corpus and subsets["total"] == int(total)
+        subsets, study = self.config.get("subsets") or {}, self.config.get("study") or {}
+        asking = [
+            (total_key, k_key)
+            for total_key, k_key, section, section_totals in (
+                ("subsets.total", "subsets.k", subsets, [subsets.get("total")]),
+                ("study.totals", "study.k", study, study.get("totals", [])),
+            )
+            if section.get("source") == corpus
+            and int(total) in section_totals
+            and (k is None or int(k) in section["k"])
+        ] or [("subsets.total", "subsets.k")]  # a subset asked for by hand: the paper's keys
         return {
-            "ks": sorted({k for section in sections for k in section["k"]}),
+            "ks": sorted({value for section in sections for value in section["k"]}),
             "seed": seeds.pop() if seeds else 0,
-            # The config key to change when this subset cannot be drawn (named in the error).
-            "total_key": "subsets.total" if paper_total else "study.totals",
+            "total_key": " and ".join(total_key for total_key, _ in asking),
+            "k_key": " and ".join(k_key for _, k_key in asking),
         }
 
     # --- Sources: what must exist before a stage can read its input --------------------------------
