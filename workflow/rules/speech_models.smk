@@ -4,16 +4,6 @@
 # comparisons, Table 3 (all models) and Figure 1 take the encoder runs through PLAN.sts_runs().
 
 
-from vgs.plan.workflow import NATURAL
-
-
-def speech_model_layer_store(embeddings, layer, name):
-    """One layer's store of one utterance set inside a speech model's STS-set directory (vgs.layout)."""
-    return os.path.join(
-        embeddings, layout.fill(layout.SPEECH_MODEL_LAYER_STORE, layer=layer, name=name)
-    )
-
-
 wildcard_constraints:
     encoder=r"[A-Za-z0-9_.-]+",
     layer=r"\d+",
@@ -91,12 +81,12 @@ rule eval_sts_speech_model:
         mem_mb=2000,
         runtime=15,
     params:
-        voice_stores=lambda w, input: [
-            speech_model_layer_store(input.embeddings, w.layer, voice)
+        voice_stores=lambda w: [
+            PLAN.speech_model_layer_store(w.speech_model, w.sts_set, w.layer, voice)
             for voice in PLAN.voices
         ],
-        natural_store=lambda w, input: speech_model_layer_store(
-            input.embeddings, w.layer, NATURAL
+        natural_store=lambda w: PLAN.speech_model_layer_store(
+            w.speech_model, w.sts_set, w.layer, "natural"
         ),
         level=EVAL_CONFIG["ci_level"],
         natural_source=NATURAL_SOURCE,

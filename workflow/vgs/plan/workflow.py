@@ -279,6 +279,13 @@ class WorkflowPlan:
         """What speech model ``name`` is, for tables and captions (checkpoint or random architecture)."""
         return speech_model_description(self.speech_models[name])
 
+    @staticmethod
+    def speech_model_layer_store(speech_model: str, sts_set: str, layer: int | str, name: str) -> str:
+        """The store of one layer and utterance set (a voice or ``natural``) inside the directory a
+        speech model's STS-set job writes (``layout.SPEECH_MODEL_EMBEDDINGS``)."""
+        directory = layout.fill(layout.SPEECH_MODEL_EMBEDDINGS, speech_model=speech_model, sts_set=sts_set)
+        return f"{directory}/{layout.fill(layout.SPEECH_MODEL_LAYER_STORE, layer=layer, name=name)}"
+
     def speech_model_files(self, name: str) -> list[str]:
         """The random model's files to wait for; a checkpoint (hub id or directory) is read by the job."""
         return (
