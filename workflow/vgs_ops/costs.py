@@ -34,6 +34,7 @@ from typing import Any
 from vgs import layout
 from vgs.config import ConfigError, train_settings, trained_models
 from vgs.plan import WorkflowPlan
+from vgs.plan.workflow import NATURAL
 
 # --- Per-unit costs: the one place to change them -----------------------------------------------
 
@@ -305,7 +306,7 @@ def sts_utterances(config: Mapping[str, Any], sts_set: str, name: str, results: 
     natural sample is ``fraction`` of the pairs, both sides, read by one stand-in speaker each
     (synthetic) or by every speaker of the release (spokensts: four)."""
     pairs, sentences = sts_counts(config, sts_set, results)
-    if name != "natural":
+    if name != NATURAL:
         return sentences
     natural = config["sts"]["natural"]
     readers = NATURAL_SPEAKERS_PER_PAIR if natural["source"] == "spokensts" else 1
