@@ -16,6 +16,7 @@ import yaml
 
 from vgs.config import load_config
 from vgs.model import ModelConfig, VGSModel
+from vgs.plan import WorkflowPlan
 from vgs_ops import costs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -137,3 +138,30 @@ def test_a_subset_model_trains_on_its_total(tmp_path: Path) -> None:
     dev = (416_500 - 406_500) // 2
     ratio = (3 * 30_000 + dev) / (3 * 406_500 + dev)
     assert subset.seconds - costs.JOB_START_S == pytest.approx((full.seconds - costs.JOB_START_S) * ratio)
+
+
+def test_jobs_are_shaped_by_the_plan(tmp_path: Path) -> None:
+    """What a job processes is the plan's: the STS embedding job of config.yaml's world set encodes
+    six voices x 600 distinct sentences (300 pairs) + the natural sample (2 x ceil(0.2 x 300) x 1
+    stand-in speaker) = 3,720 utterances of 2 x 64 float32; and a plan that splits a corpus into
+    other MFCC shards or speaks an STS set with another voice changes the costs with it."""
+    config = load_config(WORLD)
+    plan = WorkflowPlan(config)
+    embed_sts = costs.job_cost(plan, "embed_sts", {"model": "coco", "seed": "1", "sts_set": "world"}, tmp_path)
+    assert embed_sts.disk_mb == pytest.approx(3720 * 2 * 64 * 4 / 1e6)
+
+    class OtherShape(WorkflowPlan):
+        def mfcc_shard_count(self, uttset: str) -> int:
+            return 3 * super().mfcc_shard_count(uttset)
+
+        @property
+        def sts_uttset_names(self) -> list[str]:
+            return [*super().sts_uttset_names, "extra"]
+
+    other = OtherShape(config)
+    shard = {"uttset": "corpus/world-coco", "shard": "0"}
+    assert costs.job_cost(other, "mfcc", shard, tmp_path).disk_mb == pytest.approx(
+        costs.job_cost(plan, "mfcc", shard, tmp_path).disk_mb / 3
+    )
+    wider = costs.job_cost(other, "embed_sts", {"model": "coco", "seed": "1", "sts_set": "world"}, tmp_path)
+    assert wider.disk_mb == pytest.approx((3720 + 600) * 2 * 64 * 4 / 1e6)

@@ -200,13 +200,15 @@ def tiny_world_config() -> dict:
     config["subsets"].update(source="world-coco", total=8, k=[1, 2])
     config["features"]["mfcc"]["shards"] = 1
     config["features"]["image"]["batch_size"] = 8
-    config["model"]["sizes"]["tiny"] = {
-        "conv_channels": 8,
-        "conv_kernel": 6,
-        "conv_stride": 3,
-        "rnn_layers": 1,
-        "rnn_hidden": 8,
-        "attention_hidden": 8,
+    config["model"]["sizes"] = {
+        "tiny": {
+            "conv_channels": 8,
+            "conv_kernel": 6,
+            "conv_stride": 3,
+            "rnn_layers": 1,
+            "rnn_hidden": 8,
+            "attention_hidden": 8,
+        }
     }
     config["model"]["size"] = "tiny"
     config["train"].update(epochs=2, batch_size=4, threads=1)

@@ -53,6 +53,12 @@ def rule_context(snakemake: Any) -> Iterator[logging.Logger]:
 
     Long jobs log progress lines (vgs.progress), so ``tail -f`` on a rule's log shows how far
     they are; what libraries write to stderr lands in the log file too.
+
+    An error is written to the log once, with its traceback, and the script then exits with status
+    1 (:class:`SystemExit`) instead of letting Python print the traceback again on the job's stderr:
+    Snakemake shows a failed job's log on the terminal (``show-failed-logs`` in both shipped
+    profiles), so re-raising printed every error twice. Interruptions (``KeyboardInterrupt``, an
+    explicit ``SystemExit``) are logged and passed on unchanged.
     """
     log_path = Path(snakemake.log[0]) if len(snakemake.log) else None
     configure_threads(getattr(snakemake, "threads", 1))
@@ -73,8 +79,11 @@ def rule_context(snakemake: Any) -> Iterator[logging.Logger]:
     try:
         yield logger
         logger.info("done in %.1f s", time.perf_counter() - start)
-    except BaseException:
+    except Exception:
         logger.exception("rule failed")
+        raise SystemExit(1) from None
+    except BaseException:
+        logger.exception("rule interrupted")
         raise
     finally:
         sys.stderr = old_stderr

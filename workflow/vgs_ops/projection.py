@@ -32,7 +32,9 @@ from typing import Any
 
 import yaml
 
+from vgs import layout
 from vgs.config import ConfigError, train_settings, trained_models, validate_config
+from vgs.plan import WorkflowPlan
 from vgs_ops.costs import GPU_PADDED_TFLOPS, HEAVY_RULES, corpus_size, job_cost
 from vgs_ops.schedule import Schedule, Task, list_schedule, resubmitted, submissions
 
@@ -156,13 +158,14 @@ class Row:
     projected: bool = True  # False: a light rule, its fixed requests shown as an upper bound
 
 
-def plan_rows(config: Mapping[str, Any], jobs: Iterable[Job], results: str | Path = "results") -> list[Row]:
+def plan_rows(config: Mapping[str, Any], jobs: Iterable[Job], results: str | Path = layout.RESULTS) -> list[Row]:
     """Job kinds in dry-run order with their projected totals (:func:`vgs_ops.costs.job_cost`)."""
     rows: dict[str, Row] = {}
+    plan = WorkflowPlan(config)
     for rule, wildcards, resources in jobs:
         row = rows.setdefault(rule, Row(rule))
         row.jobs += 1
-        cost = job_cost(config, rule, wildcards, results)
+        cost = job_cost(plan, rule, wildcards, results)
         if cost is None:
             row.projected = False
             hours = int(resources.get("runtime", 0)) / 60
@@ -181,7 +184,7 @@ def plan_rows(config: Mapping[str, Any], jobs: Iterable[Job], results: str | Pat
     )
 
 
-def check_statistics(config: Mapping[str, Any], results: str | Path = "results") -> None:
+def check_statistics(config: Mapping[str, Any], results: str | Path = layout.RESULTS) -> None:
     """Stop with one message naming the key when a trained corpus has neither a manifest nor a size."""
     for corpus in sorted({spec["corpus"] for spec in trained_models(config).values()}):
         corpus_size(config, corpus, results)
@@ -195,7 +198,7 @@ def _number(value: float) -> str:
 def format_plan(
     rows: Sequence[Row],
     config: Mapping[str, Any],
-    results: str | Path = "results",
+    results: str | Path = layout.RESULTS,
     limit_hours: float = TIME_LIMIT_HOURS,
 ) -> str:
     """The plan as a Markdown table with totals and the notes that qualify it."""

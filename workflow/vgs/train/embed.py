@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from vgs.config import schema_defaults
 from vgs.identity import RunId
 from vgs.io import PathLike, read_tsv
 from vgs.model import VGSModel
@@ -23,6 +24,9 @@ from vgs.train.checkpoint import load_run_checkpoint, model_from_checkpoint
 from vgs.train.device import Runtime, select_runtime
 
 log = logging.getLogger(__name__)
+
+#: Encoding's defaults are training's (train.schema.yaml: eval_batch_size, max_frames, device, precision).
+TRAIN_DEFAULTS = schema_defaults("train.schema.yaml")
 
 
 @torch.no_grad()
@@ -142,10 +146,10 @@ def embed_utterances(
     checkpoint: PathLike,
     output: PathLike,
     split: str | None = None,
-    batch_size: int = 64,
-    max_frames: int = 1024,
-    device: str = "auto",
-    precision: str = "fp32",
+    batch_size: int = TRAIN_DEFAULTS["eval_batch_size"],
+    max_frames: int = TRAIN_DEFAULTS["max_frames"],
+    device: str = TRAIN_DEFAULTS["device"],
+    precision: str = TRAIN_DEFAULTS["precision"],
     *,
     run: RunId,
 ) -> int:
@@ -160,10 +164,10 @@ def embed_utterance_sets(
     sets: Sequence[tuple[PathLike, Sequence[PathLike], PathLike]],
     checkpoint: PathLike,
     split: str | None = None,
-    batch_size: int = 64,
-    max_frames: int = 1024,
-    device: str = "auto",
-    precision: str = "fp32",
+    batch_size: int = TRAIN_DEFAULTS["eval_batch_size"],
+    max_frames: int = TRAIN_DEFAULTS["max_frames"],
+    device: str = TRAIN_DEFAULTS["device"],
+    precision: str = TRAIN_DEFAULTS["precision"],
     *,
     run: RunId,
 ) -> list[int]:
@@ -207,7 +211,7 @@ def embed_images(
     output: PathLike,
     split: str = "test",
     batch_size: int = 256,
-    device: str = "auto",
+    device: str = TRAIN_DEFAULTS["device"],
     *,
     run: RunId,
 ) -> int:

@@ -1,4 +1,4 @@
-"""GPU readiness check (``make gpu-check``): proves the CUDA path and measures what the GPU-hour estimate assumes.
+"""GPU readiness check (``make gpu-check``): proves the CUDA path and measures the rates GPU-hours are projected from.
 
 On a CUDA device it trains the paper-size model on paper-like batches (32 captions, log-normal
 lengths around 4.3 s, cut at 1024 frames) through the real training code (:class:`Trainer`'s
@@ -7,8 +7,8 @@ and records, within an overall time budget (8 minutes on one data-centre GPU):
 
 * throughput per arm (fp32 with TF32 off and on, bf16 autocast, fp16 + GradScaler; eager and
   compiled; bucketed and the authors' random batches): captions/s, achieved TFLOP/s counted with
-  the same :func:`~vgs_ops.bench.train.forward_flops` as the GPU-hour estimate (useful frames only, so
-  padding shows up as lost FLOP/s), peak GPU memory;
+  the cost model's :func:`~vgs_ops.costs.forward_flops` (useful frames only, so padding shows up as
+  lost FLOP/s), peak GPU memory;
 * the largest batch of 1024-frame captions that trains without running out of memory;
 * the data pipeline alone (MFCC cache -> padded, pinned device tensors), beside the model's rate;
 * correctness: CPU vs CUDA embeddings of the same weights, batch invariance, the loss after N steps
@@ -19,8 +19,9 @@ and records, within an overall time budget (8 minutes on one data-centre GPU):
   the stock bidirectional cuDNN LSTM over packed sequences, the LSTMs in fp16 / bf16 from fp32 master
   weights, the whole step as CUDA graphs over a few padded lengths; :mod:`~vgs_ops.bench.gpu.sharing`:
   1, 2, 4 and 8 trainings sharing the GPU);
-* the GPU-hour projection for the paper's eight models from the measured TFLOP/s, beside the
-  assumed-rate estimate.
+* the GPU-hours of the paper's eight models at each measured arm's rate, projected by the one
+  estimator (:func:`vgs_ops.costs.training_gpu_hours`, the training jobs `make plan` costs for
+  workflow/config/paper.yaml), beside `make plan`'s projection at the rates in vgs_ops.costs.
 
 Without a GPU (and with ``--quick``) it runs a quick mode: the small model, few steps. The
 correctness checks that mean something on a CPU run for real there (batch invariance, precision

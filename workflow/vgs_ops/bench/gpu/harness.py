@@ -19,14 +19,11 @@ from vgs.train.data import CaptionSet, load_training_data
 from vgs.train.device import Runtime
 from vgs.train.loop import TrainConfig, Trainer
 from vgs.train.synthetic import synthetic_corpus
-from vgs_ops.bench.train import SIZES, forward_flops
+from vgs_ops.bench.train import BATCH, MAX_FRAMES, MEDIAN_FRAMES, PAPER_TRAINING, SIZES, forward_flops
 
 NOT_ON_CPU = "not measured on CPU"
 BUDGET_ENV = "GPU_CHECK_BUDGET_S"
-MEDIAN_FRAMES = 430  # ~4.3 s captions at 100 frames/s, as in the GPU-hour estimate
-MAX_FRAMES = 1024
-BATCH = 32
-LR = 2e-4  # the paper's peak learning rate, held fixed so every arm takes the same steps
+LR = PAPER_TRAINING.lr_max  # the paper's peak learning rate, held fixed so every arm takes the same steps
 # Precision arms: name -> (train.precision, TF32 allowed for fp32 matmuls, convolutions and cuDNN LSTMs).
 PRECISIONS: dict[str, tuple[str, bool]] = {
     "fp32": ("fp32", False),
