@@ -9,7 +9,6 @@ prerequisites do something else (`make test` installed SLURM and MariaDB with ap
 
 from __future__ import annotations
 
-import shlex
 import types
 from pathlib import Path
 
@@ -76,12 +75,27 @@ def test_make_test_fast_leaves_out_slow_and_slurm_tests(repo: Path) -> None:
     assert "-q" in args and not run.installs()
 
 
-@pytest.mark.parametrize("config", ["workflow/config/paper.yaml", "config.yaml workflow/config/study.yaml"])
-def test_make_plan_projects_the_configuration_it_is_given(repo: Path, config: str) -> None:
-    """`make plan CONFIG=...`: the projection (vgs_ops.projection) of exactly those files, layered."""
-    run = run_make(repo, "plan", f"CONFIG={config}")
+@pytest.mark.parametrize(
+    ("make_args", "configfiles", "gpus"),
+    [
+        (("CONFIG=workflow/config/paper.yaml",), ["workflow/config/paper.yaml"], "8"),
+        (
+            ("CONFIG=config.yaml workflow/config/study.yaml", "GPUS=4"),
+            ["config.yaml", "workflow/config/study.yaml"],
+            "4",
+        ),
+    ],
+)
+def test_make_plan_projects_the_configuration_it_is_given(
+    repo: Path, make_args: tuple[str, ...], configfiles: list[str], gpus: str
+) -> None:
+    """`make plan CONFIG=... [GPUS=...]`: the projection (vgs_ops.projection) of exactly those files,
+    layered, with the wall-clock on GPUS GPUs (8 unless given)."""
+    run = run_make(repo, "plan", *make_args)
     assert run.returncode == 0, run.output
-    assert run.python_modules() == [("vgs_ops.projection", tuple(shlex.split(config)))]
+    [(module, args)] = run.python_modules()
+    assert module == "vgs_ops.projection"
+    assert list(args[: args.index("--gpus")]) == configfiles and args[args.index("--gpus") + 1] == gpus
 
 
 def test_make_slurm_deps_installs_what_the_slurm_tests_need(repo: Path) -> None:
