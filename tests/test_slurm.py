@@ -393,8 +393,7 @@ def time_limit_config() -> dict:
     config["models"] = {TIME_LIMIT_RUN["model"]: {"corpus": "world-coco"}}
     config["seeds"] = [TIME_LIMIT_RUN["seed"]]
     config["features"]["mfcc"]["shards"] = 1
-    config["model"]["sizes"]["tiny"] = TIME_LIMIT_MODEL
-    config["model"]["size"] = "tiny"
+    config["model"] = {"size": "tiny", "sizes": {"tiny": TIME_LIMIT_MODEL}}
     config["train"] = {
         "epochs": TIME_LIMIT_EPOCHS,
         "batch_size": 8,
