@@ -1,6 +1,7 @@
 # Two commands a user needs (see README.md):
 #   make run    set up .venv if needed, then run the whole workflow on config.yaml
-#   make test   set up .venv if needed, then lint the workflow and run the test suite
+#   make test   set up .venv if needed, then lint the workflow and run the test suite (installs
+#               nothing on the host: `make slurm-deps` installs what the SLURM tests need)
 #   make gpu-check  on a CUDA machine: measure the GPU path (< 8 min); quick CPU mode without a GPU
 #   make test-fast  the everyday subset: no Snakemake subprocess, no SLURM, no real training
 #   make plan   project the jobs, CPU/GPU-hours, memory, disk and wall-clock on GPUS of CONFIG before running it
@@ -62,15 +63,17 @@ format: setup
 	$(BIN)/snakefmt Snakefile workflow/rules
 	$(BIN)/ruff format workflow tests
 
-test: lint slurm-deps
+# Installs nothing on the host: without SLURM (`make slurm-deps`) the SLURM tests are skipped and
+# named in pytest's summary (they fail under CI=true instead; .ci/run installs them first).
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Tests marked slow (Snakemake subprocesses, training, real-data model runs) or slurm are left out.
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not slurm" $(PYTEST_ARGS)
 
-# SLURM + MariaDB for tests/test_slurm.py: installed as root with apt-get, else the command is
-# printed and those tests skip (fail under CI=true).
+# SLURM + MariaDB for tests/test_slurm.py, only when asked: installed as root with apt-get, else the
+# command is printed (those tests then skip under `make test`, and fail under CI=true).
 slurm-deps: setup
 	$(BIN)/python -m vgs_ops.cluster.local_slurm deps
 

@@ -7,21 +7,24 @@ wildcards, a resource request, a report caption's file), whatever the text looks
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from plan import load_rules
+from plan import load_rules, rules_loaded_aside
 from vgs.evaluate.labels import natural_description, natural_label
 from vgs.plan import WorkflowPlan
+from vgs_ops.costs import HEAVY_RULES, job_cost
 from vgs_ops.projection import load_layered
 
 REPO = Path(__file__).resolve().parent.parent
 #: Rules that only collect targets: no job runs, nothing to log or benchmark.
 TARGET_RULES = {"all", "study"}
 WORLD_AND_ABLATION = ("config.yaml", "workflow/config/ablation.yaml")
+PAPER = ("workflow/config/paper.yaml",)
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +130,71 @@ def test_what_a_job_runs_is_fixed_when_its_rule_is_defined(rules):
     iteration's script (figure1 drew Figure 2; found by the speech-models overlay test)."""
     late = {name: sorted(set(rule.run_func.__code__.co_names) - {"script", "config"}) for name, rule in rules.items()}
     assert not {name: names for name, names in late.items() if names}
+
+
+#: Jobs of every heavy rule (vgs_ops.costs.HEAVY_RULES) under the world's and the paper's
+#: configuration: corpora, utterance sets and models of different sizes, so a request that does
+#: not follow its job's data cannot match all of them.
+HEAVY_JOBS = {
+    WORLD_AND_ABLATION: [
+        ("load_corpus", {"corpus": "world-flickr"}),
+        ("load_corpus", {"corpus": "world-places"}),
+        ("mfcc", {"uttset": "corpus/world-coco", "shard": "1"}),
+        ("mfcc", {"uttset": "sts/world/m1", "shard": "0"}),
+        ("mfcc", {"uttset": "sts/world/natural", "shard": "0"}),
+        ("image_features", {"corpus": "world-places"}),
+        ("train", {"model": "flickr", "seed": "1"}),
+        ("train", {"model": "coco", "seed": "1"}),
+        ("train", {"model": "k5-bf16", "seed": "2"}),
+        ("embed_utterances", {"model": "places", "seed": "1", "uttset": "corpus/world-places"}),
+        ("embed_sts", {"model": "coco", "seed": "1", "sts_set": "world"}),
+        ("embed_images", {"model": "flickr", "seed": "1", "corpus": "world-flickr"}),
+    ],
+    PAPER: [
+        ("load_corpus", {"corpus": "places"}),
+        ("mfcc", {"uttset": "corpus/spokencoco", "shard": "7"}),
+        ("mfcc", {"uttset": "sts/real/m1", "shard": "0"}),
+        ("image_features", {"corpus": "flickr8k"}),
+        ("image_features", {"corpus": "places"}),
+        ("train", {"model": "places", "seed": "1"}),
+        ("train", {"model": "spokencoco-k3", "seed": "1"}),
+        ("embed_utterances", {"model": "spokencoco", "seed": "1", "uttset": "corpus/spokencoco"}),
+        ("embed_sts", {"model": "flickr8k", "seed": "1", "sts_set": "real"}),
+        ("embed_images", {"model": "places", "seed": "1", "corpus": "places"}),
+    ],
+}
+#: Requests a configuration sets by hand, replacing the computed ones (train.schema.yaml).
+CONFIGURED_REQUESTS = {"train": ("runtime", "mem_mb")}
+
+
+def requested(rule, wildcards: dict[str, str]) -> dict:
+    """What a job of ``rule`` asks the scheduler for, computed by Snakemake itself (the call that
+    builds every job's resources) for these wildcards; ``_cores`` is its threads."""
+    return dict(rule.expand_resources(wildcards, None, 1).items())
+
+
+@pytest.mark.parametrize("configfiles", list(HEAVY_JOBS), ids=["world", "paper"])
+def test_heavy_jobs_request_what_their_projected_cost_says(rules, configfiles):
+    """mem_mb, runtime, disk_mb, threads and the GPU of each heavy job, as Snakemake computes them
+    for concrete wildcards, are vgs_ops.costs' projection of that job (``make plan`` prints the
+    same), unless the configuration sets the request by hand (``train.runtime``, ``train.mem_mb``).
+    A rule whose request is a constant, or whose threads differ from those the projection divides
+    the work by, fails here."""
+    config = load_layered([REPO / name for name in configfiles])
+    assert {rule for rule, _ in HEAVY_JOBS[configfiles]} == set(HEAVY_RULES)
+    with contextlib.ExitStack() as stack:
+        parsed = rules if configfiles == WORLD_AND_ABLATION else stack.enter_context(rules_loaded_aside(configfiles))
+        requests = [
+            (rule, wildcards, requested(parsed[rule], wildcards)) for rule, wildcards in HEAVY_JOBS[configfiles]
+        ]
+    for rule, wildcards, got in requests:
+        cost = job_cost(config, rule, wildcards)
+        expected = cost.resources() | {
+            key: config[rule][key] for key in CONFIGURED_REQUESTS.get(rule, ()) if config[rule].get(key) is not None
+        }
+        assert {key: got[key] for key in expected} == expected, (rule, wildcards)
+        assert got["_cores"] == cost.threads, (rule, wildcards, "threads")
+        assert (got.get("gpu", 0) == 1) == cost.gpu, (rule, wildcards, "gpu")
 
 
 def test_every_plan_name_the_rules_use_exists(plan):
