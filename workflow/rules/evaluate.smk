@@ -53,6 +53,7 @@ rule eval_sts:
     output:
         similarities=speech_sts("similarities"),
         correlations=speech_sts("correlations"),
+        natural_cosines=speech_sts("natural_cosines"),
     log:
         layout.log("eval_sts", f"{layout.RUN}/{{sts_set}}"),
     benchmark:
@@ -77,6 +78,7 @@ rule eval_text_topline:
     output:
         similarities=layout.partial(layout.TOPLINE_STS, name="similarities"),
         correlations=layout.partial(layout.TOPLINE_STS, name="correlations"),
+        natural_cosines=layout.partial(layout.TOPLINE_STS, name="natural_cosines"),
     log:
         layout.log("eval_text_topline", "{topline}/{sts_set}"),
     benchmark:
