@@ -98,6 +98,16 @@ def assert_table2_only(plan: Plan) -> None:
     assert not {"eval_sts", "figure1", "figure2", "table3_aic"} & set(counts)
 
 
+def assert_protocols_only(plan: Plan) -> None:
+    """One table per SpokenSTS protocol and their figure, from every system's evaluation; no other table."""
+    counts = plan.counts()
+    assert counts["table_spokensts_protocol"] == 4 and counts["figure_spokensts_protocols"] == 1
+    assert plan.values("table_spokensts_protocol", "protocol") == {"merkx2021", "pasad2024", "pasad2024-points",
+                                                                   "zhu2022"}  # fmt: skip
+    assert counts["eval_sts"] == len(world_models()) and counts["eval_text_topline"] == 2
+    assert not {"figure1", "table2_retrieval", "table_sts_correlations"} & set(counts)
+
+
 def trained_runs(plan: Plan) -> set[tuple[str, str]]:
     return {(wildcards["model"], wildcards["seed"]) for rule, wildcards, _ in plan.jobs if rule == "train"}
 
@@ -224,6 +234,10 @@ WAYS: list[tuple[str, Way]] = [
     (
         r"snakemake \$P results/tables/table2_retrieval\.md",
         Way(snakemake_dry_run, assert_table2_only, reason="dry run: needs the world's models"),
+    ),
+    (
+        r"snakemake \$P results/figures/world/spokensts_protocols\.png",
+        Way(snakemake_dry_run, assert_protocols_only, reason="dry run: needs the world's models"),
     ),
     (
         r"snakemake \$P --configfile my\.yaml",

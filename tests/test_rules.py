@@ -16,6 +16,8 @@ import pytest
 
 from plan import load_rules, rules_loaded_aside
 from vgs.evaluate.labels import natural_description, natural_label
+from vgs.evaluate.protocols import PROTOCOLS
+from vgs.identity import SPEECH, TEXT_TOPLINE
 from vgs.plan import WorkflowPlan
 from vgs_ops.costs import HEAVY_RULES, job_cost
 from vgs_ops.projection import load_layered
@@ -99,6 +101,25 @@ def test_evaluation_tables_get_their_runs_with_the_runs_own_files(rules, plan):
                 f"/{record['system']}/seed{record['seed']}/" if record["seed"] is not None else f"/{record['system']}/"
             )
             assert key in record[kind] or f"layer{record.get('layer')}/" in record[kind], record
+
+
+def test_protocol_tables_get_every_runs_two_files_and_make_the_planned_targets(rules, plan):
+    """Each SpokenSTS protocol table reads every STS system's similarities and natural cosines, in the
+    order of the runs it is given; the rule makes the plan's protocol tables and nothing else, and the
+    figure reads one table per protocol."""
+    wildcards = SimpleNamespace(sts_set="world", protocol="pasad2024-points")
+    rule = rules["table_spokensts_protocol"]
+    records = rule.params["runs"](wildcards)
+    assert records == plan.sts_records("world") and {record["kind"] for record in records} >= {SPEECH, TEXT_TOPLINE}
+    for kind in ("similarities", "natural_cosines"):
+        assert getattr(rule.input, kind)(wildcards) == [record[kind] for record in records]
+    targets = plan.protocol_tables("world")
+    assert len(targets) == 3 * len(PROTOCOLS) and all(rule.is_producer(target) for target in targets)
+    assert not rule.is_producer("results/tables/world/spokensts_nobody2020.csv")
+    assert rule.get_wildcards("results/tables/world/spokensts_pasad2024-points.md")["protocol"] == "pasad2024-points"
+    figure = rules["figure_spokensts_protocols"]
+    assert sorted(figure.input) == sorted(f"results/tables/{{sts_set}}/spokensts_{name}.csv" for name in PROTOCOLS)
+    assert figure.is_producer("results/figures/world/spokensts_protocols.pdf")
 
 
 def test_gpu_is_requested_by_the_jobs_that_run_models(rules):

@@ -57,6 +57,8 @@ STAGE_RULES = {
     "figure1",
     "figure2",
     "figure_learning_curves",
+    "table_spokensts_protocol",
+    "figure_spokensts_protocols",
 }
 
 
@@ -170,6 +172,19 @@ def assert_sts_counts_every_world_pair(correlations: pd.DataFrame, sts: dict) ->
     assert ((with_ci["pearson_low"] <= with_ci["pearson"]) & (with_ci["pearson"] <= with_ci["pearson_high"])).all()
 
 
+def assert_every_protocol_scores_every_system(results: Path, systems: set[str]) -> None:
+    """One table per SpokenSTS protocol, each with every system of the STS tables and a headline
+    number for each (the world's natural sample is its synthetic stand-in), and the ranking figure."""
+    for protocol in ("merkx2021", "pasad2024", "pasad2024-points", "zhu2022"):
+        table = pd.read_csv(results / "tables" / "world" / f"spokensts_{protocol}.csv")
+        assert set(table["system"]) == systems and set(table["protocol"]) == {protocol}
+        headline = table[table["headline"].notna()]
+        assert sorted(headline["system"]) == sorted(systems), protocol
+        assert headline.apply(lambda row: -1 <= row[row["headline"]] <= 1, axis=1).all(), protocol
+        assert protocol in (results / "tables" / "world" / f"spokensts_{protocol}.md").read_text()
+    assert (results / "figures" / "world" / "spokensts_protocols.png").read_bytes()[:4] == b"\x89PNG"
+
+
 @pytest.mark.slow
 def test_whole_dag_runs_on_a_tiny_world_and_a_rerun_has_nothing_to_do(tiny_world):
     tmp_path = tiny_world
@@ -188,6 +203,7 @@ def test_whole_dag_runs_on_a_tiny_world_and_a_rerun_has_nothing_to_do(tiny_world
     # The world's natural-speech sample is a synthetic stand-in and is labelled so.
     assert {SYNTHETIC_STAND_IN, "All"} <= set(correlations["group"])
     assert "Natural speech" not in set(correlations["group"])
+    assert_every_protocol_scores_every_system(results, set(correlations["system"]))
     assert (results / "tables" / "world" / "table3_aic_all.md").stat().st_size > 0
     # The study is in the default targets when configured, with every cell x seed, and only in its
     # own tables (Table 2 above holds the paper-style models only).

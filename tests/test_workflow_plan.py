@@ -54,6 +54,15 @@ def test_the_paper_plans_the_papers_systems(configs, name):
         "results/figures/real/figure2.png" in targets and "results/figures/real/speech_model_layers.png" not in targets
     )
     assert "results/tables/table2_retrieval.tex" in targets
+    assert_protocols_planned(targets, "real")
+
+
+def assert_protocols_planned(targets: list[str], sts_set: str) -> None:
+    """One table per SpokenSTS protocol in every format, and the figure of their rankings."""
+    for protocol in ("merkx2021", "pasad2024", "pasad2024-points", "zhu2022"):
+        for ext in ("csv", "md", "tex"):
+            assert f"results/tables/{sts_set}/spokensts_{protocol}.{ext}" in targets
+    assert f"results/figures/{sts_set}/spokensts_protocols.png" in targets
 
 
 def test_the_world_trains_its_corpora_and_subsets_and_gets_no_paper_comparison(configs):
@@ -64,6 +73,7 @@ def test_the_world_trains_its_corpora_and_subsets_and_gets_no_paper_comparison(c
     assert plan.train_manifest("world-coco-k3") == "results/subsets/world-coco/n600/k3/manifest.tsv"
     assert plan.train_manifest("coco") == "results/corpora/world-coco/manifest.tsv"
     assert plan.mfcc_files("sts/world/natural") == ["results/features/mfcc/sts/world/natural/shard0.h5"]
+    assert_protocols_planned(plan.final_targets(), "world")
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
@@ -94,7 +104,7 @@ def test_every_record_names_only_its_own_runs_files(configs, name):
         files = [
             value
             for field, value in record.items()
-            if field in ("similarities", "correlations", "retrieval", "train_log", "benchmark")
+            if field in ("similarities", "correlations", "natural_cosines", "retrieval", "train_log", "benchmark")
         ]
         assert files and all(key in path for path in files), record
 

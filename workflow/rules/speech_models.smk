@@ -68,6 +68,7 @@ rule eval_sts_speech_model:
     output:
         similarities=layout.partial(layout.SPEECH_MODEL_STS, name="similarities"),
         correlations=layout.partial(layout.SPEECH_MODEL_STS, name="correlations"),
+        natural_cosines=layout.partial(layout.SPEECH_MODEL_STS, name="natural_cosines"),
     log:
         layout.log("eval_sts_speech_model", "{speech_model}/layer{layer}/{sts_set}"),
     benchmark:

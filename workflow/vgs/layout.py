@@ -89,11 +89,13 @@ SPEECH_MODEL_LAYER_STORE = "layer{layer}/{name}.h5"
 # --- Evaluation of one system ---------------------------------------------------------------------------
 RETRIEVAL_JSON = f"{EVAL}/{RUN}/retrieval.json"
 RETRIEVAL_TSV = f"{EVAL}/{RUN}/retrieval.tsv"
-#: ``{name}`` is ``similarities`` or ``correlations``; one template per kind of system.
+#: ``{name}`` is one of :data:`STS_RESULTS`; one template per kind of system.
 SPEECH_STS = f"{EVAL}/{RUN}/sts/{{sts_set}}/{{name}}.tsv"
 SPEECH_MODEL_STS = f"{EVAL}/speech_models/{{speech_model}}/layer{{layer}}/sts/{{sts_set}}/{{name}}.tsv"
 TOPLINE_STS = f"{EVAL}/toplines/{{topline}}/sts/{{sts_set}}/{{name}}.tsv"
-STS_RESULTS = ("similarities", "correlations")
+#: A system's SpokenSTS results: per-pair similarities, their correlations, and the cosine of every
+#: reading of a natural-sample pair's side a with every reading of its side b (vgs.evaluate.sts_eval).
+STS_RESULTS = ("similarities", "correlations", "natural_cosines")
 
 # --- Tables and figures -------------------------------------------------------------------------------------
 #: A table or figure of one STS set: ``{stem}`` names it, ``{ext}`` is csv/md/tex or png/pdf.
@@ -104,6 +106,9 @@ FIGURE = f"{FIGURES}/{{stem}}.{{ext}}"
 STUDY_TABLE = f"{TABLES}/study/{{sts_set}}/{{stem}}.{{ext}}"
 STUDY_FIGURE = f"{FIGURES}/study/{{sts_set}}/study.{{ext}}"
 ABLATION_TABLE = f"{TABLES}/ablation/{{sts_set}}.{{ext}}"
+#: One SpokenSTS protocol's table (vgs.evaluate.protocols); the figure comparing the protocols' rankings.
+PROTOCOL_TABLE = f"{TABLES}/{{sts_set}}/spokensts_{{protocol}}.{{ext}}"
+PROTOCOL_FIGURE_STEM = "spokensts_protocols"
 TABLE_FORMATS = ("csv", "md", "tex")
 
 # --- Benchmarks (`make bench`, `make gpu-check`; not workflow outputs) -------------------------------------

@@ -24,6 +24,7 @@ from typing import Any
 
 from vgs import layout
 from vgs.config import table_models, train_settings, trained_models
+from vgs.evaluate.protocols import PROTOCOLS
 from vgs.identity import SPEECH, SPEECH_MODEL, TEXT_TOPLINE, speech_model_system
 from vgs.plan.ablation import AblationPlan
 from vgs.plan.runs import PlanError, Run, files_of
@@ -309,6 +310,16 @@ class WorkflowPlan:
             "figure1",
             *(["figure2"] if self.has_subset_models else []),
             *(["speech_model_layers"] if self.speech_models else []),
+            layout.PROTOCOL_FIGURE_STEM,
+        ]
+
+    @staticmethod
+    def protocol_tables(sts_set: str) -> list[str]:
+        """One table per SpokenSTS protocol (vgs.evaluate.protocols) of ``sts_set``, in every table format."""
+        return [
+            layout.fill(layout.PROTOCOL_TABLE, sts_set=sts_set, protocol=protocol, ext=ext)
+            for protocol in PROTOCOLS
+            for ext in layout.TABLE_FORMATS
         ]
 
     def paper_comparison_sets(self) -> list[str]:
@@ -353,6 +364,7 @@ class WorkflowPlan:
                 layout.fill(layout.STS_TABLE, sts_set=sts_set, stem="model_comparisons", ext=ext)
                 for ext in ("csv", "md")
             ]
+            targets += self.protocol_tables(sts_set)
             targets += [
                 layout.fill(layout.STS_FIGURE, sts_set=sts_set, stem=stem, ext=ext)
                 for stem in self.sts_figure_stems()
