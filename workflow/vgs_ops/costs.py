@@ -8,8 +8,8 @@ The rules' resource callables (``job_resources`` in workflow/rules/common.smk) a
 
 Sizes come from ``results/corpora/<c>/manifest.tsv`` once a corpus is loaded, before that from
 the published size in the configuration (``corpora.<c>.size``) or, for the generated world, from
-its configuration. At the paper's size (SpokenCOCO's ~416k loaded captions, ~510 h; Places 400k
-captions, ~1,000 h) the MFCC caches are ~29 GB and ~56 GB on disk; a training or encoding job reads
+its configuration. At the paper's size (SpokenCOCO's ~601k loaded captions, ~737 h; Places 400k
+captions, ~1,000 h) the MFCC caches are ~41 GB and ~56 GB on disk; a training or encoding job reads
 their rows on demand, so its memory grows only with the key index (~0.2 GB for Places) and the model.
 
 Every rate below is per thread (CPU) or per GPU and states where it comes from; the GPU rates were
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from vgs import layout
-from vgs.config import ConfigError, train_settings, trained_models
+from vgs.config import ConfigError, corpus_spec, mfcc_shards, train_settings, trained_models
 
 # --- Per-unit costs: the one place to change them -----------------------------------------------
 
@@ -122,6 +122,8 @@ class CorpusSize:
     hours: float
     train_captions: int
     source: str  # "manifest", "published (corpora.<c>.size)" or "world configuration"
+    #: Test captions when known (a manifest's test rows; a 5k test set: all of it); else see test_captions.
+    test: int | None = None
 
     @property
     def caption_seconds(self) -> float:
@@ -129,8 +131,8 @@ class CorpusSize:
 
     @property
     def test_captions(self) -> int:
-        """Dev and test are equal halves of the rest in all three formats (1,000 images each)."""
-        return (self.captions - self.train_captions) // 2
+        """Known, or dev and test as equal halves of the rest (all three formats: 1,000 images each)."""
+        return self.test if self.test is not None else (self.captions - self.train_captions) // 2
 
     @property
     def test_images(self) -> int:
@@ -223,13 +225,14 @@ def _under(results: str | Path, template: str, **values: object) -> Path:
 
 
 @functools.lru_cache(maxsize=32)
-def _manifest_counts(path: str, mtime: float) -> tuple[int, int, int]:
-    """(captions, images, train captions) of a manifest; cached per modification time, since a
-    Snakemake run asks for every job's resources and Places' manifest holds 400k rows."""
+def _manifest_counts(path: str, mtime: float) -> tuple[int, int, int, int]:
+    """(captions, images, train captions, test captions) of a manifest; cached per modification time,
+    since a Snakemake run asks for every job's resources and Places' manifest holds 400k rows."""
     import pandas as pd  # only when a manifest exists
 
     frame = pd.read_csv(path, sep="\t", usecols=["utt_id", "image_id", "split"], dtype=str)
-    return len(frame), frame["image_id"].nunique(), int((frame["split"] == "train").sum())
+    split = frame["split"]
+    return len(frame), frame["image_id"].nunique(), int((split == "train").sum()), int((split == "test").sum())
 
 
 def corpus_size(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> CorpusSize:
@@ -237,7 +240,7 @@ def corpus_size(config: Mapping[str, Any], corpus: str, results: str | Path = "r
 
     Raises :class:`MissingStatistics` naming ``corpora.<c>.size`` when neither exists.
     """
-    spec = config["corpora"][corpus]
+    spec = corpus_spec(config, corpus)
     published = spec.get("size")
     world = (config.get("world") or {}).get("corpora", {}).get(spec.get("world", ""))
     if world:
@@ -257,19 +260,20 @@ def corpus_size(config: Mapping[str, Any], corpus: str, results: str | Path = "r
             published["hours"],
             published["train_captions"],
             f"published (corpora.{corpus}.size)",
+            published.get("test_captions"),
         )
     else:
         expected = None
     manifest = corpus_manifest(results, corpus)
     if manifest.exists():
-        captions, images, train = _manifest_counts(str(manifest), os.path.getmtime(manifest))
+        captions, images, train, test = _manifest_counts(str(manifest), os.path.getmtime(manifest))
         seconds = expected.caption_seconds if expected else None
         if seconds is None:
             raise MissingStatistics(
                 f"config error at corpora.{corpus}.size: needed for the mean caption duration of {manifest} "
                 "(give captions, images, hours and train_captions of the corpus as loaded; see paper.yaml)"
             )
-        return CorpusSize(captions, images, captions * seconds / 3600, train, "manifest")
+        return CorpusSize(captions, images, captions * seconds / 3600, train, "manifest", test)
     if expected is None:
         raise MissingStatistics(
             f"config error at corpora.{corpus}.size: the corpus is not loaded yet ({manifest} is missing) and "
@@ -442,9 +446,7 @@ def embed_images_cost(config: Mapping[str, Any], corpus: str, results: str | Pat
 #: How each heavy rule's job is costed from its wildcards, in pipeline order; other rules are light.
 HEAVY_RULES: dict[str, Callable[[Mapping[str, Any], Mapping[str, str], str | Path], JobCost]] = {
     "load_corpus": lambda config, w, results: load_corpus_cost(config, w["corpus"], results),
-    "mfcc": lambda config, w, results: mfcc_cost(
-        config, w["uttset"], config["features"]["mfcc"]["shards"] if w["uttset"].startswith("corpus/") else 1, results
-    ),
+    "mfcc": lambda config, w, results: mfcc_cost(config, w["uttset"], mfcc_shards(config, w["uttset"]), results),
     "image_features": lambda config, w, results: image_features_cost(config, w["corpus"], results),
     "train": lambda config, w, results: train_cost(config, w["model"], results),
     "embed_utterances": lambda config, w, results: embed_utterances_cost(

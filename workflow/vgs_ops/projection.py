@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from vgs.config import ConfigError, trained_models, validate_config
+from vgs.config import ConfigError, test5k_corpus, trained_models, validate_config
 from vgs_ops.costs import HEAVY_RULES, corpus_size, job_cost
 
 #: A job of a dry run: rule name, wildcards, resources (all as Snakemake prints them).
@@ -161,6 +161,7 @@ def format_plan(rows: Sequence[Row], config: Mapping[str, Any], results: str | P
         f"{_number(max((r.longest_hours for r in projected), default=0))} |"
     )
     corpora = sorted({spec["corpus"] for spec in trained_models(config).values()})
+    corpora += [test5k_corpus(c) for c in corpora if config["corpora"][c].get("test5k")]
     sources = ", ".join(f"{c}: {corpus_size(config, c, results).source}" for c in corpora)
     gpu_rows = [row for row in rows if row.gpu_hours]
     notes = [

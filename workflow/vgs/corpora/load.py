@@ -30,6 +30,9 @@ def read_corpus(spec: Mapping[str, Any]) -> pd.DataFrame:
         return flickr8k.load_flickr8k(root, image_root, audio_root)
     if fmt == "places":
         return places.load_places(root, image_root, audio_root)
+    if fmt == "spokencoco" and spec.get("retrieval_set") == "test5k":
+        test5k = spec["test5k"]
+        return spokencoco.load_test5k(root, image_root, audio_root, test5k["images"], test5k.get("karpathy_json"))
     if fmt == "spokencoco":
         return spokencoco.load_spokencoco(
             root,
