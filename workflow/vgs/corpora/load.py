@@ -74,6 +74,9 @@ class LoadSummary:
     repaired: int | None  # None: no repaired.tsv beside rejected.tsv
     untranscribed: int
     images: int
+    #: Image files listed by several utterances, each utterance given its own image (Places, as the
+    #: authors' feature file): 0 where an image id names one file (then not shown).
+    shared_images: int = 0
 
     @classmethod
     def from_outputs(cls, corpus: str, manifest: PathLike, rejected: PathLike) -> LoadSummary:
@@ -89,6 +92,7 @@ class LoadSummary:
             repaired=len(read_tsv(repaired)) if repaired.is_file() else None,
             untranscribed=int((frame["text"] == "").sum()),
             images=frame["image_id"].nunique(),
+            shared_images=int((frame.groupby("image_path")["image_id"].nunique() > 1).sum()),
         )
 
     def labels(self) -> dict[str, int]:
@@ -97,6 +101,7 @@ class LoadSummary:
             "kept utterances": self.kept,
             "rejected utterances": self.rejected,
             "no transcript": self.untranscribed,
+            **({"shared image files": self.shared_images} if self.shared_images else {}),
         }
         return labels if self.repaired is None else {**labels, "repaired wavs": self.repaired}
 
@@ -104,10 +109,11 @@ class LoadSummary:
         """One line: what a user must know after a run that succeeded, with where the list is."""
         repaired = Path(rejected).with_name("repaired.tsv")
         repaired_part = "" if self.repaired is None else f", {self.repaired} repaired (listed in {repaired})"
+        shared = f", {self.shared_images} image files listed by several utterances (one image each)"
         return (
             f"corpus {self.corpus}: {self.kept} of {self.listed} utterances kept ({self.images} images), "
             f"{self.rejected} rejected for unusable audio (listed in {rejected}){repaired_part}, "
-            f"{self.untranscribed} without transcript"
+            f"{self.untranscribed} without transcript{shared if self.shared_images else ''}"
         )
 
 
