@@ -1,7 +1,7 @@
 """What each heavy job costs, computed from what it processes: the per-unit costs in one place.
 
 Why: a job's memory, runtime and disk grow with its corpus (captions, audio hours, images), its
-model and its epochs; constants sized for one corpus are wrong for the next, and before 375 jobs
+model and its epochs; constants sized for one corpus are wrong for the next, and before 400 jobs
 go to a cluster a user must see what the run will cost and whether each job fits its partition.
 The rules' resource callables (``job_resources`` in workflow/rules/common.smk) and ``make plan``
 (:mod:`vgs_ops.projection`) both call :func:`job_cost`, so a request and the plan never disagree.

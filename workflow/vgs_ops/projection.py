@@ -9,7 +9,7 @@ the same function the rules' resource requests come from. Light jobs (tables, fi
 shards, ...) are shown with their fixed requests, as an upper bound.
 
 At the paper's size the plan reads the published corpus sizes in the configuration
-(``corpora.<c>.size``) until the manifests exist; it runs in seconds (the dry run plans 375 jobs).
+(``corpora.<c>.size``) until the manifests exist; it runs in seconds (the dry run plans 400 jobs).
 """
 
 from __future__ import annotations

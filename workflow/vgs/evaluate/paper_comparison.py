@@ -1,6 +1,7 @@
 """A paper-configuration run beside the paper: its Table 2 and Table 3 next to the published
-values (:mod:`vgs.evaluate.published`), and the paper's qualitative claims about Figures 1 and 2
-and Tables 2 and 3 checked one by one.
+values (:mod:`vgs.evaluate.published`), and the paper's claims about its results (Figures 1 and 2,
+Tables 2 and 3, the discussion's claims about subtasks and subset models) judged one by one; the
+claims no table can judge are listed with the reason (``published.NOT_JUDGED``).
 
 Why claims and not only numbers: the paper's conclusions rest on orderings (Flickr8k above
 SpokenCOCO above Places; five captions per image best), and a run at a different scale can

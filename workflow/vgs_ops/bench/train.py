@@ -50,13 +50,14 @@ BATCH = 32
 IMAGES = 400  # x 5 captions: one epoch of 2,000 captions to draw batches from
 
 # Assumptions of the GPU-hour estimate: training captions of the paper's eight models (Flickr8k's
-# 6,000 train images x 5; Places' 400k; SpokenCOCO_train.json's ~82,800 images x 5; five SpokenCOCO
+# 6,000 train images x 5; Places' 400k; SpokenCOCO_train.json's ~118,287 images x 5 (123,287 - 5,000 val,
+# estimated: docs/full-scale.md); five SpokenCOCO
 # subsets of 30,000 captions each), their mean length, 32 epochs, and the FLOP rate a cuDNN LSTM at
 # batch 32 achieves on a current data-centre GPU (vgs_ops.costs.ASSUMED_GPU_TFLOPS; the measured rates are there too).
 PAPER_MODELS = {
     "flickr8k": 30_000,
     "places": 400_000,
-    "spokencoco": 414_000,
+    "spokencoco": 591_435,
     **{f"spokencoco-k{k}": 30_000 for k in range(1, 6)},
 }
 MEAN_SECONDS = {"flickr8k": 4.3, "places": 9.0}
