@@ -3,7 +3,7 @@
 #   make test   set up .venv if needed, then lint the workflow and run the test suite
 #   make gpu-check  on a CUDA machine: measure the GPU path (< 8 min); quick CPU mode without a GPU
 #   make test-fast  the everyday subset: no Snakemake subprocess, no SLURM, no real training
-#   make plan   project the jobs, CPU/GPU-hours, memory and disk of CONFIG before running it
+#   make plan   project the jobs, CPU/GPU-hours, memory, disk and wall-clock on GPUS of CONFIG before running it
 #   make study  the size x captions-per-image study on the world (workflow/config/study.yaml)
 # Everything is idempotent: a second `make run` only redoes what is missing.
 
@@ -40,9 +40,11 @@ run: setup
 	echo "Tables:  results/tables/    Figures: results/figures/    Logs: results/logs/"
 
 # Jobs of each kind with projected CPU core-hours, GPU-hours, peak memory and disk (vgs_ops.projection), from
-# the corpora's published sizes (or their manifests once loaded); runs nothing.
+# the corpora's published sizes (or their manifests once loaded), and the wall-clock of the whole run on
+# GPUS GPUs and on one (vgs_ops.schedule); runs nothing.
+GPUS ?= 8
 plan: setup
-	$(BIN)/python -m vgs_ops.projection $(CONFIG)
+	$(BIN)/python -m vgs_ops.projection $(CONFIG) --gpus $(GPUS)
 
 # The study's 48 models and its tables and figure only (the world's other models are not trained).
 study:

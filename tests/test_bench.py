@@ -14,6 +14,7 @@ import pytest
 
 from vgs_ops.bench import discover
 from vgs_ops.bench.__main__ import main
+from vgs_ops.bench.train import gpu_hours_projection
 
 
 @pytest.mark.slow
@@ -40,8 +41,12 @@ def test_every_benchmark_writes_a_complete_record(tmp_path):
     for strategy in ("bucketed", "random"):
         (run,) = train["equal_results"][strategy]
         assert 0 <= run["dev_r10"] <= 1 and run["best_dev_loss"] > 0
-    assert train["gpu_estimate"]["gpu_hours_total"] > 0
-    assert train["gpu_estimate"]["kind"].startswith("estimate") and "not a measurement" in train["gpu_estimate"]["kind"]
+    # The one GPU-hour estimator: make plan's projection of paper.yaml's training jobs (vgs_ops.costs).
+    assert train["gpu_estimate"]["gpu_hours_total"] == gpu_hours_projection()["gpu_hours_total"] > 0
+    assert (
+        "projection of `make plan`" in train["gpu_estimate"]["kind"]
+        and "not a measurement" in (train["gpu_estimate"]["kind"])
+    )
 
     scale = json.loads((tmp_path / "scale.json").read_text())["results"]
     (size,) = scale["sizes"]

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from vgs.config import load_config
 from vgs.model import ModelConfig, VGSModel
+from vgs.plan import WorkflowPlan
 from vgs_ops import costs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,6 +112,24 @@ def test_places_training_on_a_gpu_by_hand(tmp_path: Path) -> None:
     assert cost.peak_mb == pytest.approx(costs.TORCH_BASE_MB + 800_000 * 400 / 1e6 + 4 * 89_213_760 * 4 / 1e6)
 
 
+@pytest.mark.parametrize("precision", ["auto", "fp32", "tf32", "bf16", "fp16"])
+def test_every_precision_the_schema_allows_has_a_gpu_cost(tmp_path: Path, precision: str) -> None:
+    """Bug: ``tf32`` (a precision the schema offers) had no GPU rate, so the train rule's resource
+    request and ``make plan`` stopped with a KeyError; and ``auto`` was costed as bf16 while training
+    picks fp16 on CUDA (tests/test_train.py checks that choice)."""
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "train.schema.yaml").read_text())
+    assert precision in schema["properties"]["precision"]["enum"]
+    config = load_config(PAPER)
+    config["train"]["precision"] = precision
+    cost = costs.job_cost(config, "train", {"model": "flickr8k", "seed": "1"}, tmp_path)
+    rate = costs.GPU_PADDED_TFLOPS["fp16" if precision == "auto" else precision]
+    fp32 = costs.GPU_PADDED_TFLOPS["fp32"]
+    reference = load_config(PAPER)  # fp32
+    fp32_cost = costs.job_cost(reference, "train", {"model": "flickr8k", "seed": "1"}, tmp_path)
+    work = fp32_cost.seconds - costs.JOB_START_S
+    assert cost.gpu and cost.seconds - costs.JOB_START_S == pytest.approx(work * fp32 / rate)
+
+
 def test_a_subset_model_trains_on_its_total(tmp_path: Path) -> None:
     config = load_config(PAPER)
     subset = costs.job_cost(config, "train", {"model": "spokencoco-k3", "seed": "1"}, tmp_path)
@@ -118,3 +138,30 @@ def test_a_subset_model_trains_on_its_total(tmp_path: Path) -> None:
     dev = (601_435 - 591_435) // 2
     ratio = (3 * 30_000 + dev) / (3 * 591_435 + dev)
     assert subset.seconds - costs.JOB_START_S == pytest.approx((full.seconds - costs.JOB_START_S) * ratio)
+
+
+def test_jobs_are_shaped_by_the_plan(tmp_path: Path) -> None:
+    """What a job processes is the plan's: the STS embedding job of config.yaml's world set encodes
+    six voices x 600 distinct sentences (300 pairs) + the natural sample (2 x ceil(0.2 x 300) x 1
+    stand-in speaker) = 3,720 utterances of 2 x 64 float32; and a plan that splits a corpus into
+    other MFCC shards or speaks an STS set with another voice changes the costs with it."""
+    config = load_config(WORLD)
+    plan = WorkflowPlan(config)
+    embed_sts = costs.job_cost(plan, "embed_sts", {"model": "coco", "seed": "1", "sts_set": "world"}, tmp_path)
+    assert embed_sts.disk_mb == pytest.approx(3720 * 2 * 64 * 4 / 1e6)
+
+    class OtherShape(WorkflowPlan):
+        def mfcc_shard_count(self, uttset: str) -> int:
+            return 3 * super().mfcc_shard_count(uttset)
+
+        @property
+        def sts_uttset_names(self) -> list[str]:
+            return [*super().sts_uttset_names, "extra"]
+
+    other = OtherShape(config)
+    shard = {"uttset": "corpus/world-coco", "shard": "0"}
+    assert costs.job_cost(other, "mfcc", shard, tmp_path).disk_mb == pytest.approx(
+        costs.job_cost(plan, "mfcc", shard, tmp_path).disk_mb / 3
+    )
+    wider = costs.job_cost(other, "embed_sts", {"model": "coco", "seed": "1", "sts_set": "world"}, tmp_path)
+    assert wider.disk_mb == pytest.approx((3720 + 600) * 2 * 64 * 4 / 1e6)

@@ -330,6 +330,13 @@ WAYS: list[tuple[str, Way]] = [
         Way(as_written, reason="prints the plan; tests/test_projection.py checks its counts and sums"),
     ),
     (
+        r"make plan CONFIG=workflow/config/paper\.yaml GPUS=4",
+        recipe(
+            f"{VENV_BIN}/python -m vgs_ops.projection workflow/config/paper.yaml --gpus 4",
+            reason="the command above runs the plan; tests/test_projection.py checks the wall-clock it prints",
+        ),
+    ),
+    (
         r'make run CONFIG="workflow/config/paper\.yaml workflow/config/rehearsal\.yaml"',
         Way(
             make_dry_run,

@@ -127,3 +127,22 @@ def test_what_a_job_runs_is_fixed_when_its_rule_is_defined(rules):
     iteration's script (figure1 drew Figure 2; found by the speech-models overlay test)."""
     late = {name: sorted(set(rule.run_func.__code__.co_names) - {"script", "config"}) for name, rule in rules.items()}
     assert not {name: names for name, names in late.items() if names}
+
+
+def test_every_plan_name_the_rules_use_exists(plan):
+    """Input and params functions run only when Snakemake plans a job that needs them, so a renamed
+    plan method (``PLAN.study_targets`` after the study got its own planner) breaks one target
+    (``make study``) while every other command plans. Every ``PLAN.a.b`` the Snakefile and the rule
+    files name must resolve on the plan."""
+    texts = [(REPO / "Snakefile").read_text()] + [path.read_text() for path in (REPO / "workflow/rules").glob("*.smk")]
+    missing = set()
+    for chain in {match for text in texts for match in re.findall(r"\bPLAN((?:\.\w+)+)", text)}:
+        target: object = plan
+        for name in chain.strip(".").split("."):
+            if isinstance(target, dict) and name in ("get", "items", "keys", "values"):
+                break
+            if not hasattr(target, name):
+                missing.add(f"PLAN{chain}")
+                break
+            target = getattr(target, name)
+    assert not missing, f"the rules name plan attributes that do not exist: {sorted(missing)}"

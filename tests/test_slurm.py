@@ -200,13 +200,15 @@ def tiny_world_config() -> dict:
     config["subsets"].update(source="world-coco", total=8, k=[1, 2])
     config["features"]["mfcc"]["shards"] = 1
     config["features"]["image"]["batch_size"] = 8
-    config["model"]["sizes"]["tiny"] = {
-        "conv_channels": 8,
-        "conv_kernel": 6,
-        "conv_stride": 3,
-        "rnn_layers": 1,
-        "rnn_hidden": 8,
-        "attention_hidden": 8,
+    config["model"]["sizes"] = {
+        "tiny": {
+            "conv_channels": 8,
+            "conv_kernel": 6,
+            "conv_stride": 3,
+            "rnn_layers": 1,
+            "rnn_hidden": 8,
+            "attention_hidden": 8,
+        }
     }
     config["model"]["size"] = "tiny"
     config["train"].update(epochs=2, batch_size=4, threads=1)
@@ -390,7 +392,7 @@ def time_limit_config(step_seconds: float) -> dict:
             "lr_max": 2e-3,
             "lr_min": 2e-5,
             "lr_period_epochs": 4,
-            "progress": False,
+            "progress": True,  # a line at each epoch's end (24 steps < progress_every_steps), for the SLURM log
             "threads": 1,
             "mem_mb": 1000,
             "runtime": SHORT_LIMIT_MINUTES,
@@ -477,6 +479,10 @@ def test_training_past_the_partition_time_limit_resumes_over_submissions_bit_ide
     stops = re.findall(r"stopped by SIGTERM after batch (\d+) of (\d+) in epoch", result.stderr)
     assert stops and all(0 < int(done) <= int(total) for done, total in stops), result.stderr[-6000:]
     assert "resumed model/seed1/checkpoints" in (remote / "logs" / "train" / "model" / "seed1.log").read_text()
+    # Progress lines reach the stopped jobs' SLURM logs too (vgs.rulekit), not only the rule's log.
+    slurm_logs = "".join(p.read_text() for p in (remote / "results" / "logs" / "slurm").rglob("*.log"))
+    progress = r"model seed 1: epoch \d+/24 step 24/24 \(100\.0%\), [\d.]+ captions/s"
+    assert re.search(progress, slurm_logs), slurm_logs[-3000:]
 
     for name in ("best.pt", "checkpoints/last.pt"):
         ours = load_checkpoint(remote / "model" / "seed1" / name)

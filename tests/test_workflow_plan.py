@@ -175,6 +175,21 @@ def test_study_and_paper_subsets_with_different_seeds_cannot_nest(configs):
     assert ranking["ks"] == [1, 2, 3, 4, 5, 10] and ranking["total_key"] == "subsets.total"
 
 
+def test_a_subset_names_the_config_keys_that_ask_for_it(configs):
+    """config.yaml's subsets: 600 captions at k in 1-5 and 10; study.yaml's cells: 60-480 captions at
+    k in 1, 2, 5, 10. A subset both ask for names both sections' keys."""
+
+    def keys(config: dict, total: int, k: int) -> tuple[str, str]:
+        ranking = WorkflowPlan(config).subset_ranking("world-coco", total, k)
+        return ranking["total_key"], ranking["k_key"]
+
+    assert keys(configs["study"], 600, 10) == ("subsets.total", "subsets.k")
+    assert keys(configs["study"], 60, 5) == ("study.totals", "study.k")
+    both = {**configs["study"], "study": {**configs["study"]["study"], "totals": [60, 600]}}
+    assert keys(both, 600, 5) == ("subsets.total and study.totals", "subsets.k and study.k")
+    assert keys(both, 600, 3) == ("subsets.total", "subsets.k")  # k = 3 is the paper subsets' only
+
+
 def test_layout_fill_refuses_missing_and_unknown_wildcards():
     assert layout.fill(layout.CHECKPOINT, model="m", seed=2) == "results/models/m/seed2/best.pt"
     with pytest.raises(KeyError, match=r"missing \['seed'\]"):

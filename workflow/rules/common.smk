@@ -103,7 +103,7 @@ def job_resources(rule, overrides=None):
         def value(wildcards):
             if key in overrides:
                 return overrides[key]
-            return job_cost(config, rule, wildcards, layout.RESULTS).resources()[key]
+            return job_cost(PLAN, rule, wildcards, layout.RESULTS).resources()[key]
 
         return value
 

@@ -23,6 +23,8 @@ from referencing.jsonschema import DRAFT202012
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 MAIN_SCHEMA = "config.schema.yaml"
+#: The shipped full-scale configuration: the paper's corpora, model and training.
+PAPER_CONFIG = SCHEMA_DIR.parent / "config" / "paper.yaml"
 #: Keys of ``train:`` that size the Snakemake rules (requests), not the training itself.
 TRAIN_RULE_KEYS = ("gpus", "threads", "runtime", "mem_mb", "submissions")
 #: Keys that were renamed (old dotted path -> new), so that an older configuration gets the new
@@ -89,6 +91,24 @@ def _fill_defaults(instance: Any, schema: Mapping[str, Any], registry: Registry)
         for key, value in instance.items():
             if key not in schema.get("properties", {}):
                 _fill_defaults(value, additional, registry)
+
+
+@functools.cache
+def _schema_defaults(name: str) -> dict[str, Any]:
+    section: dict[str, Any] = {}
+    _fill_defaults(section, _load_schema(name), _registry())
+    return section
+
+
+def schema_defaults(name: str) -> dict[str, Any]:
+    """What schema ``name`` fills into an empty section: every default it states.
+
+    Why: the schemas are the one place where the paper's architecture (``model.schema.yaml``: the
+    named ``sizes``) and training settings (``train.schema.yaml``) are written; the dataclasses
+    that carry them in code (:class:`vgs.model.ModelConfig`, :class:`vgs.train.loop.TrainConfig`)
+    take their defaults from here instead of repeating the numbers.
+    """
+    return copy.deepcopy(_schema_defaults(name))
 
 
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -215,9 +235,6 @@ def train_settings(config: Mapping[str, Any], model: str) -> dict[str, Any]:
 #: Suffix of the name under which a corpus's 5,000-image retrieval test set (its ``test5k`` option) is
 #: loaded, featurised and encoded as a corpus of its own: ``spokencoco.test5k``.
 TEST5K_SUFFIX = ".test5k"
-#: A 5k test set is a few percent of its corpus (SpokenCOCO: ~25k of ~600k recordings): its MFCC
-#: jobs are this fraction of the corpus's ``features.mfcc.shards`` (at least one).
-TEST5K_SHARD_DIVISOR = 16
 
 
 def test5k_corpus(corpus: str) -> str:
@@ -248,15 +265,6 @@ def corpus_spec(config: Mapping[str, Any], name: str) -> dict[str, Any]:
         hours = published["hours"] / published["captions"] * size["captions"]
         derived["size"] = {**size, "hours": hours, "train_captions": 0, "test_captions": size["captions"]}
     return derived
-
-
-def mfcc_shards(config: Mapping[str, Any], uttset: str) -> int:
-    """MFCC jobs of an utterance set: ``features.mfcc.shards`` for a corpus, a sixteenth of it for a 5k
-    test set, one for an STS voice or sample."""
-    shards = int(config["features"]["mfcc"].get("shards", 1))
-    if not uttset.startswith("corpus/"):
-        return 1
-    return max(1, shards // TEST5K_SHARD_DIVISOR) if uttset.endswith(TEST5K_SUFFIX) else shards
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
