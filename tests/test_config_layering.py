@@ -35,10 +35,11 @@ def test_config_values_alone_apply_on_top_of_config_yaml(checkout: Path) -> None
 def test_a_later_configfile_overrides_an_earlier_one_key_by_key(checkout: Path) -> None:
     plan = dry_run(f"snakemake -n {PAPER_AND_REHEARSAL}", checkout)
     counts = plan.counts()
-    # rehearsal.yaml: one synthesis shard per voice (paper: 16), two MFCC shards per corpus (paper: 64),
-    # no GPU (paper: one per training job); paper.yaml's keys it leaves alone stay (5 subsets).
+    # rehearsal.yaml: one synthesis shard per voice (paper: 16), two MFCC shards per corpus (paper: 64)
+    # and one for SpokenCOCO's 5k test set, no GPU (paper: one per training job); paper.yaml's keys it
+    # leaves alone stay (5 subsets, the 5k test set's images: val beside rehearsal.yaml's size).
     assert counts["sts_synthesize"] == 6
-    assert counts["mfcc"] == 3 * 2 + 6 + 1
+    assert counts["mfcc"] == 3 * 2 + 1 + 6 + 1
     assert {resources.get("gpu") for rule, _, resources in plan.jobs if rule == "train"} == {None}
     assert plan.values("make_subset", "k") == {"1", "2", "3", "4", "5"}
     assert plan.values("paper_comparison", "sts_set") == {"real"}

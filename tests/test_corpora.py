@@ -178,17 +178,35 @@ def test_places_stops_when_two_image_paths_share_a_file_stem(tmp_path: Path) -> 
         read_corpus({"format": "places", "root": str(tmp_path)})
 
 
-def test_places_reports_its_image_identity_check(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """The same image listed twice (same path) is one image, not an error; the check is logged."""
-    write_places(tmp_path, {"train": 3, "dev": 1, "test": 1})
-    train = tmp_path / "metadata" / "train_2020.json"
+def test_places_gives_each_utterance_its_own_image_as_the_authors_feature_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The authors' Places file holds one node per utterance. Here 40 training utterances list 39 image
+    files (UTT1 repeats UTT0's): each utterance stays its own image, so the authors' LR cycle is
+    int(40 / 32) * 1 * 4 = 4 steps (merging would count 39 images at 2 captions: int(39 / 32) * 2 * 4 = 8),
+    and the load summary counts the one shared file."""
+    from types import SimpleNamespace
+
+    from vgs.train.loop import TrainConfig, cycle_steps
+
+    write_places(tmp_path / "places", {"train": 40, "dev": 1, "test": 1})
+    train = tmp_path / "places" / "metadata" / "train_2020.json"
     content = json.loads(train.read_text())
     content["data"][1]["image"] = content["data"][0]["image"]
     train.write_text(json.dumps(content))
+    out = tmp_path / "results"
     with caplog.at_level("INFO", logger="vgs.corpora.places"):
-        frame = read_corpus({"format": "places", "root": str(tmp_path)})
-    assert frame["image_id"].nunique() == 4
-    assert "4 images, each file stem names one image path (checked)" in caplog.text
+        summary = load_corpus({"format": "places", "root": str(tmp_path / "places")}, "places", out / "manifest.tsv",
+                              out / "rejected.tsv", tmp_path / "stop.tsv", MIN_SAMPLES)  # fmt: skip
+    frame = read_tsv(out / "manifest.tsv").set_index("utt_id")
+    assert frame.loc["UTT0", "image_path"] == frame.loc["UTT1", "image_path"]
+    assert (frame.loc["UTT0", "image_id"], frame.loc["UTT1", "image_id"]) == ("gsun_0000", "gsun_0000#2")
+    assert frame["image_id"].is_unique and summary.images == 42 and summary.shared_images == 1
+    assert summary.labels()["shared image files"] == 1
+    assert "1 image files listed by several utterances (one image each)" in summary.line(out / "rejected.tsv")
+    assert "41 image files, each file stem names one image path (checked); 1 listed by several" in caplog.text
+    train_set = SimpleNamespace(image_ids=list(frame.loc[frame["split"] == "train", "image_id"]))
+    assert cycle_steps(train_set, TrainConfig()) == 4
 
 
 def test_spokencoco_dev_test_from_val_deterministic(tmp_path: Path) -> None:

@@ -140,9 +140,9 @@ def test_a_subset_model_trains_on_its_total(tmp_path: Path) -> None:
     config = load_config(PAPER)
     subset = costs.job_cost(config, "train", {"model": "spokencoco-k3", "seed": "1"}, tmp_path)
     full = costs.job_cost(config, "train", {"model": "spokencoco", "seed": "1"}, tmp_path)
-    # 30,000 of 406,500 captions, the same dev set: (3 x 30,000 + dev) / (3 x 406,500 + dev).
-    dev = (416_500 - 406_500) // 2
-    ratio = (3 * 30_000 + dev) / (3 * 406_500 + dev)
+    # 30,000 of 591,435 captions, the same dev set: (3 x 30,000 + dev) / (3 x 591,435 + dev).
+    dev = (601_435 - 591_435) // 2
+    ratio = (3 * 30_000 + dev) / (3 * 591_435 + dev)
     start = 5.0  # seconds of start-up every job is charged
     assert subset.seconds - start == pytest.approx((full.seconds - start) * ratio)
 

@@ -339,10 +339,20 @@ def test_table3_has_exactly_the_subset_models_with_delta_aic_to_their_best(tmp_p
     paths = {fmt: tmp_path / f"t3.{fmt}" for fmt in ("csv", "md", "tex")}
 
     table = table3_aic(runs, similarities, paths)
-    assert table["subset_k"].tolist() == [5, 3, 1]  # the paper's order, k = 5 ... 1
+    assert table["subset_k"].tolist() == [5, 3, 1]  # the CSV by k, 5 ... 1
     assert table["delta_aic"].tolist() == pytest.approx((table["aic"] - table["aic"].min()).tolist())
     assert table["delta_aic"].min() == 0.0
     shown = paths["md"].read_text()
     assert "random-k1" in shown and "exact" not in shown and "bow" not in shown
+    # Markdown: by AIC (the paper's order), then by k; LaTeX by AIC as the paper prints it.
+    by_aic = table.sort_values("aic")["system"].tolist()
+    assert by_aic != table["system"].tolist()  # the two orders differ here, so the check can fail
+    by_aic_part, by_k_part = shown.split("By captions per image")
+    assert [by_aic_part.index(system) for system in by_aic] == sorted(by_aic_part.index(system) for system in by_aic)
+    assert [by_k_part.index(system) for system in table["system"]] == sorted(
+        by_k_part.index(system) for system in table["system"]
+    )
+    tex = paths["tex"].read_text()
+    assert [tex.index(system) for system in by_aic] == sorted(tex.index(system) for system in by_aic)
     every = aic_table_all(runs, similarities, {"csv": tmp_path / "all.csv"})
     assert every.iloc[0]["system"] == "exact" and len(every) == 5  # the wider table keeps everything

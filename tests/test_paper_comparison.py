@@ -4,6 +4,7 @@ failing) and on files of the rehearsal's shape written by the real table writers
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -13,13 +14,29 @@ import pandas as pd
 import pytest
 
 from vgs.evaluate import published
-from vgs.evaluate.paper_comparison import paper_comparison
+from vgs.evaluate.paper_comparison import paper_comparison, rank_trend, trend_claim
 from vgs.evaluate.sts_eval import correlation_rows, similarity_frame
 from vgs.evaluate.tables import retrieval_table, sts_tables, table3_aic
 
 FORMATS = {"flickr8k": "flickr8k", "places": "places", "spokencoco": "spokencoco"}
 CORPUS_MODELS = ("flickr8k", "places", "spokencoco")
 N_PAIRS = 2000  # pairs behind the hand-made similarities (Williams' test)
+# Eight subtasks, three of visual descriptions, and each model's r on them as section 4 describes:
+# visual descriptions above every other subtask, MSRpar and FNWN the two lowest (8 / 4 = 2, the lowest
+# quarter), SpokenCOCO above Flickr8k on every visual subtask (+0.05, +0.04, +0.04) and below it elsewhere.
+SUBTASKS = ("2012 MSRpar", "2012 MSRvid", "2013 FNWN", "2013 headlines", "2014 images", "2014 tweet-news",
+            "2015 images", "2016 plagiarism")  # fmt: skip
+SUBTASK_R = {
+    "flickr8k": (0.20, 0.70, 0.10, 0.55, 0.72, 0.50, 0.74, 0.52),
+    "spokencoco": (0.15, 0.75, 0.05, 0.45, 0.76, 0.40, 0.78, 0.42),
+    "places": (0.12, 0.60, 0.08, 0.40, 0.62, 0.35, 0.64, 0.38),
+}
+# Broken: Flickr8k's best subtask is headlines and MSRpar is high; SpokenCOCO below Flickr8k on visual ones.
+BROKEN_SUBTASK_R = {
+    "flickr8k": (0.80, 0.70, 0.10, 0.90, 0.72, 0.50, 0.74, 0.52),
+    "spokencoco": (0.15, 0.65, 0.05, 0.45, 0.66, 0.40, 0.68, 0.42),
+    "places": SUBTASK_R["places"],
+}
 
 
 def test_published_values_are_the_papers_tables() -> None:
@@ -57,17 +74,22 @@ def write_hand_made(root: Path, *, paper_like: bool) -> dict[str, object]:
 
     ``paper_like``: Table 2 and Table 3 exactly as published, r on All 0.60 / 0.55 / 0.45
     (Flickr8k / SpokenCOCO / Places), natural below Sample, All inside the Sample's CI, human
-    natural speech, the paper's sizes: every claim holds. Otherwise each claim is broken.
+    natural speech, the paper's sizes, every subset model above SpokenCOCO, subtask r as section 4
+    describes them (``SUBTASK_R``): every claim holds. Otherwise each claim is broken. A 5k test set
+    and the two directions' mean in Table 2, far from the paper's, must not be read as its protocol.
     """
     root.mkdir(parents=True, exist_ok=True)
     retrieval_rows = []
     for (fmt, direction), paper in published.TABLE2.items():
         values = vars(paper).copy()
         if not paper_like and fmt == "flickr8k":
-            values["r10"] = 99.0  # Flickr8k best at R@10: the size claim fails in both directions
-        retrieval_rows.append({"system": fmt, "kind": "speech", "corpus": fmt, "subset_k": None, "seed": 1,
-                               "direction": direction, "test_images": 1000 if paper_like else 2,
-                               "test_captions": 5000, "median_convention": "lower", **values})  # fmt: skip
+            values.update(r1=99.0, r10=99.0, medr=1.0)  # Flickr8k best: every size claim fails in both directions
+        row = {"system": fmt, "kind": "speech", "corpus": fmt, "subset_k": None, "seed": 1, "test_set": "paper",
+               "direction": direction, "test_images": 1000 if paper_like else 2, "test_captions": 5000,
+               "median_convention": "lower", **values}  # fmt: skip
+        reversed_sizes = {"r1": 90.0 - values["r1"], "r5": 95.0, "r10": 99.0 - values["r10"], "medr": values["medr"]}
+        retrieval_rows += [row, {**row, "test_set": "test5k", "test_images": 5000, **reversed_sizes},
+                           {**row, "direction": "mean", **reversed_sizes}]  # fmt: skip
     pd.DataFrame(retrieval_rows).to_csv(root / "table2.csv", index=False)
 
     # Pooled All, the mean over subtasks, the natural sample and Sample per model.
@@ -88,6 +110,15 @@ def write_hand_made(root: Path, *, paper_like: bool) -> dict[str, object]:
             {**base, "level": "sample", "group": "Sample", "n": 638, "pearson": sample,
              "pearson_low": low, "pearson_high": high},
         ]  # fmt: skip
+        subtask_r = SUBTASK_R[fmt] if paper_like else BROKEN_SUBTASK_R[fmt]
+        rows += [{**base, "level": "subtask", "group": group, "year": group[:4], "n": 300, "pearson": value,
+                  "pearson_low": value - 0.1, "pearson_high": value + 0.1}
+                 for group, value in zip(SUBTASKS, subtask_r, strict=True)]  # fmt: skip
+    for k in range(1, 6):  # subset models above the full SpokenCOCO model (0.55) or below it
+        value = 0.58 if paper_like else 0.50
+        rows.append({"system": f"coco-k{k}", "kind": "speech", "corpus": "spokencoco", "subset_k": k, "year": "",
+                     "level": "all", "group": "All", "n": 12544 if paper_like else 600, "pearson": value,
+                     "pearson_low": value - 0.01, "pearson_high": value + 0.01})  # fmt: skip
     pd.DataFrame(rows).to_csv(root / "correlations.csv", index=False)
 
     order = published.TABLE3_ORDER if paper_like else (1, 2, 3, 4, 5)
@@ -123,7 +154,9 @@ def outputs(root: Path) -> dict[str, Path]:
 def test_every_claim_holds_on_a_table_equal_to_the_paper(tmp_path: Path) -> None:
     numbers, claims = paper_comparison(**write_hand_made(tmp_path / "in", paper_like=True), paths=outputs(tmp_path))
     assert (claims["verdict"] == "holds").all(), claims[["claim", "verdict"]].to_string()
-    assert len(claims) == 2 + 2 + 1 + 2 * 3 + 2
+    # Table 2 (3 measures x 2 directions), Figure 1 (2 orders, significance, 2 per model), section 4
+    # (subsets, visual advantage, best on visual, MSRpar / FNWN), Table 3 (order, best / worst, trend).
+    assert len(claims) == 6 + 2 + 1 + 2 * 3 + 4 + 3
     table2 = numbers[numbers["section"] == "Table 2"]
     assert len(table2) == 24 and (table2["difference"] == 0).all()
     table3 = numbers[numbers["section"] == "Table 3"].set_index(["model", "measure"])
@@ -131,6 +164,10 @@ def test_every_claim_holds_on_a_table_equal_to_the_paper(tmp_path: Path) -> None
     assert table3.loc[("3 captions per image", "delta_aic"), "this_run"] == pytest.approx(10.82)
     markdown = (tmp_path / "comparison.md").read_text()
     assert "At the paper's scale." in markdown and "NOT at the paper's scale" not in markdown
+    assert f"Claims judged ({len(claims)})" in markdown and "Claims not judged" in markdown
+    assert all(claim in markdown for claim, _ in published.NOT_JUDGED)
+    trend = claims.set_index("claim").loc["more captions per image, better fit (a trend)", "values"]
+    assert trend.startswith("rho = -0.90, p = 0.042 (5 models)")  # the published table: 5 of 120 orders
     # The files hold what was returned.
     assert pd.read_csv(tmp_path / "claims.csv")["verdict"].tolist() == claims["verdict"].tolist()
 
@@ -227,9 +264,12 @@ def test_rehearsal_shaped_run(tmp_path: Path) -> None:
 
     numbers, claims = paper_comparison(tmp_path / "table2.csv", tmp_path / "sts.csv", tmp_path / "aic.csv",
                                        runs[:3], similarities[:3], FORMATS, "synthetic", outputs(tmp_path))  # fmt: skip
-    assert len(claims) == 13 and claims["verdict"].str.match(r"holds|fails|not testable: ").all()
-    # R@10 is 100 for every model: a tie is no rise with database size.
-    assert (claims.loc[claims["claim"].str.contains("R@10"), "verdict"] == "fails").all()
+    assert len(claims) == 22 and claims["verdict"].str.match(r"holds|fails|not testable: ").all()
+    # R@1, R@10 and the median rank are equal for every model: a tie is no rise with database size.
+    assert (claims.loc[claims["claim"].str.contains("R@|med r"), "verdict"] == "fails").all()
+    # Two subtasks, neither of visual descriptions, MSRpar or FNWN: the subtask claims cannot be judged.
+    subtask_claims = claims[claims["claim"].str.contains("visual descriptions|MSRpar")]
+    assert len(subtask_claims) == 3 and subtask_claims["verdict"].str.startswith("not testable: this STS set").all()
     assert numbers["this_run"].notna().all() and len(numbers) == 24 + 15
     # Table 3's log-likelihoods beside the paper's are this run's, checked against an OLS by hand.
     for k in range(1, 6):
@@ -243,3 +283,25 @@ def test_rehearsal_shaped_run(tmp_path: Path) -> None:
     markdown = (tmp_path / "comparison.md").read_text()
     assert "NOT at the paper's scale" in markdown and "STS pairs on All: 608 (paper 12,544)" in markdown
     assert "Synthetic stand-in" in markdown
+
+
+@pytest.mark.parametrize("aic_by_k", [(5, 4, 2, 3, 1), (5, 3, 4, 1, 2), (4, 5, 2, 3, 1), (1, 2, 3, 4, 5)])
+def test_the_trend_test_counts_orders_by_hand(aic_by_k: tuple[int, ...]) -> None:
+    """rho = 1 - 6 sum(d^2) / (n (n^2 - 1)) for untied ranks; the exact p is the share of the 120 orders
+    of the five AIC values whose sum(d^2) is at least the observed one (rho at most as high), counted here
+    without scipy. The paper's own order is the first case (5 of 120 orders: p = 0.042)."""
+    k = np.arange(1, 6)
+    aic = np.array(aic_by_k, dtype=float)  # ranks of AIC for k = 1 ... 5
+
+    def squared_differences(order: tuple[float, ...]) -> float:
+        return float(sum((a - b) ** 2 for a, b in zip(k, order, strict=True)))
+
+    observed = squared_differences(tuple(aic))
+    by_hand = 1 - 6 * observed / (5 * 24)
+    p_by_hand = sum(squared_differences(order) >= observed for order in itertools.permutations(aic)) / 120
+    rho, p = rank_trend(k, aic)
+    assert rho == pytest.approx(by_hand) and p == pytest.approx(p_by_hand)
+    verdict = trend_claim(pd.DataFrame({"subset_k": k, "aic": aic}))["verdict"]
+    assert verdict == ("holds" if p_by_hand < 0.05 else "fails")
+    if aic_by_k == (5, 4, 2, 3, 1):
+        assert (rho, p_by_hand) == (pytest.approx(-0.9), 5 / 120) and verdict == "holds"

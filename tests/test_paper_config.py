@@ -83,8 +83,16 @@ def test_paper_dag_lists_every_job_kind_in_a_few_hundred_jobs(tmp_path: Path) ->
     assert counts["paper_comparison"] == len(config["evaluate"]["sts_sets"]) == 1
     voices, shards = len(config["tts"]["voices"]), config["tts"]["shards"]
     assert counts["sts_synthesize"] == voices * shards
-    # Corpora are sharded; every STS voice and the natural sample is one MFCC job.
-    assert counts["mfcc"] == len(config["corpora"]) * config["features"]["mfcc"]["shards"] + voices + 1
+    # Corpora are sharded (SpokenCOCO's 5k test set into a sixteenth as many); every STS voice and the
+    # natural sample is one MFCC job.
+    shards = config["features"]["mfcc"]["shards"]
+    assert counts["mfcc"] == len(config["corpora"]) * shards + shards // 16 + voices + 1
+    # Retrieval on SpokenCOCO's 5k test set (test5k): the SpokenCOCO model and its five subset models,
+    # beside the paper's test set for all eight; the 5k set loaded, featurised and encoded as a corpus.
+    assert config["corpora"]["spokencoco"]["test5k"]["images"] == "val"
+    assert counts["eval_retrieval_test5k"] == 6 and counts["eval_retrieval"] == 8
+    assert counts["load_corpus"] == counts["image_features"] == len(config["corpora"]) + 1
+    assert counts["embed_utterances"] == counts["embed_images"] == 8 + 6
     # Jobs are shards, not utterances: ~150k STS utterances and 400k Places captions stay a few
     # hundred jobs (planning time is printed, not asserted: machines differ).
     assert sum(counts.values()) < 1000

@@ -1,8 +1,10 @@
 """Combined tables pinned to independent references: Holm-adjusted p values against statsmodels and a
-hand-written step-down, and the seed average of correlations in Fisher z space."""
+hand-written step-down, the seed average of correlations in Fisher z space, and Table 2's test-set
+labels and two-direction means against values computed by hand."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from vgs.evaluate.sts_eval import CORRELATION_COLUMNS
-from vgs.evaluate.tables import comparisons_table, sts_tables
+from vgs.evaluate.tables import comparisons_table, retrieval_table, sts_tables
 from vgs.io import write_tsv
 
 
@@ -82,3 +84,55 @@ def test_seed_average_is_taken_in_fisher_z_space(tmp_path: Path) -> None:
         )
     written = pd.read_csv(tmp_path / "sts.csv")
     assert written["pearson"].item() == pytest.approx(math.tanh(np.mean(np.arctanh([0.2, 0.5, 0.9]))), rel=1e-5)
+
+
+# --- Table 2: the paper's and the 5k test set, and the mean of the two directions -----------------
+
+
+def _retrieval_json(path: Path, seed: int, test_set: str, c2i: tuple[float, ...], i2c: tuple[float, ...]) -> Path:
+    """A retrieval result as evaluate_retrieval writes it: R@1, R@5, R@10, median rank per direction."""
+    images, captions = (1000, 5000) if test_set == "paper" else (5000, 25031)
+    result = {"system": "coco", "seed": seed, "test_set": test_set, "median_convention": "lower",
+              "test_images": images, "test_captions": captions,
+              "caption_to_image": dict(zip(("r1", "r5", "r10", "medr"), c2i, strict=True)),
+              "image_to_caption": dict(zip(("r1", "r5", "r10", "medr"), i2c, strict=True))}  # fmt: skip
+    if test_set == "test5k":
+        result["overlap"] = {"images": 5000, "in_training": 3, "in_dev": 1000, "in_paper_test": 1000}
+    path.write_text(json.dumps(result))
+    return path
+
+
+def test_table2_labels_each_test_set_and_averages_the_two_directions(tmp_path: Path) -> None:
+    """Two seeds on the paper's test set and one on the 5k set. The means by hand: seed 1 (10 + 20) / 2 = 15,
+    (30 + 40) / 2 = 35, (50 + 60) / 2 = 55; seed 2: 17, 37, 57; over the seeds 16.0 ± sd(15, 17) = 1.4."""
+    run = {"system": "coco", "kind": "speech", "corpus": "coco", "subset_k": None}
+    runs = [{**run, "seed": 1, "test_set": "paper"}, {**run, "seed": 2, "test_set": "paper"},
+            {**run, "seed": 1, "test_set": "test5k"}]  # fmt: skip
+    paths = [
+        _retrieval_json(tmp_path / "p1.json", 1, "paper", (10, 30, 50, 9), (20, 40, 60, 5)),
+        _retrieval_json(tmp_path / "p2.json", 2, "paper", (12, 32, 52, 8), (22, 42, 62, 4)),
+        _retrieval_json(tmp_path / "k1.json", 1, "test5k", (3, 11, 19, 40), (5, 15, 25, 30)),
+    ]
+    outputs = {"csv": tmp_path / "t2.csv", "md": tmp_path / "t2.md"}
+    wide = retrieval_table(runs, paths, outputs).set_index("test set")
+    paper, test5k = (
+        "paper's protocol: 1,000 test images",
+        ("5k protocol: 5,000 test images, 1,000 of them dev images (epoch selection), 3 trained on"),
+    )
+    assert list(wide.index) == [paper, test5k]
+    assert [wide.loc[paper, f"mean of both R@{k}"] for k in (1, 5, 10)] == ["16.0 ± 1.4", "36.0 ± 1.4", "56.0 ± 1.4"]
+    assert [wide.loc[test5k, f"mean of both R@{k}"] for k in (1, 5, 10)] == ["4.0", "13.0", "22.0"]
+    assert wide.loc[paper, "caption→image med r"] == "8.5 ± 0.7" and wide.loc[test5k, "seeds"] == 1
+    long = pd.read_csv(outputs["csv"])
+    means = long[long["direction"] == "mean"].set_index(["test_set", "seed"])
+    assert means.loc[("paper", 2), ["r1", "r5", "r10"]].tolist() == [17, 37, 57]
+    assert means["medr"].isna().all() and (long.loc[long["test_set"] == "test5k", "images_in_dev"] == 1000).all()
+    markdown = outputs["md"].read_text()
+    assert "compare numbers only within one test set" in markdown and test5k in markdown
+
+
+def test_table2_refuses_a_result_filed_under_the_other_test_set(tmp_path: Path) -> None:
+    run = {"system": "coco", "kind": "speech", "corpus": "coco", "subset_k": None, "seed": 1, "test_set": "paper"}
+    path = _retrieval_json(tmp_path / "k1.json", 1, "test5k", (3, 11, 19, 40), (5, 15, 25, 30))
+    with pytest.raises(ValueError, match="k1.json: a result on test set 'test5k' filed as one on 'paper'"):
+        retrieval_table([run], [path], {"csv": tmp_path / "t2.csv"})

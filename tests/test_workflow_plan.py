@@ -54,6 +54,19 @@ def test_the_paper_plans_the_papers_systems(configs, name):
         "results/figures/real/figure2.png" in targets and "results/figures/real/speech_model_layers.png" not in targets
     )
     assert "results/tables/table2_retrieval.tex" in targets
+    # Table 2: every model on its corpus's test set (the paper's protocol), then SpokenCOCO's six on the 5k set.
+    records = plan.table2_records()
+    assert [(r["system"], r["test_set"]) for r in records] == [(m, "paper") for m in PAPER_MODELS] + [
+        (m, "test5k") for m in PAPER_MODELS if m.startswith("spokencoco")
+    ]
+    assert records[-1]["retrieval"] == "results/eval/spokencoco-k5/seed1/retrieval_test5k.json"
+    assert "results/eval/spokencoco-k5/seed1/retrieval_test5k.tsv" in targets
+    inputs = plan.test5k_inputs("spokencoco-k5", 1)
+    assert inputs["captions"] == "results/embeddings/spokencoco-k5/seed1/corpus/spokencoco.test5k.h5"
+    total = configs[name]["subsets"]["total"]
+    assert inputs["train_manifest"] == f"results/subsets/spokencoco/n{total}/k5/manifest.tsv"
+    with pytest.raises(PlanError, match="corpus 'flickr8k' has no test5k option"):
+        plan.test5k_inputs("flickr8k", 1)
     assert_protocols_planned(targets, "real")
 
 

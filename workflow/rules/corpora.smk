@@ -30,7 +30,7 @@ rule load_corpus:
     resources:
         **job_resources("load_corpus"),
     params:
-        spec=lambda wildcards: config["corpora"][wildcards.corpus],
+        spec=lambda wildcards: planned(PLAN.corpus_spec)(wildcards.corpus),
         # Where the unusable utterances are listed when loading stops (outputs of a failed job are deleted).
         stop_list=layout.CORPUS_STOP_LIST,
         # The MFCC stage refuses audio shorter than one analysis window; such files are rejected here already.

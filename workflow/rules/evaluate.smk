@@ -39,6 +39,30 @@ rule eval_retrieval:
         "../scripts/eval_retrieval.py"
 
 
+# Retrieval on a corpus's 5k test set (corpora.<c>.test5k; the protocol of later papers), with how
+# many of its images the model trained on and chose its epoch by (dev).
+rule eval_retrieval_test5k:
+    input:
+        unpack(lambda w: planned(PLAN.test5k_inputs)(w.model, w.seed)),
+    output:
+        json=layout.RETRIEVAL_TEST5K_JSON,
+        tsv=layout.RETRIEVAL_TEST5K_TSV,
+    log:
+        layout.log("eval_retrieval_test5k", layout.RUN),
+    benchmark:
+        layout.benchmark("eval_retrieval_test5k", layout.RUN)
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        median=EVAL_CONFIG["median_rank"],
+    script:
+        "../scripts/eval_retrieval_test5k.py"
+
+
 rule eval_sts:
     input:
         pairs=layout.STS_PAIRS,
@@ -98,7 +122,7 @@ rule eval_text_topline:
 
 rule table2_retrieval:
     input:
-        files_of(PLAN.retrieval_records(), "retrieval"),
+        files_of(PLAN.table2_records(), "retrieval"),
     output:
         csv=report(
             layout.fill(layout.TABLE, stem="table2_retrieval", ext="csv"),
@@ -118,7 +142,7 @@ rule table2_retrieval:
         mem_mb=1000,
         runtime=10,
     params:
-        runs=PLAN.retrieval_records(),
+        runs=PLAN.table2_records(),
     script:
         "../scripts/table_retrieval.py"
 
@@ -287,13 +311,13 @@ rule paper_comparison:
         unpack(lambda w: PLAN.paper_comparison_inputs(w.sts_set)),
     output:
         claims=report(
-            f"{layout.TABLES}/{{sts_set}}/paper_comparison_claims.csv",
+            layout.partial(layout.PAPER_COMPARISON_TABLE, name="claims"),
             caption="../report/paper_comparison.rst",
             category="Tables",
             subcategory="{sts_set}",
         ),
-        numbers=f"{layout.TABLES}/{{sts_set}}/paper_comparison_numbers.csv",
-        md=f"{layout.TABLES}/{{sts_set}}/paper_comparison.md",
+        numbers=layout.partial(layout.PAPER_COMPARISON_TABLE, name="numbers"),
+        md=layout.PAPER_COMPARISON_MD,
     log:
         layout.log("paper_comparison", "{sts_set}"),
     benchmark:

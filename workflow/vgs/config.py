@@ -68,6 +68,8 @@ def _message(error: jsonschema.ValidationError) -> str:
         return "unknown key (check its spelling against workflow/schemas)"
     if error.validator == "required":
         return "required key is missing"
+    if error.validator == "not" and error.schema.get("description"):  # a schema that says why it refuses
+        return f"{error.instance!r}: {error.schema['description']}"
     return error.message.splitlines()[0]
 
 
@@ -228,6 +230,41 @@ def train_settings(config: Mapping[str, Any], model: str) -> dict[str, Any]:
     spec = trained_models(config)[model]
     where = "study.train" if spec.get("study") else f"models.{model}.train"
     return train_section(config, spec.get("train", {}), where)
+
+
+#: Suffix of the name under which a corpus's 5,000-image retrieval test set (its ``test5k`` option) is
+#: loaded, featurised and encoded as a corpus of its own: ``spokencoco.test5k``.
+TEST5K_SUFFIX = ".test5k"
+
+
+def test5k_corpus(corpus: str) -> str:
+    """The corpus name of ``corpus``'s 5k retrieval test set."""
+    return f"{corpus}{TEST5K_SUFFIX}"
+
+
+def corpus_spec(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The ``corpora:`` entry of corpus ``name``; ``<c>.test5k`` is corpus c's 5k test set.
+
+    Why a derived corpus: the 5k test set needs what a corpus gets (loading with the wav and image
+    checks, MFCCs, image features, encoding of its test rows) and the rules already do all of that
+    for a corpus name. Its entry is the parent's with ``retrieval_set: test5k`` (the loader keeps
+    only those test images, every recording) and its ``size`` from ``test5k.size`` (hours at the
+    parent's mean caption duration; all of it test).
+    """
+    corpora = config["corpora"]
+    if name in corpora or not name.endswith(TEST5K_SUFFIX):
+        return dict(corpora[name])
+    parent = name.removesuffix(TEST5K_SUFFIX)
+    spec = dict(corpora.get(parent) or {})
+    if "test5k" not in spec:
+        raise ConfigError(f"config error at corpora.{parent}.test5k: {name} names its 5k test set, not configured")
+    derived = {**spec, "retrieval_set": "test5k"}
+    derived.pop("size", None)
+    size, published = spec["test5k"].get("size"), spec.get("size")
+    if size and published:
+        hours = published["hours"] / published["captions"] * size["captions"]
+        derived["size"] = {**size, "hours": hours, "train_captions": 0, "test_captions": size["captions"]}
+    return derived
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

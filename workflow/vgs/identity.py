@@ -40,6 +40,10 @@ SYSTEM, SEED = "system", "seed"  # the identity columns and JSON keys of evaluat
 SPEECH = "speech"
 SPEECH_MODEL = "speech model"
 TEXT_TOPLINE = "text topline"
+#: The test sets a retrieval result is measured on (its ``test_set``): each corpus's own test split
+#: (the paper's protocol), or a corpus's 5k test set (``corpora.<c>.test5k``). R@k on one is never
+#: comparable with R@k on the other.
+PAPER_TEST_SET, TEST5K_TEST_SET = "paper", "test5k"
 REBUILD_EVAL = f"delete {layout.EVAL} (or this file) and rerun the workflow, which remakes it from its inputs"
 REBUILD_EMBEDDINGS = f"delete {layout.EMBEDDINGS_ROOT} (or this store) and rerun the workflow, which re-encodes it"
 REBUILD_TRAINED = (

@@ -89,6 +89,9 @@ SPEECH_MODEL_LAYER_STORE = "layer{layer}/{name}.h5"
 # --- Evaluation of one system ---------------------------------------------------------------------------
 RETRIEVAL_JSON = f"{EVAL}/{RUN}/retrieval.json"
 RETRIEVAL_TSV = f"{EVAL}/{RUN}/retrieval.tsv"
+#: Retrieval on the model's corpus's 5k test set (``corpora.<c>.test5k``), beside the paper's test set.
+RETRIEVAL_TEST5K_JSON = f"{EVAL}/{RUN}/retrieval_test5k.json"
+RETRIEVAL_TEST5K_TSV = f"{EVAL}/{RUN}/retrieval_test5k.tsv"
 #: ``{name}`` is one of :data:`STS_RESULTS`; one template per kind of system.
 SPEECH_STS = f"{EVAL}/{RUN}/sts/{{sts_set}}/{{name}}.tsv"
 SPEECH_MODEL_STS = f"{EVAL}/speech_models/{{speech_model}}/layer{{layer}}/sts/{{sts_set}}/{{name}}.tsv"
@@ -109,6 +112,10 @@ ABLATION_TABLE = f"{TABLES}/ablation/{{sts_set}}.{{ext}}"
 #: One SpokenSTS protocol's table (vgs.evaluate.protocols); the figure comparing the protocols' rankings.
 PROTOCOL_TABLE = f"{TABLES}/{{sts_set}}/spokensts_{{protocol}}.{{ext}}"
 PROTOCOL_FIGURE_STEM = "spokensts_protocols"
+#: A run set beside the paper (vgs.evaluate.paper_comparison): ``{name}`` is ``claims`` or ``numbers``.
+PAPER_COMPARISON_TABLE = f"{TABLES}/{{sts_set}}/paper_comparison_{{name}}.csv"
+PAPER_COMPARISON_MD = f"{TABLES}/{{sts_set}}/paper_comparison.md"
+PAPER_COMPARISON_TABLES = ("claims", "numbers")
 TABLE_FORMATS = ("csv", "md", "tex")
 
 # --- Benchmarks (`make bench`, `make gpu-check`; not workflow outputs) -------------------------------------

@@ -1,7 +1,7 @@
 """What each heavy job costs, computed from what it processes: the per-unit costs in one place.
 
 Why: a job's memory, runtime and disk grow with its corpus (captions, audio hours, images), its
-model and its epochs; constants sized for one corpus are wrong for the next, and before 376 jobs
+model and its epochs; constants sized for one corpus are wrong for the next, and before 400 jobs
 go to a cluster a user must see what the run will cost and whether each job fits its partition.
 The rules' resource callables (``job_resources`` in workflow/rules/common.smk) and ``make plan``
 (:mod:`vgs_ops.projection`) both call :func:`job_cost`, so a request and the plan never disagree;
@@ -12,8 +12,8 @@ never re-derived here.
 
 Sizes come from ``results/corpora/<c>/manifest.tsv`` once a corpus is loaded, before that from
 the published size in the configuration (``corpora.<c>.size``) or, for the generated world, from
-its configuration. At the paper's size (SpokenCOCO's ~416k loaded captions, ~510 h; Places 400k
-captions, ~1,000 h) the MFCC caches are ~29 GB and ~56 GB on disk; a training or encoding job reads
+its configuration. At the paper's size (SpokenCOCO's ~601k loaded captions, ~737 h; Places 400k
+captions, ~1,000 h) the MFCC caches are ~41 GB and ~56 GB on disk; a training or encoding job reads
 their rows on demand, so its memory grows only with the key index (~0.2 GB for Places) and the model.
 
 Every rate below is per thread (CPU) or per GPU and states where it comes from; the GPU rates were
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from vgs import layout
-from vgs.config import ConfigError, train_settings, trained_models
+from vgs.config import ConfigError, corpus_spec, train_settings, trained_models
 from vgs.plan import WorkflowPlan
 from vgs.plan.workflow import NATURAL
 
@@ -129,6 +129,8 @@ class CorpusSize:
     hours: float
     train_captions: int
     source: str  # "manifest", "published (corpora.<c>.size)" or "world configuration"
+    #: Test captions when known (a manifest's test rows; a 5k test set: all of it); else see test_captions.
+    test: int | None = None
 
     @property
     def caption_seconds(self) -> float:
@@ -136,8 +138,8 @@ class CorpusSize:
 
     @property
     def test_captions(self) -> int:
-        """Dev and test are equal halves of the rest in all three formats (1,000 images each)."""
-        return (self.captions - self.train_captions) // 2
+        """Known, or dev and test as equal halves of the rest (all three formats: 1,000 images each)."""
+        return self.test if self.test is not None else (self.captions - self.train_captions) // 2
 
     @property
     def test_images(self) -> int:
@@ -230,13 +232,14 @@ def _under(results: str | Path, template: str, **values: object) -> Path:
 
 
 @functools.lru_cache(maxsize=32)
-def _manifest_counts(path: str, mtime: float) -> tuple[int, int, int]:
-    """(captions, images, train captions) of a manifest; cached per modification time, since a
-    Snakemake run asks for every job's resources and Places' manifest holds 400k rows."""
+def _manifest_counts(path: str, mtime: float) -> tuple[int, int, int, int]:
+    """(captions, images, train captions, test captions) of a manifest; cached per modification time,
+    since a Snakemake run asks for every job's resources and Places' manifest holds 400k rows."""
     import pandas as pd  # only when a manifest exists
 
     frame = pd.read_csv(path, sep="\t", usecols=["utt_id", "image_id", "split"], dtype=str)
-    return len(frame), frame["image_id"].nunique(), int((frame["split"] == "train").sum())
+    split = frame["split"]
+    return len(frame), frame["image_id"].nunique(), int((split == "train").sum()), int((split == "test").sum())
 
 
 def corpus_size(config: Mapping[str, Any], corpus: str, results: str | Path = layout.RESULTS) -> CorpusSize:
@@ -244,7 +247,7 @@ def corpus_size(config: Mapping[str, Any], corpus: str, results: str | Path = la
 
     Raises :class:`MissingStatistics` naming ``corpora.<c>.size`` when neither exists.
     """
-    spec = config["corpora"][corpus]
+    spec = corpus_spec(config, corpus)
     published = spec.get("size")
     world = (config.get("world") or {}).get("corpora", {}).get(spec.get("world", ""))
     if world:
@@ -264,19 +267,20 @@ def corpus_size(config: Mapping[str, Any], corpus: str, results: str | Path = la
             published["hours"],
             published["train_captions"],
             f"published (corpora.{corpus}.size)",
+            published.get("test_captions"),
         )
     else:
         expected = None
     manifest = corpus_manifest(results, corpus)
     if manifest.exists():
-        captions, images, train = _manifest_counts(str(manifest), os.path.getmtime(manifest))
+        captions, images, train, test = _manifest_counts(str(manifest), os.path.getmtime(manifest))
         seconds = expected.caption_seconds if expected else None
         if seconds is None:
             raise MissingStatistics(
                 f"config error at corpora.{corpus}.size: needed for the mean caption duration of {manifest} "
                 "(give captions, images, hours and train_captions of the corpus as loaded; see paper.yaml)"
             )
-        return CorpusSize(captions, images, captions * seconds / 3600, train, "manifest")
+        return CorpusSize(captions, images, captions * seconds / 3600, train, "manifest", test)
     if expected is None:
         raise MissingStatistics(
             f"config error at corpora.{corpus}.size: the corpus is not loaded yet ({manifest} is missing) and "

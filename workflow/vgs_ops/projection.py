@@ -15,7 +15,7 @@ DAG), each at its projected time (light jobs at their runtime requests), schedul
 a GPU so far (:data:`RECIPES`). Queue waits are not modelled.
 
 At the paper's size the plan reads the published corpus sizes in the configuration
-(``corpora.<c>.size``) until the manifests exist; it runs in seconds (the dry run plans 376 jobs).
+(``corpora.<c>.size``) until the manifests exist; it runs in seconds (the dry run plans 400 jobs).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 
 from vgs import layout
-from vgs.config import ConfigError, train_settings, trained_models, validate_config
+from vgs.config import ConfigError, test5k_corpus, train_settings, trained_models, validate_config
 from vgs.plan import WorkflowPlan
 from vgs_ops.costs import GPU_PADDED_TFLOPS, HEAVY_RULES, corpus_size, job_cost
 from vgs_ops.schedule import Schedule, Task, list_schedule, resubmitted, submissions
@@ -230,6 +230,7 @@ def format_plan(
         f"{_number(max((r.longest_hours for r in projected), default=0))} |"
     )
     corpora = sorted({spec["corpus"] for spec in trained_models(config).values()})
+    corpora += [test5k_corpus(c) for c in corpora if config["corpora"][c].get("test5k")]
     sources = ", ".join(f"{c}: {corpus_size(config, c, results).source}" for c in corpora)
     gpu_rows = [row for row in rows if row.gpu_hours]
     notes = [

@@ -72,6 +72,9 @@ class LoadSummary:
     untranscribed: int
     images: int
     excluded: Mapping[str, int] | None = field(default=None)
+    #: Image files listed by several utterances, each utterance given its own image (Places, as the
+    #: authors' feature file): 0 where an image id names one file (then not shown).
+    shared_images: int = 0
 
     @classmethod
     def from_outputs(cls, corpus: str, manifest: PathLike, rejected: PathLike) -> LoadSummary:
@@ -95,6 +98,7 @@ class LoadSummary:
             untranscribed=int((frame["text"] == "").sum()),
             images=frame["image_id"].nunique(),
             excluded=excluded,
+            shared_images=int((frame.groupby("image_path")["image_id"].nunique() > 1).sum()),
         )
 
     def labels(self) -> dict[str, int]:
@@ -108,12 +112,15 @@ class LoadSummary:
             labels["repaired wavs"] = self.repaired
         if self.excluded is not None:
             labels["left out by the format"] = sum(self.excluded.values())
+        if self.shared_images:
+            labels["shared image files"] = self.shared_images
         return labels
 
     def line(self, rejected: PathLike) -> str:
         """One line: what a user must know after a run that succeeded, with where the lists are."""
         repaired, excluded = beside(rejected, layout.CORPUS_REPAIRED), beside(rejected, layout.CORPUS_EXCLUDED)
         repaired_part = "" if self.repaired is None else f", {self.repaired} repaired (listed in {repaired})"
+        shared = f", {self.shared_images} image files listed by several utterances (one image each)"
         excluded_part = ""
         if self.excluded is not None:
             reasons = "".join(f"{count} {reason}; " for reason, count in self.excluded.items())
@@ -121,7 +128,7 @@ class LoadSummary:
         return (
             f"corpus {self.corpus}: {self.kept} of {self.listed} utterances kept ({self.images} images), "
             f"{self.rejected} rejected for unusable audio (listed in {rejected}){repaired_part}{excluded_part}, "
-            f"{self.untranscribed} without transcript"
+            f"{self.untranscribed} without transcript{shared if self.shared_images else ''}"
         )
 
 

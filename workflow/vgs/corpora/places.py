@@ -10,10 +10,17 @@ Base paths are absolute or relative to the JSON's directory; ``image_root`` / ``
 corpus config override them (the Places images usually live apart from the audio). The paper's dev and
 test sets are the 1,000-image ``dev_seen`` and ``test_seen`` splits.
 
-Image identity: an image is its file stem (``gsun_<hash>``), as in the authors' feature file, whose
-image nodes are named by stem. Two different image paths with one stem would merge two images into
-one, so the loader checks that every stem has one path across all split files, stops naming both
-entries when not, and logs the check (about 400k stems at the paper's size: one dict, seconds).
+Image identity: one image per utterance, as in the authors' feature file, which holds one node per
+utterance (named by its uttid) with that utterance's image. An image file listed by one utterance
+is the image ``<stem>`` (``gsun_<hash>``); one listed by several utterances of a split gives each its
+own image, ``<stem>``, ``<stem>#2``, ``<stem>#3``, ... in file order, so that neither the epoch
+(one pass over every utterance) nor the LR cycle (``int(images / 32) * 4`` steps, which counts
+captions per image from the data) nor a test set's candidates change with shared files; the load
+summary counts them (``shared image files``). A file shared by two splits stops the load, naming
+its entries, since the model would see a test image in training. Two different image paths with
+one stem would make two images one id, so the loader checks that every stem has one path across
+all split files, stops naming both entries when not, and logs the check (about 400k stems at the
+paper's size: two dicts, seconds).
 """
 
 from __future__ import annotations
@@ -23,7 +30,17 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from vgs.corpora.manifest import CorpusError, CorpusFormat, Listing, excluded_frame, finish_manifest, join_path
+import pandas as pd
+
+from vgs.corpora.manifest import (
+    CorpusError,
+    CorpusFormat,
+    Listing,
+    check_disjoint_splits,
+    excluded_frame,
+    finish_manifest,
+    join_path,
+)
 from vgs.corpora.metadata import entry_label, optional_text, read_json, required, required_name
 from vgs.io import require_files
 
@@ -51,7 +68,8 @@ def load_places(root: str, image_root: str | None = None, audio_root: str | None
     files = {split: metadata / name for split, name in SPLIT_FILES.items()}
     require_files(files.values(), "Places metadata files", SOURCE)
     rows = []
-    first_seen: dict[str, tuple[str, str]] = {}  # image id (stem) -> (image path, where it was listed)
+    first_seen: dict[str, tuple[str, str]] = {}  # stem -> (image path, where it was listed)
+    listings: dict[str, int] = {}  # stem -> utterances that listed it so far
     for split, path in files.items():
         content = read_json(path)
         items = required(content, "data", str(path), list)
@@ -60,14 +78,16 @@ def load_places(root: str, image_root: str | None = None, audio_root: str | None
         for number, item in enumerate(items):
             where = f"{path}: {entry_label('data', number, item, 'uttid')}"
             image = required_name(item, "image", where)
-            image_id, image_path = PurePosixPath(image).stem, join_path(images, image)
-            seen_path, seen_where = first_seen.setdefault(image_id, (image_path, where))
+            stem, image_path = PurePosixPath(image).stem, join_path(images, image)
+            seen_path, seen_where = first_seen.setdefault(stem, (image_path, where))
             if seen_path != image_path:
                 raise CorpusError(
-                    f"{where}: image {image_path} has the file stem {image_id!r} of another image, "
+                    f"{where}: image {image_path} has the file stem {stem!r} of another image, "
                     f"{seen_path} ({seen_where}); an image is identified by its stem, so these two would "
                     "be merged. Check the metadata (the released Places 2020 names are unique)."
                 )
+            listings[stem] = listings.get(stem, 0) + 1
+            image_id = stem if listings[stem] == 1 else f"{stem}#{listings[stem]}"
             rows.append(
                 {
                     "utt_id": required_name(item, "uttid", where),
@@ -78,9 +98,20 @@ def load_places(root: str, image_root: str | None = None, audio_root: str | None
                     "speaker": optional_text(item, "speaker", where),
                     "split": split,
                     "entry": where,
+                    "stem": stem,
                 }
             )
-    log.info("Places (%s): %d images, each file stem names one image path (checked)", root, len(first_seen))
+    shared = sum(count > 1 for count in listings.values())
+    log.info(
+        "Places (%s): %d image files, each file stem names one image path (checked); %d listed by several "
+        "utterances, each utterance its own image as in the authors' feature file",
+        root,
+        len(first_seen),
+        shared,
+    )
+    # An image file in two splits is one image there, whatever ids its utterances get.
+    stems = pd.DataFrame(rows, columns=["stem", "split", "entry"])
+    check_disjoint_splits(stems.rename(columns={"stem": "image_id"}), f"Places ({root})")
     return Listing(finish_manifest(rows, f"Places ({root})", SOURCE), excluded_frame([]))
 
 

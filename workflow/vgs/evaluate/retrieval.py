@@ -11,6 +11,17 @@ Ranks, ties and medians are defined here once, because published numbers differ 
   captions and the rank is that of the *best-ranked* one (as in the authors' code).
 * **Median rank**: ``lower`` (default) takes the lower middle value of an even-length list, as
   the authors' ``torch.median`` does; ``midpoint`` averages the two middle values (numpy).
+* **Mean of the two directions**: R@k of caption→image and image→caption averaged, as SpeechCLIP's
+  ``recall_results_mean`` and FaST-VGS's "Average R@k" compute it (their code selects checkpoints by
+  it); the paper reports the directions apart. No median rank is averaged.
+
+**Test sets.** The paper tests on 1,000 images per corpus (``test_set: paper``). Later SpokenCOCO
+papers test on 5,000 (FaST-VGS and SpeechCLIP: Karpathy's test split; MTEB the same, 25,031
+recordings), so a corpus may add a 5k test set (``corpora.<c>.test5k``, ``test_set: test5k``). R@k
+falls as candidates are added, so a 1k and a 5k number are never comparable; every result records
+its test set and size, and a 5k result how many of its images the model trained on or chose its
+epoch by (:func:`seen_images_of_test5k`). Cost at 5k: 25k x 5k similarities in blocks of 1,024 rows
+(~40 MB at a time), seconds.
 """
 
 from __future__ import annotations
@@ -19,12 +30,13 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from vgs.identity import SEED, SYSTEM, RunId, check_result, open_run_store
+from vgs.identity import PAPER_TEST_SET, SEED, SYSTEM, TEST5K_TEST_SET, RunId, check_result, open_run_store
 from vgs.io import PathLike, read_tsv, write_text_atomic, write_tsv
 from vgs.store import ArrayStore
 
@@ -32,6 +44,7 @@ log = logging.getLogger(__name__)
 
 RECALL_AT = (1, 5, 10)
 MEDIAN_CONVENTIONS = ("lower", "midpoint")
+DIRECTIONS = ("caption_to_image", "image_to_caption")
 #: Rows of the similarity matrix computed at once: bounds memory at SpokenCOCO scale
 #: (25k captions × 5k images would be 500 MB in one go).
 BLOCK = 1024
@@ -83,6 +96,11 @@ def summarise_ranks(ranks: np.ndarray, median: str = "lower") -> dict[str, float
     return summary
 
 
+def direction_mean(result: Mapping[str, Any]) -> dict[str, float]:
+    """R@1/5/10 averaged over the two directions of one retrieval result (see module docstring)."""
+    return {f"r{k}": (result[DIRECTIONS[0]][f"r{k}"] + result[DIRECTIONS[1]][f"r{k}"]) / 2 for k in RECALL_AT}
+
+
 def _normalise(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms == 0, 1.0, norms)
@@ -124,11 +142,14 @@ def evaluate_retrieval(
     median: str = "lower",
     *,
     run: RunId,
+    test_set: str = PAPER_TEST_SET,
+    overlap: Mapping[str, int] | None = None,
 ) -> dict[str, object]:
     """Evaluate retrieval of ``run`` on a test set; write a JSON summary and a one-row-per-direction TSV.
 
     Both stores must record ``run`` (the job's model and seed); both outputs record it too
-    (``system``, ``seed``), for the tables to check (vgs.identity).
+    (``system``, ``seed``), for the tables to check (vgs.identity). ``test_set`` names the test set
+    (``paper`` or ``test5k``) and ``overlap`` says which of its images the model has seen.
     """
     captions, images, caption_image, image_ids = load_test_set(
         manifest_path, open_run_store(caption_store_path, run), open_run_store(image_store_path, run)
@@ -136,8 +157,10 @@ def evaluate_retrieval(
     result: dict[str, object] = {
         SYSTEM: run.system,
         SEED: run.seed,
+        "test_set": test_set,
         "test_images": len(image_ids),
         "test_captions": len(captions),
+        **({"overlap": dict(overlap)} if overlap is not None else {}),
         "median_convention": median,
         "ties": "pessimistic",
         "caption_to_image": summarise_ranks(caption_to_image_ranks(captions, images, caption_image), median),
@@ -147,10 +170,60 @@ def evaluate_retrieval(
     write_text_atomic(out_json, json.dumps(result, indent=2) + "\n")
     rows = [
         {"direction": direction, **result[direction], "queries": n, **run.columns()}  # type: ignore[dict-item]
-        for direction, n in (("caption_to_image", len(captions)), ("image_to_caption", len(image_ids)))
+        for direction, n in zip(DIRECTIONS, (len(captions), len(image_ids)), strict=True)
     ]
     write_tsv(out_tsv, pd.DataFrame(rows))
     return result
+
+
+def seen_images_of_test5k(
+    test_manifest: PathLike, train_manifest: PathLike, corpus_manifest: PathLike
+) -> dict[str, int]:
+    """How many images of a 5k test set the model has seen: in its training manifest's train split,
+    in its corpus's dev split (the epoch was chosen on them) and in the corpus's own (paper's) test split.
+
+    Why: with ``images: val`` the 5k set holds every dev image; with Karpathy's test split it may
+    hold images of SpokenCOCO_train.json the model trained on. Numbers on it must say so.
+    """
+    test = set(read_tsv(test_manifest, required=("image_id", "split")).query("split == 'test'")["image_id"])
+    train = read_tsv(train_manifest, required=("image_id", "split"))
+    corpus = read_tsv(corpus_manifest, required=("image_id", "split"))
+
+    def shared(frame: pd.DataFrame, split: str) -> int:
+        return len(test & set(frame.loc[frame["split"] == split, "image_id"]))
+
+    return {
+        "images": len(test),
+        "in_training": shared(train, "train"),
+        "in_dev": shared(corpus, "dev"),
+        "in_paper_test": shared(corpus, "test"),
+    }
+
+
+def evaluate_test5k(
+    manifest_path: PathLike,
+    caption_store_path: PathLike,
+    image_store_path: PathLike,
+    train_manifest: PathLike,
+    corpus_manifest: PathLike,
+    out_json: PathLike,
+    out_tsv: PathLike,
+    median: str = "lower",
+    *,
+    run: RunId,
+) -> dict[str, object]:
+    """Retrieval of ``run`` on its corpus's 5k test set, recording the images it has seen (logged too)."""
+    overlap = seen_images_of_test5k(manifest_path, train_manifest, corpus_manifest)
+    log.log(
+        logging.WARNING if overlap["in_training"] else logging.INFO,
+        "5k test set: %(images)d images, %(in_training)d of them in this model's training data, %(in_dev)d in "
+        "its dev set (epoch selection), %(in_paper_test)d in the paper's test set",
+        overlap,
+    )
+    return evaluate_retrieval(
+        manifest_path, caption_store_path, image_store_path, out_json, out_tsv, median,
+        run=run, test_set=TEST5K_TEST_SET, overlap=overlap,
+    )  # fmt: skip
 
 
 def read_retrieval(runs: Sequence[Mapping[str, object]], paths: Sequence[PathLike]) -> list[dict[str, object]]:

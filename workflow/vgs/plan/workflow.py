@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from vgs import layout
-from vgs.config import table_models, train_settings, trained_models
+from vgs.config import TEST5K_SUFFIX, corpus_spec, table_models, test5k_corpus, train_settings, trained_models
 from vgs.evaluate.protocols import PROTOCOLS
-from vgs.identity import SPEECH, SPEECH_MODEL, TEXT_TOPLINE, speech_model_system
+from vgs.identity import PAPER_TEST_SET, SPEECH, SPEECH_MODEL, TEST5K_TEST_SET, TEXT_TOPLINE, speech_model_system
 from vgs.plan.ablation import AblationPlan
 from vgs.plan.runs import PlanError, Run, files_of
 from vgs.plan.study import StudyPlan
@@ -33,7 +33,8 @@ from vgs.speech_models.spec import RANDOM_TINY, speech_model_description, speech
 
 #: What an STS set of the configuration is spoken as: one utterance set per voice plus the sample.
 NATURAL = "natural"
-PAPER_COMPARISON_FILES = ("paper_comparison_claims.csv", "paper_comparison_numbers.csv", "paper_comparison.md")
+#: A 5k test set's MFCC jobs: its corpus's ``features.mfcc.shards`` divided by this (at least one).
+TEST5K_SHARD_DIVISOR = 16
 
 
 class WorkflowPlan:
@@ -122,15 +123,23 @@ class WorkflowPlan:
     # --- Sources: what must exist before a stage can read its input --------------------------------
 
     def is_world_corpus(self, corpus: str) -> bool:
-        return bool(self.config["corpora"][corpus].get("world"))
+        return bool(corpus_spec(self.config, corpus).get("world"))
 
     def is_world_sts_set(self, sts_set: str) -> bool:
         return bool(self.config["sts"]["sets"][sts_set].get("world"))
 
     def corpus_source(self, corpus: str) -> list[str]:
         """The world's marker of a generated corpus; nothing for a real one (its loader names what is missing)."""
-        world = self.config["corpora"][corpus].get("world")
+        world = corpus_spec(self.config, corpus).get("world")
         return [layout.fill(layout.WORLD_CORPUS_DONE, world_corpus=world)] if world else []
+
+    def corpus_spec(self, corpus: str) -> dict[str, Any]:
+        """The configuration of corpus ``corpus``, a 5k test set (``<c>.test5k``) included."""
+        return corpus_spec(self.config, corpus)
+
+    def test5k_of(self, corpus: str) -> str | None:
+        """The name of ``corpus``'s 5k retrieval test set when it has one (``corpora.<c>.test5k``)."""
+        return test5k_corpus(corpus) if self.config["corpora"][corpus].get("test5k") else None
 
     def sts_source(self, sts_set: str) -> list[str]:
         """The world's STS marker or the download's, before an STS collection can be read."""
@@ -212,8 +221,12 @@ class WorkflowPlan:
         return layout.fill(layout.VOICE_MANIFEST, sts_set=sts_set, voice=name)
 
     def mfcc_shard_count(self, uttset: str) -> int:
-        """Corpora are split into ``features.mfcc.shards`` MFCC jobs; STS sets are one job each."""
-        return int(self.config["features"]["mfcc"].get("shards", 1)) if self.uttset_parts(uttset)[0] == "corpus" else 1
+        """Corpora are split into ``features.mfcc.shards`` MFCC jobs, a 5k test set into a sixteenth as many
+        (SpokenCOCO's is ~25k of ~600k recordings); STS sets are one job each."""
+        if self.uttset_parts(uttset)[0] != "corpus":
+            return 1
+        shards = int(self.config["features"]["mfcc"].get("shards", 1))
+        return max(1, shards // TEST5K_SHARD_DIVISOR) if uttset.endswith(TEST5K_SUFFIX) else shards
 
     def mfcc_files(self, uttset: str) -> list[str]:
         return [layout.fill(layout.MFCC_SHARD, uttset=uttset, shard=i) for i in range(self.mfcc_shard_count(uttset))]
@@ -268,6 +281,36 @@ class WorkflowPlan:
     def retrieval_records(self) -> list[dict[str, Any]]:
         """Records of every trained table run with its retrieval JSON and training log."""
         return [run.record(retrieval=run.retrieval_json, train_log=run.train_log) for run in self.speech_runs()]
+
+    def test5k_runs(self) -> list[Run]:
+        """Table runs whose corpus (a subset model's: its source) has a 5k retrieval test set."""
+        return [run for run in self.speech_runs() if self.test5k_of(run.corpus)]
+
+    def test5k_inputs(self, model: str, seed: int | str) -> dict[str, Any]:
+        """What retrieval on the 5k test set reads: its manifest and this run's embeddings of it, and the
+        manifests that say which of its images the model trained on or chose its epoch by."""
+        corpus = self.corpus_of(model)
+        test5k = self.test5k_of(corpus)
+        if test5k is None:
+            raise PlanError(f"model {model!r}: corpus {corpus!r} has no test5k option (corpora.{corpus}.test5k)")
+        return {
+            "manifest": layout.fill(layout.CORPUS_MANIFEST, corpus=test5k),
+            "captions": self.embeddings(model, seed, f"corpus/{test5k}"),
+            "images": self.embeddings(model, seed, f"images/{test5k}"),
+            "train_manifest": self.train_manifest(model),
+            "corpus_manifest": layout.fill(layout.CORPUS_MANIFEST, corpus=corpus),
+        }
+
+    def table2_records(self) -> list[dict[str, Any]]:
+        """Table 2's results: every table run on its corpus's test set (the paper's protocol), then the
+        runs of corpora with a 5k test set on it, each record saying which (``test_set``)."""
+
+        def record(run: Run, template: str, test_set: str) -> dict[str, Any]:
+            return run.record(retrieval=layout.fill(template, model=run.system, seed=run.seed), test_set=test_set)
+
+        return [record(run, layout.RETRIEVAL_JSON, PAPER_TEST_SET) for run in self.speech_runs()] + [
+            record(run, layout.RETRIEVAL_TEST5K_JSON, TEST5K_TEST_SET) for run in self.test5k_runs()
+        ]
 
     def speech_model_source(self, name: str) -> str:
         """Where speech model ``name`` is loaded from: its hub id or directory, or the random model's directory."""
@@ -333,6 +376,15 @@ class WorkflowPlan:
         """Corpus name -> format (flickr8k / places / spokencoco): which of the paper's models a model is."""
         return {name: spec["format"] for name, spec in self.config["corpora"].items()}
 
+    @staticmethod
+    def paper_comparison_outputs(sts_set: str) -> dict[str, str]:
+        """The comparison's claims and numbers (CSV) and its Markdown, by output name."""
+        tables = {
+            name: layout.fill(layout.PAPER_COMPARISON_TABLE, sts_set=sts_set, name=name)
+            for name in layout.PAPER_COMPARISON_TABLES
+        }
+        return {**tables, "md": layout.fill(layout.PAPER_COMPARISON_MD, sts_set=sts_set)}
+
     def paper_comparison_inputs(self, sts_set: str) -> dict[str, Any]:
         """Table 2, the STS correlations, Table 3 (with subset models) and the whole-corpus models' similarities."""
         inputs: dict[str, Any] = {
@@ -371,9 +423,13 @@ class WorkflowPlan:
                 for ext in layout.FIGURE_FORMATS
             ]
         targets += [
-            f"{layout.TABLES}/{sts_set}/{name}"
-            for sts_set in self.paper_comparison_sets()
-            for name in PAPER_COMPARISON_FILES
+            path
+            for run in self.test5k_runs()
+            for template in (layout.RETRIEVAL_TEST5K_JSON, layout.RETRIEVAL_TEST5K_TSV)
+            for path in [layout.fill(template, model=run.system, seed=run.seed)]
+        ]
+        targets += [
+            path for sts_set in self.paper_comparison_sets() for path in self.paper_comparison_outputs(sts_set).values()
         ]
         return targets
 
