@@ -9,10 +9,11 @@ queueing. tests/test_envs_run.py builds the environments and runs the world's jo
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from conftest import REPO
 from environments import ENV_FILES, distributions_providing, env_pip, requirement_name, rule_environments
@@ -47,13 +48,17 @@ def test_every_requirement_is_in_some_env():
 
 
 @pytest.fixture(scope="module")
-def rule_envs() -> dict[str, tuple[Path, Path]]:
-    return rule_environments(load_rules(("config.yaml",)))
+def rules() -> dict[str, Any]:
+    return load_rules(("config.yaml",))
 
 
-def test_every_job_rule_names_an_existing_env(rule_envs):
+@pytest.fixture(scope="module")
+def rule_envs(rules) -> dict[str, tuple[Path, Path]]:
+    return rule_environments(rules)
+
+
+def test_every_job_rule_names_an_existing_env(rules, rule_envs):
     """Every rule that runs a job runs a script, in an environment of envs/ (``conda:``)."""
-    rules = load_rules(("config.yaml",))
     assert set(rule_envs) == set(rules) - {"all", "study"}
     for name, (script, env_file) in rule_envs.items():
         assert script.is_file(), f"rule {name}: script {script} not found"
@@ -70,7 +75,7 @@ def missing_imports(rule_envs: dict[str, tuple[Path, Path]], *packages: Path) ->
         for module, importers in import_closure(script, *packages).items():
             providers = distributions_providing(module)
             if not providers & named:
-                need = " or ".join(sorted(providers)) or f"{module} (installed nowhere here: add it to requirements.txt)"
+                need = " or ".join(sorted(providers)) or f"{module} (installed nowhere: add it to requirements.txt)"
                 modules, rules = lacking.setdefault((env_file.name, need), (set(), set()))
                 modules.add(f"{module} ({', '.join(sorted(importers))})")
                 rules.add(rule)
@@ -113,3 +118,17 @@ def test_a_namespace_package_is_told_apart_by_its_part():
     assert distributions_providing("google.api_core.exceptions") == {"google-api-core"}
     assert distributions_providing("yaml") == {"pyyaml"}
     assert distributions_providing("no_such_module_anywhere") == set()
+
+
+def test_the_catalogue_claims_what_the_workflow_has(rules, rule_envs):
+    """.snakemake-workflow-catalog.yml, read as the catalogue's generator reads it (``usage``): conda because
+    every job rule names an environment (run by tests/test_envs_run.py), no container because no rule
+    names one, a report because ``make report`` makes one."""
+    usage = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())["usage"]
+    assert set(usage) == {"mandatory-flags", "software-stack-deployment", "report"}
+    assert set(usage["mandatory-flags"]) == {"desc", "flags"}
+    deployment = usage["software-stack-deployment"]
+    assert deployment["conda"] is True and len(rule_envs) == len(rules) - 2
+    containers = {rule.container_img for rule in rules.values()} - {None}
+    assert deployment["apptainer"] is deployment["apptainer+conda"] is bool(containers) is False
+    assert usage["report"] is True and "--report" in (REPO / "Makefile").read_text()
