@@ -1,9 +1,10 @@
 # Two commands a user needs (see README.md):
 #   make run    set up .venv if needed, then run the whole workflow on config.yaml
-#   make test   set up .venv if needed, then lint the workflow and run the test suite
+#   make test   set up .venv if needed, then lint the workflow and run the test suite (installs
+#               nothing on the host: `make slurm-deps` installs what the SLURM tests need)
 #   make gpu-check  on a CUDA machine: measure the GPU path (< 8 min); quick CPU mode without a GPU
 #   make test-fast  the everyday subset: no Snakemake subprocess, no SLURM, no real training
-#   make plan   project the jobs, CPU/GPU-hours, memory and disk of CONFIG before running it
+#   make plan   project the jobs, CPU/GPU-hours, memory, disk and wall-clock on GPUS of CONFIG before running it
 #   make study  the size x captions-per-image study on the world (workflow/config/study.yaml)
 # Everything is idempotent: a second `make run` only redoes what is missing.
 
@@ -40,9 +41,11 @@ run: setup
 	echo "Tables:  results/tables/    Figures: results/figures/    Logs: results/logs/"
 
 # Jobs of each kind with projected CPU core-hours, GPU-hours, peak memory and disk (vgs_ops.projection), from
-# the corpora's published sizes (or their manifests once loaded); runs nothing.
+# the corpora's published sizes (or their manifests once loaded), and the wall-clock of the whole run on
+# GPUS GPUs and on one (vgs_ops.schedule); runs nothing.
+GPUS ?= 8
 plan: setup
-	$(BIN)/python -m vgs_ops.projection $(CONFIG)
+	$(BIN)/python -m vgs_ops.projection $(CONFIG) --gpus $(GPUS)
 
 # The study's 48 models and its tables and figure only (the world's other models are not trained).
 study:
@@ -60,15 +63,17 @@ format: setup
 	$(BIN)/snakefmt Snakefile workflow/rules
 	$(BIN)/ruff format workflow tests
 
-test: lint slurm-deps
+# Installs nothing on the host: without SLURM (`make slurm-deps`) the SLURM tests are skipped and
+# named in pytest's summary (they fail under CI=true instead; .ci/run installs them first).
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Tests marked slow (Snakemake subprocesses, training, real-data model runs) or slurm are left out.
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not slurm" $(PYTEST_ARGS)
 
-# SLURM + MariaDB for tests/test_slurm.py: installed as root with apt-get, else the command is
-# printed and those tests skip (fail under CI=true).
+# SLURM + MariaDB for tests/test_slurm.py, only when asked: installed as root with apt-get, else the
+# command is printed (those tests then skip under `make test`, and fail under CI=true).
 slurm-deps: setup
 	$(BIN)/python -m vgs_ops.cluster.local_slurm deps
 

@@ -31,4 +31,4 @@ rule all:
 # The size x captions-per-image study (`make study`; workflow/config/study.yaml).
 rule study:
     input:
-        lambda wildcards: planned(PLAN.study_targets)(),
+        lambda wildcards: planned(PLAN.study.targets)(),

@@ -34,7 +34,16 @@ collect_ignore = [name for name, (variable, _) in OPT_IN_CHECKS.items() if not o
 
 
 def pytest_report_header() -> list[str]:
-    return [f"NOT RUN: {name} (set {OPT_IN_CHECKS[name][0]} to {OPT_IN_CHECKS[name][1]})" for name in collect_ignore]
+    """Checks that will not run here, named before the run starts (each skip is listed again with
+    its reason in the summary at the end, ``-ra``)."""
+    from vgs_ops.cluster.local_slurm import unavailable_reason
+
+    lines = [f"NOT RUN: {name} (set {OPT_IN_CHECKS[name][0]} to {OPT_IN_CHECKS[name][1]})" for name in collect_ignore]
+    slurm = unavailable_reason()
+    if slurm:
+        outcome = "FAIL under CI=true" if running_in_ci() else "SKIPPED"
+        lines.append(f"{outcome}: the SLURM tests (marker slurm): {slurm}")
+    return lines
 
 
 def running_in_ci() -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,3 +54,23 @@ def load_rules(configfiles: tuple[str, ...]) -> dict[str, Any]:
             workdir=REPO,
         )
         return {rule.name: rule for rule in workflow_api._workflow.rules}
+
+
+@contextlib.contextmanager
+def rules_loaded_aside(configfiles: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """The parsed rules under ``configfiles`` inside the block; after it, rules loaded before see
+    their own configuration again.
+
+    Why: Snakemake runs every Snakefile in one module namespace (``snakemake.workflow``), so the
+    ``config``, ``PLAN`` and input functions of a workflow loaded earlier in this process would
+    read the later one's values.
+    """
+    import snakemake.workflow
+
+    namespace = vars(snakemake.workflow)
+    saved = dict(namespace)
+    try:
+        yield load_rules(configfiles)
+    finally:
+        namespace.clear()
+        namespace.update(saved)

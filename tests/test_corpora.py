@@ -330,4 +330,10 @@ def test_load_corpus_writes_manifest(tmp_path: Path) -> None:
     written = read_tsv(out / "manifest.tsv", required=MANIFEST_COLUMNS)
     assert len(written) == 8 and list(written.columns) == MANIFEST_COLUMNS
     assert (out / "rejected.tsv").read_text() == "utt_id\twav_path\treason\n"
-    assert sorted(path.name for path in out.iterdir()) == ["manifest.tsv", "rejected.tsv", "repaired.tsv"]
+    assert sorted(path.name for path in out.iterdir()) == [
+        "excluded.tsv",
+        "manifest.tsv",
+        "rejected.tsv",
+        "repaired.tsv",
+    ]
+    assert (out / "excluded.tsv").read_text() == "utt_id\twav_path\treason\tentry\n"  # 2 + 2 images, all used

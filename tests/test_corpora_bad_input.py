@@ -12,6 +12,8 @@ import json
 import logging
 import re
 import struct
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -524,13 +526,15 @@ def test_load_summary_counts_rejected_repaired_and_untranscribed(tmp_path: Path)
     )
     assert summary.line(tmp_path / "rejected.tsv") == (
         f"corpus places: 34 of 40 utterances kept (34 images), 6 rejected for unusable audio (listed in "
-        f"{tmp_path / 'rejected.tsv'}), 0 repaired (listed in {tmp_path / 'repaired.tsv'}), 17 without transcript"
+        f"{tmp_path / 'rejected.tsv'}), 0 repaired (listed in {tmp_path / 'repaired.tsv'}), 0 left out by the "
+        f"format (listed in {tmp_path / 'excluded.tsv'}), 17 without transcript"
     )
     assert summary.labels() == {
         "kept utterances": 34,
         "rejected utterances": 6,
         "no transcript": 17,
         "repaired wavs": 0,
+        "left out by the format": 0,
     }
     (tmp_path / "repaired.tsv").write_text("utt_id\twav_path\nUTT1\ta.wav\nUTT2\tb.wav\n")  # the repair's list
     repaired = LoadSummary.from_outputs("places", tmp_path / "m.tsv", tmp_path / "rejected.tsv")
@@ -612,12 +616,32 @@ def test_rule_writes_rejected_tsv_and_the_report_counts_it(tmp_path: Path) -> No
     assert (
         "corpus bad: 34 of 40 utterances kept (34 images), 6 rejected for unusable audio (listed in "
         "results/corpora/bad/rejected.tsv), 0 repaired (listed in results/corpora/bad/repaired.tsv), "
-        "17 without transcript"
+        "0 left out by the format (listed in results/corpora/bad/excluded.tsv), 17 without transcript"
     ) in terminal
     terminal = snakemake("results/features/mfcc/corpus/bad/shard0.h5")  # the fixture's wavs are all zeros
     assert re.search(r"results/features/mfcc/corpus/bad/shard0.h5: \d+ utterance\(s\) are digital silence", terminal)
     snakemake("results/corpora/bad/rejected.tsv", "--report", "report.html")
     assert (
         '"labels": {"corpus": "bad", "kept utterances": 34, "rejected utterances": 6, "no transcript": 17, '
-        '"repaired wavs": 0}' in (tmp_path / "report.html").read_text()
+        '"repaired wavs": 0, "left out by the format": 0}' in (tmp_path / "report.html").read_text()
     )
+
+
+@pytest.mark.slow
+def test_a_load_error_reaches_the_terminal_once(tmp_path: Path) -> None:
+    """The shipped profile shows a failed job's log; the error is in it once, and nowhere else on the
+    terminal (rule_context no longer lets Python print it a second time on the job's stderr)."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["corpora"]["bad"] = spec_of(
+        "flickr8k", tmp_path / "absent", size={"captions": 40, "images": 8, "hours": 0.05, "train_captions": 30}
+    )
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    failed = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+         "--workflow-profile", str(REPO / "workflow/profiles/default"), "--cores", "1",
+         "results/corpora/bad/manifest.tsv"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    terminal = failed.stdout + failed.stderr
+    assert failed.returncode != 0 and terminal.count("2 Flickr8k metadata files missing") == 1, terminal[-3000:]
+    assert "Logfile results/logs/load_corpus/bad.log" in terminal

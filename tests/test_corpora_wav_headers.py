@@ -172,4 +172,4 @@ def test_rule_declares_repaired_tsv_and_the_report_counts_it(tmp_path: Path) -> 
     snakemake("results/corpora/f8k/repaired.tsv", "--report", "report.html")
     report = (tmp_path / "report.html").read_text()
     assert '"labels": {"corpus": "f8k", "repaired wavs": 1}' in report  # repaired.tsv's own entry
-    assert '"repaired wavs": 1}' in report.split('"labels": {"corpus": "f8k", "kept utterances"')[1]  # the summary
+    assert '"repaired wavs": 1, ' in report.split('"labels": {"corpus": "f8k", "kept utterances"')[1]  # the summary

@@ -53,6 +53,18 @@ def test_embedding_the_test_split_matches_single_utterance_embeddings(trained, t
         assert np.linalg.norm(store[utt][0]) == pytest.approx(1.0, abs=1e-5)
 
 
+def test_embedding_logs_progress_lines(trained, tmp_path, caplog):
+    """One line after the first batch and one at the end (vgs.progress), counted in utterances."""
+    data, _, checkpoint = trained
+    with caplog.at_level("INFO", logger="vgs.train.embed"):
+        embed_utterances(
+            data["manifest"], [data["mfcc"]], checkpoint, tmp_path / "e.h5", split="test", batch_size=4, device="cpu",
+            run=RUN,
+        )  # fmt: skip
+    progress = [message.split(",")[0] for message in caplog.messages if " utt (" in message]
+    assert progress == [f"embed {data['manifest']}: 4/10 utt (40.0%)", f"embed {data['manifest']}: 10/10 utt (100.0%)"]
+
+
 def test_test_split_encoding_reads_only_the_test_captions_rows(trained, tmp_path, preadv_bytes):
     """A test-split encoding must not load the corpus's cache (SpokenCOCO's is ~42 GB): the bytes it
     reads are exactly its own captions' frames, counted from the file's index with h5py."""

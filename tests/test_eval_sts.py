@@ -104,8 +104,14 @@ def run_model(
     stores, natural_store = write_model(tmp_path / f"emb-{kind}-{seed}", world, kind, seed, system)
     out = tmp_path / f"eval-{kind}-{seed}"
     return evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], natural_store, world["sample"],
-                        out / "similarities.tsv", out / "correlations.tsv",
+                        out / "similarities.tsv", out / "correlations.tsv", out / "natural_cosines.tsv",
                         run=RunId(system or kind, seed))  # fmt: skip
+
+
+def run_bow(tmp_path: Path, world: dict[str, object]) -> None:
+    """The bag-of-words topline's outputs in ``tmp_path/bow``: s.tsv, c.tsv and n.tsv."""
+    out = tmp_path / "bow"
+    evaluate_topline("bow", world["pairs"], world["sample"], out / "s.tsv", out / "c.tsv", out / "n.tsv")
 
 
 @pytest.fixture
@@ -156,7 +162,7 @@ def test_missing_embedding_is_a_clear_error(tmp_path: Path, world) -> None:
     write_store(stores[0], [("m1/nothing", np.ones(DIM))], DIM, "embedding", {"model": "exact", "seed": 0})
     with pytest.raises(ValueError, match="no embedding.*encode rule"):
         evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], natural_store, world["sample"],
-                     tmp_path / "s.tsv", tmp_path / "c.tsv", run=RunId("exact", 0))  # fmt: skip
+                     tmp_path / "s.tsv", tmp_path / "c.tsv", tmp_path / "n.tsv", run=RunId("exact", 0))  # fmt: skip
     assert not (tmp_path / "s.tsv").exists()
 
 
@@ -176,7 +182,7 @@ def test_a_store_of_another_run_is_refused(tmp_path: Path, world, store, metadat
     write_store(foreign, [(key, source[key]) for key in source], DIM, "embedding", metadata)
     with pytest.raises(RunMismatch, match=f"{foreign.name}: {held}"):
         evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], natural_store, world["sample"],
-                     tmp_path / "s.tsv", tmp_path / "c.tsv", run=RunId("exact", 0))  # fmt: skip
+                     tmp_path / "s.tsv", tmp_path / "c.tsv", tmp_path / "n.tsv", run=RunId("exact", 0))  # fmt: skip
     assert not (tmp_path / "s.tsv").exists()
 
 
@@ -194,21 +200,23 @@ def test_an_encoder_layer_is_evaluated_from_its_own_layers_stores(tmp_path: Path
             {"speech_model": "hubert", "layer": 3, "pooling": "mean"},
         )
     evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], natural_store, world["sample"],
-                 tmp_path / "s.tsv", tmp_path / "c.tsv", run=RunId("hubert-L3", None))  # fmt: skip
+                 tmp_path / "s.tsv", tmp_path / "c.tsv", tmp_path / "n.tsv", run=RunId("hubert-L3", None))  # fmt: skip
     assert set(zip(read_tsv(tmp_path / "c.tsv")["system"], read_tsv(tmp_path / "c.tsv")["seed"])) == {("hubert-L3", "")}
     with pytest.raises(RunMismatch, match="m1.h5: holds run hubert-L3 \\(no seed\\) but is read as run hubert-L4"):
         evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], natural_store, world["sample"],
-                     tmp_path / "s4.tsv", tmp_path / "c4.tsv", run=RunId("hubert-L4", None))  # fmt: skip
+                     tmp_path / "s4.tsv", tmp_path / "c4.tsv", tmp_path / "n4.tsv",
+                     run=RunId("hubert-L4", None))  # fmt: skip
 
 
 def test_outputs_record_their_run(tmp_path: Path, world) -> None:
-    """similarities.tsv and correlations.tsv name their run in every row; a topline's seed is empty."""
+    """similarities.tsv, correlations.tsv and natural_cosines.tsv name their run in every row; a
+    topline's seed is empty."""
     run_model(tmp_path, world, "exact", 3, "flickr")
-    evaluate_topline("bow", world["pairs"], world["sample"], tmp_path / "bow" / "s.tsv", tmp_path / "bow" / "c.tsv")
-    for name in ("similarities.tsv", "correlations.tsv"):
+    run_bow(tmp_path, world)
+    for name in ("similarities.tsv", "correlations.tsv", "natural_cosines.tsv"):
         frame = read_tsv(tmp_path / "eval-exact-3" / name)
         assert set(zip(frame["system"], frame["seed"])) == {("flickr", "3")}
-    for name in ("s.tsv", "c.tsv"):
+    for name in ("s.tsv", "c.tsv", "n.tsv"):
         frame = read_tsv(tmp_path / "bow" / name)
         assert set(zip(frame["system"], frame["seed"])) == {("bow", "")}
 
@@ -242,7 +250,7 @@ def test_tables_from_runs(tmp_path: Path, world) -> None:
         runs.append({"system": kind, "kind": "speech", "corpus": f"corpus-{kind}", "subset_k": None, "seed": seed})
         correlations.append(tmp_path / f"eval-{kind}-{seed}" / "correlations.tsv")
         similarities.append(tmp_path / f"eval-{kind}-{seed}" / "similarities.tsv")
-    evaluate_topline("bow", world["pairs"], world["sample"], tmp_path / "bow" / "s.tsv", tmp_path / "bow" / "c.tsv")
+    run_bow(tmp_path, world)
     runs.append({"system": "bow", "kind": "text topline", "corpus": "text", "subset_k": None, "seed": None})
     correlations.append(tmp_path / "bow" / "c.tsv")
     similarities.append(tmp_path / "bow" / "s.tsv")
@@ -297,7 +305,8 @@ def test_voice_average_is_the_mean_cosine_over_all_voice_pairs(tmp_path: Path, w
                 DIM, "embedding", RUN_METADATA)  # fmt: skip
     out = tmp_path / "eval"
     evaluate_sts(world["pairs"], world["voices"], stores, world["natural"], tmp_path / "emb" / "natural.h5",
-                 world["sample"], out / "similarities.tsv", out / "correlations.tsv", run=RunId("m", 1))  # fmt: skip
+                 world["sample"], out / "similarities.tsv", out / "correlations.tsv", out / "natural_cosines.tsv",
+                 run=RunId("m", 1))  # fmt: skip
 
     def cosine(u: np.ndarray, v: np.ndarray) -> float:
         return float(u @ v / np.linalg.norm(u) / np.linalg.norm(v))
@@ -324,7 +333,7 @@ def test_table3_has_exactly_the_subset_models_with_delta_aic_to_their_best(tmp_p
         run_model(tmp_path, world, kind, seed, system)
         runs.append({"system": system, "kind": "speech", "corpus": "c", "subset_k": k, "seed": seed})
         similarities.append(tmp_path / f"eval-{kind}-{seed}" / "similarities.tsv")
-    evaluate_topline("bow", world["pairs"], world["sample"], tmp_path / "bow" / "s.tsv", tmp_path / "bow" / "c.tsv")
+    run_bow(tmp_path, world)
     runs.append({"system": "bow", "kind": "text topline", "corpus": "text", "subset_k": None, "seed": None})
     similarities.append(tmp_path / "bow" / "s.tsv")
     paths = {fmt: tmp_path / f"t3.{fmt}" for fmt in ("csv", "md", "tex")}

@@ -70,10 +70,14 @@ def test_efficientnet_lite0_weights_fit_the_architecture() -> None:
     assert 652 in top5  # ImageNet class 652: military uniform (Grace Hopper in uniform)
 
 
-def test_efficientnet_store(tmp_path: Path) -> None:
+def test_efficientnet_store(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     manifest = image_manifest(tmp_path, 3)
     out = tmp_path / "features.h5"
-    assert extract_image_store(manifest, out, "efficientnet_lite0", crops="centre", batch_size=2, device="cpu") == 3
+    with caplog.at_level("INFO", logger="vgs.features.images"):
+        assert extract_image_store(manifest, out, "efficientnet_lite0", crops="centre", batch_size=2, device="cpu") == 3
+    # Progress lines (vgs.progress): after the first batch and at the end.
+    progress = [message.split(",")[0] for message in caplog.messages if " img (" in message]
+    assert progress == ["efficientnet_lite0 features: 2/3 img (66.7%)", "efficientnet_lite0 features: 3/3 img (100.0%)"]
     store = ArrayStore(out)
     assert sorted(store) == ["img0", "img1", "img2"] and store.kind == "image" and store.dim == 1280
     assert store.metadata["backbone"] == "efficientnet_lite0" and store.metadata["crops"] == "centre"

@@ -20,8 +20,9 @@ from vgs.model import ModelConfig
 from vgs.train.data import load_training_data
 from vgs.train.device import Runtime
 from vgs.train.synthetic import synthetic_corpus
+from vgs_ops import costs
 from vgs_ops.bench.gpu import harness, suite, throughput
-from vgs_ops.bench.train import ASSUMED_GPU_TFLOPS, SIZES, gpu_hours_estimate
+from vgs_ops.bench.train import gpu_hours_projection, paper_plan
 
 TINY = {"conv_channels": 8, "conv_kernel": 4, "conv_stride": 2, "rnn_layers": 1, "rnn_hidden": 8, "attention_hidden": 8}
 
@@ -71,22 +72,51 @@ def test_quick_check_writes_every_field(tmp_path):
 
     estimate = r["gpu_hours"]["estimate"]
     assert (
-        "estimate" in estimate["kind"]
-        and estimate["gpu_hours_total"] == gpu_hours_estimate(SIZES["paper"])["gpu_hours_total"]
+        "not measured" in estimate["kind"] and estimate["gpu_hours_total"] == gpu_hours_projection()["gpu_hours_total"]
     )
+    probes = r["probes"]
+    assert set(probes) == {"concurrent", "packed", "half_lstm", "graphs", "sharing"}
+    assert all(probes[name]["check"]["ok"] for name in ("concurrent", "packed", "graphs", "sharing"))
+    assert all(probes["half_lstm"][arm]["check"]["max_relative_difference"] > 0 for arm in ("bf16", "fp16"))
+    if on_cpu:
+        assert all(not_on_cpu(probes[name]["timing"]) for name in ("concurrent", "packed", "graphs"))
+        assert not_on_cpu(probes["sharing"]["runs"])
     digest = (tmp_path / "gpu.md").read_text()
-    assert "GPU hours" in digest and "resume: fp32 ok" in digest
+    assert "GPU hours" in digest and "resume: fp32 ok" in digest and "| packed | ok (" in digest
 
 
-def test_measured_projection_scales_the_estimate_by_the_measured_rate():
-    arms = {"bf16-eager": {"bucketed": {"achieved_tflops": 2 * ASSUMED_GPU_TFLOPS}}}
-    hours = suite.gpu_hours(SIZES["paper"], arms, "Some GPU", "none")
-    assumed = hours["estimate"]["gpu_hours_total"]
-    measured = hours["measured"]["bf16-bucketed"]
-    # Twice the achieved rate, half the hours (per-model rounding to 0.1 h aside).
-    assert measured["gpu_hours_total"] == pytest.approx(assumed / 2, abs=0.2)
-    assert measured["mode"] == "eager" and "not measured" in hours["estimate"]["kind"]
-    assert set(hours["measured"]) == {"bf16-bucketed"}  # nothing projected from arms that did not run
+def test_the_full_check_fits_the_eight_minutes():
+    """Every part of the full plan, probes included, within the parts' budget, and that budget with a
+    minute to spare for start-up (imports, CUDA context) within the 8 minutes a GPU check may take."""
+    assert sum(harness.FULL.part_budgets.values()) <= harness.FULL.budget_s <= 8 * 60 - 60
+    assert set(harness.FULL.part_budgets) == set(harness.QUICK.part_budgets)
+    assert {f"probe_{name}" for name in suite.PROBES} <= set(harness.FULL.part_budgets)
+
+
+def test_a_measured_arm_is_projected_through_the_cost_model():
+    """One GPU-hour estimator: a measured arm's hours are `make plan`'s for paper.yaml with that arm's
+    batches and its rate in padded frames (useful TFLOP/s x the padded frames per frame measured).
+
+    Hand check: paper.yaml trains fp32 on random batches at the fp32 rate of vgs_ops.costs, so an arm
+    measuring exactly that rate (as useful frames: 19.8 / 1.92) on random batches padded 1.92x must
+    project `make plan`'s hours; at twice the rate, the model work takes half the time.
+    """
+    padding = costs.PADDING["random"]
+    rate = costs.GPU_PADDED_TFLOPS["fp32"]
+    arms = {"fp32-eager": {"random": {"achieved_tflops": rate / padding}}}
+    hours = suite.gpu_hours(arms, {"bucketed": 1.1, "random": padding}, "Some GPU", "none")
+    plan = costs.training_gpu_hours(paper_plan())
+    measured = hours["measured"]["fp32-random"]
+    assert measured["gpu_hours_per_model"] == {model: round(value, 1) for model, value in plan.items()}
+    assert measured["gpu_hours_total"] == hours["estimate"]["gpu_hours_total"]
+    assert measured["padded_tflops"] == pytest.approx(rate) and measured["mode"] == "eager"
+    assert set(hours["measured"]) == {"fp32-random"}  # nothing projected from arms that did not run
+    start = costs.JOB_START_S / 3600
+    doubled = suite.gpu_hours(
+        {"fp32-eager": {"random": {"achieved_tflops": 2 * rate / padding}}}, {"random": padding}, "GPU", "none"
+    )["measured"]["fp32-random"]["gpu_hours_per_model"]
+    assert doubled["places"] == pytest.approx(round(start + (plan["places"] - start) / 2, 1), abs=0.05)
+    assert len(plan) == 8 and "not measured" in hours["estimate"]["kind"]
 
 
 def test_a_part_that_no_longer_fits_is_skipped_with_the_reason():

@@ -267,6 +267,14 @@ def test_silent_utterances_are_named_for_the_terminal(tmp_path: Path, caplog: py
     assert np.abs(ArrayStore(tmp_path / "shard0.h5")["u2"]).max() < 1e-6  # zero up to float64 rounding
 
 
+def test_extraction_logs_progress_lines(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Progress lines (vgs.progress), counted in utterances: here one chunk, so one line."""
+    manifest = write_manifest(tmp_path, 3)
+    with caplog.at_level("INFO", logger="vgs.features.mfcc"):
+        extract_mfcc_store(manifest, tmp_path / "shard0.h5")
+    assert [message.split(",")[0] for message in caplog.messages if " utt (" in message] == ["mfcc: 3/3 utt (100.0%)"]
+
+
 def test_interrupted_extraction_leaves_nothing_a_rerun_accepts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     manifest = write_manifest(tmp_path, 5)
     out = tmp_path / "out" / "shard0.h5"

@@ -34,24 +34,6 @@ def test_output_shapes_and_unit_norm(model):
     assert torch.allclose(images.norm(dim=1), torch.ones(3), atol=1e-6)
 
 
-def test_paper_size_has_the_papers_dimensions():
-    paper = {
-        "conv_channels": 64,
-        "conv_kernel": 6,
-        "conv_stride": 2,
-        "rnn_layers": 4,
-        "rnn_hidden": 1024,
-        "attention_hidden": 128,
-    }
-    config = model_config({"size": "paper", "sizes": {"paper": paper}}, image_dim=2048)
-    model = VGSModel(config)
-    assert config.embed_dim == 2048
-    assert model.caption_encoder.pool.score[0].weight.shape == (128, 2048)
-    assert model.caption_encoder.pool.score[2].weight.shape == (2048, 128)
-    assert len(model.caption_encoder.rnn.forward_layers) == 4
-    assert model.caption_encoder.conv.weight.shape == (64, 39, 6)
-
-
 def test_unknown_size_is_named():
     with pytest.raises(ValueError, match="'huge' is not one of"):
         model_config({"size": "huge", "sizes": {"small": {}}}, image_dim=4)

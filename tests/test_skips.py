@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+import conftest
 from conftest import REPO, SHARED_STS, real_sts, skip_or_fail_in_ci
+from vgs_ops.cluster import local_slurm
 
 
 def _outcome(check: Callable[[], object]) -> tuple[type[BaseException], bool]:
@@ -89,3 +91,18 @@ def test_a():
         skip_or_fail_in_ci("fine")
 """
     assert [line for line, _ in bare_skips(source)] == [3, 4, 5, 7, 8]
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("", "SKIPPED"), ("true", "FAIL under CI=true")])
+def test_the_header_names_the_slurm_tests_that_cannot_run_here(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: str
+) -> None:
+    """`make test` installs nothing: where SLURM is missing, the run says so before it starts (and
+    lists each skip with the same reason at the end)."""
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setattr(local_slurm, "unavailable_reason", lambda: "SLURM test cluster needs sbatch")
+    assert (
+        f"{outcome}: the SLURM tests (marker slurm): SLURM test cluster needs sbatch" in conftest.pytest_report_header()
+    )
+    monkeypatch.setattr(local_slurm, "unavailable_reason", lambda: None)
+    assert not [line for line in conftest.pytest_report_header() if "SLURM" in line]

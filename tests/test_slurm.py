@@ -8,6 +8,7 @@ with the install command (and fails under CI, ``CI=true``).
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -24,12 +25,12 @@ import yaml
 
 from conftest import skip_or_fail_in_ci
 from plan import load_rules
+from vgs import layout
 from vgs_ops.cluster.local_slurm import ClusterError, JobRecord, LocalSlurmCluster, unavailable_reason
 
 REPO = Path(__file__).resolve().parents[1]
 SLURM_PROFILE = REPO / "workflow" / "profiles" / "slurm"
 TOY_SNAKEFILE = Path(__file__).resolve().parent / "slurm" / "Snakefile"
-TRAIN_SNAKEFILE = Path(__file__).resolve().parent / "slurm" / "train.smk"
 # The time-limit test's partition: SLURM's shortest limit, one minute.
 SHORT_PARTITION, SHORT_LIMIT_MINUTES = "short", 1
 
@@ -70,8 +71,10 @@ def run_profile(
     *args: str,
     snakefile: Path = TOY_SNAKEFILE,
     timeout: float = 300,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``snakemake --profile workflow/profiles/slurm`` in ``workdir`` against ``cluster``."""
+    """``snakemake --profile workflow/profiles/slurm`` in ``workdir`` against ``cluster`` (``env``:
+    more environment variables)."""
     command = [
         sys.executable,
         "-m",
@@ -87,7 +90,7 @@ def run_profile(
     ]
     return subprocess.run(
         command,
-        env=cluster.env,
+        env={**cluster.env, **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -200,13 +203,15 @@ def tiny_world_config() -> dict:
     config["subsets"].update(source="world-coco", total=8, k=[1, 2])
     config["features"]["mfcc"]["shards"] = 1
     config["features"]["image"]["batch_size"] = 8
-    config["model"]["sizes"]["tiny"] = {
-        "conv_channels": 8,
-        "conv_kernel": 6,
-        "conv_stride": 3,
-        "rnn_layers": 1,
-        "rnn_hidden": 8,
-        "attention_hidden": 8,
+    config["model"]["sizes"] = {
+        "tiny": {
+            "conv_channels": 8,
+            "conv_kernel": 6,
+            "conv_stride": 3,
+            "rnn_layers": 1,
+            "rnn_hidden": 8,
+            "attention_hidden": 8,
+        }
     }
     config["model"]["size"] = "tiny"
     config["train"].update(epochs=2, batch_size=4, threads=1)
@@ -376,27 +381,54 @@ TIME_LIMIT_MODEL = {
     "rnn_hidden": 16,
     "attention_hidden": 8,
 }
+TIME_LIMIT_RUN = {"model": "coco", "seed": 1}
+# Puts tests/slurm/slow_steps/sitecustomize.py into every Python process of the run.
+SLOW_STEPS = Path(__file__).resolve().parent / "slurm" / "slow_steps"
 
 
-def time_limit_config(step_seconds: float) -> dict:
-    """Config of tests/slurm/train.smk: a tiny model, one-minute jobs, enough submissions."""
-    return {
-        "partition": SHORT_PARTITION,
-        "step_seconds": step_seconds,
-        "model": {"size": "tiny", "sizes": {"tiny": TIME_LIMIT_MODEL}},
-        "train": {
-            "epochs": TIME_LIMIT_EPOCHS,
-            "batch_size": 8,
-            "lr_max": 2e-3,
-            "lr_min": 2e-5,
-            "lr_period_epochs": 4,
-            "progress": False,
-            "threads": 1,
-            "mem_mb": 1000,
-            "runtime": SHORT_LIMIT_MINUTES,
-            "submissions": 10,
-        },
+def time_limit_config() -> dict:
+    """config.yaml with one model (coco, seed 1) that trains a tiny network for 24 epochs on CPU,
+    one-minute submissions, up to ten of them (`train.submissions`: the train rule's `retries`)."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["models"] = {TIME_LIMIT_RUN["model"]: {"corpus": "world-coco"}}
+    config["seeds"] = [TIME_LIMIT_RUN["seed"]]
+    config["features"]["mfcc"]["shards"] = 1
+    config["model"] = {"size": "tiny", "sizes": {"tiny": TIME_LIMIT_MODEL}}
+    config["train"] = {
+        "epochs": TIME_LIMIT_EPOCHS,
+        "batch_size": 8,
+        "lr_max": 2e-3,
+        "lr_min": 2e-5,
+        "lr_period_epochs": 4,
+        "progress": True,  # a line at each epoch's end (24 steps < progress_every_steps), for the SLURM log
+        "threads": 1,
+        "mem_mb": 1000,
+        "runtime": SHORT_LIMIT_MINUTES,
+        "submissions": 10,
     }
+    config["resources"] = {"gpu": False}
+    return config
+
+
+def place_training_inputs(workdir: Path, config: dict) -> Path:
+    """A synthetic corpus (96 training images x 2 captions, 8 dev images) written where the train
+    rule reads its inputs (the plan's manifest, MFCC shard and image features); returns the run's
+    checkpoint, the target."""
+    from vgs.config import validate_config
+    from vgs.plan import WorkflowPlan
+    from vgs.train.synthetic import synthetic_corpus
+
+    synthetic = synthetic_corpus(workdir / "synthetic", images={"train": 96, "dev": 8}, captions_per_image=2)
+    inputs = WorkflowPlan(validate_config(copy.deepcopy(config))).train_inputs(TIME_LIMIT_RUN["model"])
+    [mfcc_shard] = inputs["mfcc"]
+    for source, target in (
+        (synthetic["manifest"], inputs["manifest"]),
+        (synthetic["mfcc"], mfcc_shard),
+        (synthetic["images"], inputs["images"]),
+    ):
+        (workdir / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(source, workdir / target)
+    return Path(layout.fill(layout.CHECKPOINT, **TIME_LIMIT_RUN))
 
 
 def kill_leftovers(workdir: Path) -> None:
@@ -421,45 +453,54 @@ def test_training_past_the_partition_time_limit_resumes_over_submissions_bit_ide
     cluster: LocalSlurmCluster,
     tmp_path: Path,
 ):
-    """A training job longer than its partition's one-minute limit, through the SLURM profile.
+    """The workflow's train rule (the real Snakefile and workflow/rules/train.smk) longer than its
+    partition's one-minute limit, through the SLURM profile.
 
     At each limit SLURM sends SIGTERM; the trainer saves its step inside the epoch, the job ends
-    TIMEOUT and Snakemake resubmits it (`retries` = train.submissions - 1) until it completes.
-    The weights, best epoch and log must equal an uninterrupted local run of the same rule.
+    TIMEOUT and Snakemake resubmits it (the rule's `retries` = train.submissions - 1) until it
+    completes. The profile's own `retries: 1` is turned off (`--retries 0`), so only the rule's
+    `retries` can resubmit: without it the first TIMEOUT ends the run. Only the train rule runs
+    (`--allowed-rules train`: its inputs are a synthetic corpus placed where the rule reads them),
+    in the `short` partition (`--set-resources`). The weights, best epoch and log must equal an
+    uninterrupted local run of the same rule.
     """
     import torch
 
     from vgs.train.checkpoint import load_checkpoint
-    from vgs.train.synthetic import synthetic_corpus
 
+    config = time_limit_config()
     remote, local = tmp_path / "slurm", tmp_path / "local"
-    synthetic_corpus(remote / "data", images={"train": 96, "dev": 8}, captions_per_image=2)
-    shutil.copytree(remote / "data", local / "data")
-    for workdir, step_seconds in ((remote, STEP_SECONDS), (local, 0)):
-        (workdir / "config.yaml").write_text(yaml.safe_dump(time_limit_config(step_seconds)))
-    # The uninterrupted reference: the workflow's script at full speed, on this host.
+    for workdir in (remote, local):
+        workdir.mkdir()
+        (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        target = place_training_inputs(workdir, config)
+    # The target first: the options after it take several values each.
+    only_train = [str(target), "--allowed-rules", "train"]
+    # The uninterrupted reference: the same rule at full speed, on this host.
     reference = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(TRAIN_SNAKEFILE),
-            "--directory",
-            str(local),
-            "--configfile",
-            str(local / "config.yaml"),
-            "--cores",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(local),
+         *only_train, "--configfile", str(local / "config.yaml"), "--cores", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     before = cluster.sacct()
+    slowed = {
+        "VGS_TEST_STEP_SECONDS": str(STEP_SECONDS),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(SLOW_STEPS), os.environ.get("PYTHONPATH")])),
+    }
 
     result = run_profile(
-        cluster, remote, "--configfile", str(remote / "config.yaml"), snakefile=TRAIN_SNAKEFILE, timeout=600
+        cluster,
+        remote,
+        *only_train,
+        "--configfile",
+        str(remote / "config.yaml"),
+        "--retries",
+        "0",
+        "--set-resources",
+        f"train:slurm_partition={SHORT_PARTITION}",
+        snakefile=REPO / "Snakefile",
+        timeout=600,
+        env=slowed,
     )
     (tmp_path / "snakemake.err").write_text(result.stderr)
 
@@ -476,17 +517,25 @@ def test_training_past_the_partition_time_limit_resumes_over_submissions_bit_ide
     # limit that comes after the last step stops nothing), and the last submission resumed.
     stops = re.findall(r"stopped by SIGTERM after batch (\d+) of (\d+) in epoch", result.stderr)
     assert stops and all(0 < int(done) <= int(total) for done, total in stops), result.stderr[-6000:]
-    assert "resumed model/seed1/checkpoints" in (remote / "logs" / "train" / "model" / "seed1.log").read_text()
+    checkpoints = layout.fill(layout.EPOCH_CHECKPOINTS, **TIME_LIMIT_RUN)
+    assert (
+        f"resumed {checkpoints}"
+        in (remote / layout.log("train", layout.fill(layout.RUN, **TIME_LIMIT_RUN))).read_text()
+    )
+    # Progress lines reach the stopped jobs' SLURM logs too (vgs.rulekit), not only the rule's log.
+    slurm_logs = "".join(p.read_text() for p in (remote / "results" / "logs" / "slurm").rglob("*.log"))
+    progress = r"coco seed 1: epoch \d+/24 step 24/24 \(100\.0%\), [\d.]+ captions/s"
+    assert re.search(progress, slurm_logs), slurm_logs[-3000:]
 
-    for name in ("best.pt", "checkpoints/last.pt"):
-        ours = load_checkpoint(remote / "model" / "seed1" / name)
-        theirs = load_checkpoint(local / "model" / "seed1" / name)
+    for path in (target, Path(checkpoints) / "last.pt"):
+        ours, theirs = load_checkpoint(remote / path), load_checkpoint(local / path)
         assert ours["model"].keys() == theirs["model"].keys()
-        assert all(torch.equal(ours["model"][k], theirs["model"][k]) for k in ours["model"]), name
+        assert all(torch.equal(ours["model"][k], theirs["model"][k]) for k in ours["model"]), path
     columns = ["epoch", "train_loss", "dev_loss", "dev_r1", "dev_r5", "dev_r10", "lr"]
+    train_log = layout.fill(layout.TRAIN_LOG, **TIME_LIMIT_RUN)
     pd.testing.assert_frame_equal(
-        pd.read_csv(remote / "model" / "seed1" / "train_log.tsv", sep="\t")[columns],
-        pd.read_csv(local / "model" / "seed1" / "train_log.tsv", sep="\t")[columns],
+        pd.read_csv(remote / train_log, sep="\t")[columns],
+        pd.read_csv(local / train_log, sep="\t")[columns],
         check_exact=True,
     )
 

@@ -23,9 +23,11 @@ import yaml
 from transformers import AutoConfig, AutoModel
 
 from conftest import REPO
+from vgs import layout
 from vgs.config import ConfigError, load_config, validate_config
 from vgs.evaluate.figures import speech_model_layer_figure
 from vgs.evaluate.tables import SPEECH_MODEL, comparisons_table, system_label
+from vgs.plan import WorkflowPlan
 from vgs.speech_models.embed import embed_sts_with_speech_model, layer_store
 from vgs.speech_models.hf import (
     SAMPLE_RATE,
@@ -334,9 +336,7 @@ def test_the_benchmark_runs_on_torch_numpy_and_transformers_alone(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(REPO / "workflow")})  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     modules = result.stdout.split("MODULES", 1)[1].strip()
-    assert modules == str(
-        ["vgs", "vgs_ops.bench", "vgs.speech_models", "vgs.speech_models.hf", "vgs.speech_models.spec"]
-    )
+    assert modules == str(["vgs", "vgs.speech_models", "vgs.speech_models.hf", "vgs.speech_models.spec"])
     record = json.loads((tmp_path / "speech_models.json").read_text())
     (tiny,) = [value for value in record["results"].values() if isinstance(value, dict)]
     assert tiny["utterances"] == 8 and tiny["layers_read"] == 3 and tiny["utterances_per_s"] > 0
@@ -344,3 +344,13 @@ def test_the_benchmark_runs_on_torch_numpy_and_transformers_alone(tmp_path):
     assert tiny["spokensts_hours_estimate"] == pytest.approx(hours, rel=0.02, abs=0.01)
     assert tiny["spokensts_utterances"] == 122_388 + 638 * 2 * 4
     assert (tmp_path / "speech_models.md").read_text().count("|") > 10
+
+
+def test_the_evaluation_reads_the_stores_the_embedding_job_writes() -> None:
+    """Both sides take the layer store's name from vgs.layout: the job writes layer_store(directory, ...)
+    inside its directory output, and the rule evaluating one layer asks the plan for the same path."""
+    directory = layout.fill(layout.SPEECH_MODEL_EMBEDDINGS, speech_model="tiny", sts_set="world")
+    for name in ("m1", "natural"):
+        written = str(layer_store(directory, 2, name))
+        assert written == WorkflowPlan.speech_model_layer_store("tiny", "world", "2", name)
+        assert written == f"results/embeddings/speech_models/tiny/sts/world/layer2/{name}.h5"

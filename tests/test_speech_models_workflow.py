@@ -1,6 +1,7 @@
 """The speech-models overlay (workflow/config/speech_models.yaml) through Snakemake on a tiny world: the random
-tiny speech model's layers end in the STS tables, the model comparisons, the all-models AIC table and
-the layer-wise figure, labelled as random; a bad layer stops planning with one message.
+tiny speech model's layers end in the STS tables, the model comparisons, the all-models AIC table,
+the SpokenSTS protocols' tables and the layer-wise figure, labelled as random; a bad layer stops
+planning with one message.
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ def test_the_overlay_ends_in_the_layer_figure_and_rows_labelled_random(tmp_path)
     against_ours = comparisons[(comparisons["a"] == "flickr") & comparisons["b"].str.startswith("tiny-random-L")]
     assert len(against_ours) == len(SYSTEMS)
     assert "random weights" in (tables / "sts_correlations.md").read_text()
+    # Every layer is scored under every SpokenSTS protocol, natural scopes included.
+    pasad = pd.read_csv(tables / "spokensts_pasad2024-points.csv")
+    assert sorted(pasad.loc[pasad["kind"] == "speech model", "system"]) == SYSTEMS
+    # The world's stand-in voices take turns, one reading a pair's both sides (the eval log: "1 speaker
+    # pairs"), so every system, a topline too, has one point a pair there.
+    assert pasad["spearman"].notna().all() and (pasad["n_points"] == pasad["n"]).all()
 
 
 def test_a_layer_out_of_range_stops_planning_with_one_message(tmp_path):

@@ -23,8 +23,11 @@ import yaml
 from scipy.stats import binomtest
 
 from conftest import REPO
+from plan import rules_loaded_aside
+from vgs.config import validate_config
 from vgs.evaluate.labels import SYNTHETIC_STAND_IN
 from vgs.io import PARTIAL_GLOB
+from vgs_ops.costs import HEAVY_RULES, job_cost
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 STAGE_RULES = {
@@ -54,6 +57,8 @@ STAGE_RULES = {
     "figure1",
     "figure2",
     "figure_learning_curves",
+    "table_spokensts_protocol",
+    "figure_spokensts_protocols",
 }
 
 
@@ -167,6 +172,19 @@ def assert_sts_counts_every_world_pair(correlations: pd.DataFrame, sts: dict) ->
     assert ((with_ci["pearson_low"] <= with_ci["pearson"]) & (with_ci["pearson"] <= with_ci["pearson_high"])).all()
 
 
+def assert_every_protocol_scores_every_system(results: Path, systems: set[str]) -> None:
+    """One table per SpokenSTS protocol, each with every system of the STS tables and a headline
+    number for each (the world's natural sample is its synthetic stand-in), and the ranking figure."""
+    for protocol in ("merkx2021", "pasad2024", "pasad2024-points", "zhu2022"):
+        table = pd.read_csv(results / "tables" / "world" / f"spokensts_{protocol}.csv")
+        assert set(table["system"]) == systems and set(table["protocol"]) == {protocol}
+        headline = table[table["headline"].notna()]
+        assert sorted(headline["system"]) == sorted(systems), protocol
+        assert headline.apply(lambda row: -1 <= row[row["headline"]] <= 1, axis=1).all(), protocol
+        assert protocol in (results / "tables" / "world" / f"spokensts_{protocol}.md").read_text()
+    assert (results / "figures" / "world" / "spokensts_protocols.png").read_bytes()[:4] == b"\x89PNG"
+
+
 @pytest.mark.slow
 def test_whole_dag_runs_on_a_tiny_world_and_a_rerun_has_nothing_to_do(tiny_world):
     tmp_path = tiny_world
@@ -185,6 +203,7 @@ def test_whole_dag_runs_on_a_tiny_world_and_a_rerun_has_nothing_to_do(tiny_world
     # The world's natural-speech sample is a synthetic stand-in and is labelled so.
     assert {SYNTHETIC_STAND_IN, "All"} <= set(correlations["group"])
     assert "Natural speech" not in set(correlations["group"])
+    assert_every_protocol_scores_every_system(results, set(correlations["system"]))
     assert (results / "tables" / "world" / "table3_aic_all.md").stat().st_size > 0
     # The study is in the default targets when configured, with every cell x seed, and only in its
     # own tables (Table 2 above holds the paper-style models only).
@@ -208,6 +227,71 @@ def test_whole_dag_runs_on_a_tiny_world_and_a_rerun_has_nothing_to_do(tiny_world
     assert report.returncode == 0, report.stderr[-4000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
     assert "figure1.png" in html and "table2_retrieval" in html
+
+
+#: Bounds on projected / measured for each heavy job of the tiny world (why: the test below).
+CPU_SECONDS_RATIO = (0.5, 10.0)
+PEAK_MEMORY_RATIO_MAX = 3.0
+
+
+def benchmarked_heavy_jobs(workdir: Path) -> list[tuple[str, dict[str, str], pd.Series]]:
+    """(rule, wildcards, the last line of its `benchmark:` file) of every heavy job (vgs_ops.costs)
+    that ran in ``workdir``; the wildcards are read back from each file's path by the rule's own
+    benchmark pattern."""
+    jobs = []
+    with rules_loaded_aside((str(workdir / "config.yaml"),)) as rules:
+        patterns = {rule: rules[rule].benchmark for rule in HEAVY_RULES}
+    for path in sorted((workdir / "results" / "logs" / "benchmarks").rglob("*.tsv")):
+        relative = path.relative_to(workdir).as_posix()
+        for rule, pattern in patterns.items():
+            match = pattern.match(relative)
+            if match:
+                jobs.append((rule, match.groupdict(), pd.read_csv(path, sep="\t").iloc[-1]))
+    return jobs
+
+
+@pytest.mark.slow
+def test_projected_costs_are_near_what_the_jobs_measured(tiny_world):
+    """vgs_ops.costs' projection of every heavy job of the tiny world, for the CPU it ran on, against
+    the job's `benchmark:` file (Snakemake's measurement).
+
+    CPU seconds, not wall seconds: the run shares two cores with whatever else runs (jobs measured
+    5-20x their CPU time in wall time at a load average of 9), while the CPU a job uses depends on
+    the job. Bounds, and why:
+
+    - Memory: every job's peak RSS fits its request (the projection x 1.5), and the projection is
+      at most 3x the peak. At this size a job's memory is the interpreter, torch and a small model:
+      measured 0.76-1.46 GB against 1.1-2.1 GB projected for the torch jobs (1.03-2.03x), 0.13
+      against 0.3 GB for load_corpus, which imports no torch (2.34x; 2026-12-07).
+    - Time: projected core-seconds are 0.5-10x the measured CPU seconds. Below 0.5 a job would
+      outgrow its runtime request (the projection x 2) once its work, not its start-up, dominates.
+      Above: every job here is mostly start-up, projected as 5 s (JOB_START_S, wall time of torch
+      jobs on the full world), about 2x the CPU a torch job's start takes and 8x load_corpus's.
+      Measured 2026-12-07: 0.74-2.7 for the torch jobs (1.0-1.19 for the three 30-epoch trainings,
+      where the FLOP term is up to 70% of the projection), 7.4-8.3 for load_corpus.
+
+    What it cannot see: the work terms of most jobs (FLOPs, audio hours, images) are a few percent
+    of their projection at this size; docs/full-scale.md compares training with runs 10-100x larger.
+    """
+    config = validate_config(yaml.safe_load((tiny_world / "config.yaml").read_text()))
+    config["resources"]["gpu"] = False  # the run had no GPU: every job ran on the CPU
+    jobs = benchmarked_heavy_jobs(tiny_world)
+    assert {rule for rule, _, _ in jobs} == set(HEAVY_RULES)
+    outside = []
+    for rule, wildcards, measured in jobs:
+        cost = job_cost(config, rule, wildcards, tiny_world / "results")
+        seconds = cost.seconds * cost.threads / measured["cpu_time"]
+        memory = cost.peak_mb / measured["max_rss"]
+        if not CPU_SECONDS_RATIO[0] <= seconds <= CPU_SECONDS_RATIO[1]:
+            outside.append(
+                f"{rule} {wildcards}: {cost.seconds:.1f} s x {cost.threads} threads projected, "
+                f"{measured['cpu_time']} CPU-s measured"
+            )
+        if not (measured["max_rss"] <= cost.resources()["mem_mb"] and memory <= PEAK_MEMORY_RATIO_MAX):
+            outside.append(
+                f"{rule} {wildcards}: {cost.peak_mb:.0f} MB projected, {measured['max_rss']} MB peak RSS measured"
+            )
+    assert not outside, "\n".join(outside)
 
 
 @pytest.mark.slow

@@ -54,6 +54,15 @@ def test_the_paper_plans_the_papers_systems(configs, name):
         "results/figures/real/figure2.png" in targets and "results/figures/real/speech_model_layers.png" not in targets
     )
     assert "results/tables/table2_retrieval.tex" in targets
+    assert_protocols_planned(targets, "real")
+
+
+def assert_protocols_planned(targets: list[str], sts_set: str) -> None:
+    """One table per SpokenSTS protocol in every format, and the figure of their rankings."""
+    for protocol in ("merkx2021", "pasad2024", "pasad2024-points", "zhu2022"):
+        for ext in ("csv", "md", "tex"):
+            assert f"results/tables/{sts_set}/spokensts_{protocol}.{ext}" in targets
+    assert f"results/figures/{sts_set}/spokensts_protocols.png" in targets
 
 
 def test_the_world_trains_its_corpora_and_subsets_and_gets_no_paper_comparison(configs):
@@ -64,6 +73,7 @@ def test_the_world_trains_its_corpora_and_subsets_and_gets_no_paper_comparison(c
     assert plan.train_manifest("world-coco-k3") == "results/subsets/world-coco/n600/k3/manifest.tsv"
     assert plan.train_manifest("coco") == "results/corpora/world-coco/manifest.tsv"
     assert plan.mfcc_files("sts/world/natural") == ["results/features/mfcc/sts/world/natural/shard0.h5"]
+    assert_protocols_planned(plan.final_targets(), "world")
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
@@ -94,7 +104,7 @@ def test_every_record_names_only_its_own_runs_files(configs, name):
         files = [
             value
             for field, value in record.items()
-            if field in ("similarities", "correlations", "retrieval", "train_log", "benchmark")
+            if field in ("similarities", "correlations", "natural_cosines", "retrieval", "train_log", "benchmark")
         ]
         assert files and all(key in path for path in files), record
 
@@ -160,6 +170,21 @@ def test_study_and_paper_subsets_with_different_seeds_cannot_nest(configs):
         WorkflowPlan(config).subset_ranking("world-coco", 600)
     ranking = plan_of(configs, "study").subset_ranking("world-coco", 600)
     assert ranking["ks"] == [1, 2, 3, 4, 5, 10] and ranking["total_key"] == "subsets.total"
+
+
+def test_a_subset_names_the_config_keys_that_ask_for_it(configs):
+    """config.yaml's subsets: 600 captions at k in 1-5 and 10; study.yaml's cells: 60-480 captions at
+    k in 1, 2, 5, 10. A subset both ask for names both sections' keys."""
+
+    def keys(config: dict, total: int, k: int) -> tuple[str, str]:
+        ranking = WorkflowPlan(config).subset_ranking("world-coco", total, k)
+        return ranking["total_key"], ranking["k_key"]
+
+    assert keys(configs["study"], 600, 10) == ("subsets.total", "subsets.k")
+    assert keys(configs["study"], 60, 5) == ("study.totals", "study.k")
+    both = {**configs["study"], "study": {**configs["study"]["study"], "totals": [60, 600]}}
+    assert keys(both, 600, 5) == ("subsets.total and study.totals", "subsets.k and study.k")
+    assert keys(both, 600, 3) == ("subsets.total", "subsets.k")  # k = 3 is the paper subsets' only
 
 
 def test_layout_fill_refuses_missing_and_unknown_wildcards():

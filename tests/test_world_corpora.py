@@ -189,9 +189,9 @@ def test_real_loaders_read_the_world_corpora(world):
 
     for name in WORLD["corpora"]:
         _touch_wavs(read_tsv(world / "corpora" / name / "speech_jobs.tsv"))
-    flickr = load_flickr8k(f"{OUT}/corpora/flickr")
-    places = load_places(f"{OUT}/corpora/places")
-    coco = load_spokencoco(f"{OUT}/corpora/coco", dev_images=2, test_images=2, seed=0, selection="seeded")
+    flickr = load_flickr8k(f"{OUT}/corpora/flickr").manifest
+    places = load_places(f"{OUT}/corpora/places").manifest
+    coco = load_spokencoco(f"{OUT}/corpora/coco", dev_images=2, test_images=2, seed=0, selection="seeded").manifest
     assert flickr["split"].value_counts().to_dict() == {"train": 20, "test": 15, "dev": 10}
     assert places["split"].value_counts().to_dict() == {"train": 6, "dev": 2, "test": 2}
     assert coco["split"].value_counts().to_dict() == {"train": 30, "dev": 20, "test": 20}

@@ -11,6 +11,7 @@ from vgs.config import ConfigError, validate_config
 from vgs_ops.costs import job_cost
 from vgs.speech_models.spec import SpeechModelConfigError
 from vgs.evaluate.labels import natural_description, natural_label
+from vgs.evaluate.protocols import PROTOCOLS
 from vgs.features.frames import ms_to_samples
 from vgs.plan import WorkflowPlan, files_of, records_input
 
@@ -103,7 +104,7 @@ def job_resources(rule, overrides=None):
         def value(wildcards):
             if key in overrides:
                 return overrides[key]
-            return job_cost(config, rule, wildcards, layout.RESULTS).resources()[key]
+            return job_cost(PLAN, rule, wildcards, layout.RESULTS).resources()[key]
 
         return value
 

@@ -19,6 +19,7 @@ rule load_corpus:
             category="Corpora",
             labels=repaired_labels,
         ),
+        excluded=layout.CORPUS_EXCLUDED,
     log:
         layout.log("load_corpus", "{corpus}"),
     benchmark:
@@ -31,7 +32,7 @@ rule load_corpus:
     params:
         spec=lambda wildcards: config["corpora"][wildcards.corpus],
         # Where the unusable utterances are listed when loading stops (outputs of a failed job are deleted).
-        stop_list=f"{layout.LOGS}/load_corpus/{{corpus}}.rejected.tsv",
+        stop_list=layout.CORPUS_STOP_LIST,
         # The MFCC stage refuses audio shorter than one analysis window; such files are rejected here already.
         min_samples=ms_to_samples(config["features"]["mfcc"]["window_ms"]),
     script:
@@ -54,6 +55,6 @@ rule make_subset:
         mem_mb=2000,
         runtime=10,
     params:
-        ranking=lambda w: planned(PLAN.subset_ranking)(w.corpus, w.total),
+        ranking=lambda w: planned(PLAN.subset_ranking)(w.corpus, w.total, w.k),
     script:
         "../scripts/subset_make.py"

@@ -6,6 +6,7 @@
 
 wildcard_constraints:
     topline="|".join(EVAL_CONFIG["toplines"]) or "none",
+    protocol="|".join(PROTOCOLS),
 
 
 rule eval_retrieval:
@@ -53,6 +54,7 @@ rule eval_sts:
     output:
         similarities=speech_sts("similarities"),
         correlations=speech_sts("correlations"),
+        natural_cosines=speech_sts("natural_cosines"),
     log:
         layout.log("eval_sts", f"{layout.RUN}/{{sts_set}}"),
     benchmark:
@@ -77,6 +79,7 @@ rule eval_text_topline:
     output:
         similarities=layout.partial(layout.TOPLINE_STS, name="similarities"),
         correlations=layout.partial(layout.TOPLINE_STS, name="correlations"),
+        natural_cosines=layout.partial(layout.TOPLINE_STS, name="natural_cosines"),
     log:
         layout.log("eval_text_topline", "{topline}/{sts_set}"),
     benchmark:
@@ -150,6 +153,69 @@ rule table_sts_correlations:
         natural_source=NATURAL_SOURCE,
     script:
         "../scripts/table_sts_correlations.py"
+
+
+# SpokenSTS under each published protocol (vgs.evaluate.protocols): one table per protocol, every
+# system; the figure ranks the systems under each.
+rule table_spokensts_protocol:
+    input:
+        similarities=records_input(PLAN.sts_records, "similarities"),
+        natural_cosines=records_input(PLAN.sts_records, "natural_cosines"),
+    output:
+        csv=report(
+            layout.partial(layout.PROTOCOL_TABLE, ext="csv"),
+            caption="../report/spokensts_protocol.rst",
+            category="Tables",
+            subcategory="{sts_set}",
+        ),
+        md=layout.partial(layout.PROTOCOL_TABLE, ext="md"),
+        tex=layout.partial(layout.PROTOCOL_TABLE, ext="tex"),
+    log:
+        layout.log("table_spokensts_protocol", "{sts_set}/{protocol}"),
+    benchmark:
+        layout.benchmark("table_spokensts_protocol", "{sts_set}/{protocol}")
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        runs=lambda w: PLAN.sts_records(w.sts_set),
+        level=EVAL_CONFIG["ci_level"],
+        natural_source=NATURAL_SOURCE,
+        # For the report caption: the protocol's definition and source.
+        description=lambda w: PROTOCOLS[w.protocol].describe(),
+    script:
+        "../scripts/table_spokensts_protocol.py"
+
+
+rule figure_spokensts_protocols:
+    input:
+        [
+            layout.partial(layout.PROTOCOL_TABLE, protocol=name, ext="csv")
+            for name in PROTOCOLS
+        ],
+    output:
+        png=report(
+            sts_figure(layout.PROTOCOL_FIGURE_STEM, "png"),
+            caption="../report/spokensts_protocols.rst",
+            category="Figures",
+            subcategory="{sts_set}",
+        ),
+        pdf=sts_figure(layout.PROTOCOL_FIGURE_STEM, "pdf"),
+    log:
+        layout.log("figure_spokensts_protocols", "{sts_set}"),
+    benchmark:
+        layout.benchmark("figure_spokensts_protocols", "{sts_set}")
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/figure_spokensts_protocols.py"
 
 
 rule table_model_comparisons:

@@ -11,7 +11,7 @@ wildcard_constraints:
 
 rule speech_model_random:
     output:
-        config=f"{layout.RANDOM_SPEECH_MODEL}/config.json",
+        config=layout.RANDOM_SPEECH_MODEL_CONFIG,
     log:
         layout.log("speech_model_random", "{speech_model}"),
     benchmark:
@@ -68,6 +68,7 @@ rule eval_sts_speech_model:
     output:
         similarities=layout.partial(layout.SPEECH_MODEL_STS, name="similarities"),
         correlations=layout.partial(layout.SPEECH_MODEL_STS, name="correlations"),
+        natural_cosines=layout.partial(layout.SPEECH_MODEL_STS, name="natural_cosines"),
     log:
         layout.log("eval_sts_speech_model", "{speech_model}/layer{layer}/{sts_set}"),
     benchmark:
@@ -81,10 +82,13 @@ rule eval_sts_speech_model:
         mem_mb=2000,
         runtime=15,
     params:
-        voice_stores=lambda w, input: [
-            f"{input.embeddings}/layer{w.layer}/{voice}.h5" for voice in PLAN.voices
+        voice_stores=lambda w: [
+            PLAN.speech_model_layer_store(w.speech_model, w.sts_set, w.layer, voice)
+            for voice in PLAN.voices
         ],
-        natural_store=lambda w, input: f"{input.embeddings}/layer{w.layer}/natural.h5",
+        natural_store=lambda w: PLAN.speech_model_layer_store(
+            w.speech_model, w.sts_set, w.layer, "natural"
+        ),
         level=EVAL_CONFIG["ci_level"],
         natural_source=NATURAL_SOURCE,
     script:

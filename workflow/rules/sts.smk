@@ -19,7 +19,7 @@ wildcard_constraints:
 
 rule sts_download:
     output:
-        complete="{sts_root}/.complete",
+        complete=layout.STS_DOWNLOAD_DONE,
     log:
         layout.log("sts_download", "{sts_root}"),
     benchmark:

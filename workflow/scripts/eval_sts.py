@@ -13,6 +13,7 @@ with rule_context(snakemake):
         snakemake.input.sample,
         snakemake.output.similarities,
         snakemake.output.correlations,
+        snakemake.output.natural_cosines,
         level=snakemake.params.level,
         natural_source=snakemake.params.natural_source,
         run=RunId(snakemake.wildcards.model, int(snakemake.wildcards.seed)),

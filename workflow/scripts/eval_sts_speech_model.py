@@ -14,6 +14,7 @@ with rule_context(snakemake):
         snakemake.input.sample,
         snakemake.output.similarities,
         snakemake.output.correlations,
+        snakemake.output.natural_cosines,
         level=snakemake.params.level,
         natural_source=snakemake.params.natural_source,
         run=RunId(speech_model_system(snakemake.wildcards.speech_model, int(snakemake.wildcards.layer)), None),

@@ -9,5 +9,6 @@ with rule_context(snakemake):
         snakemake.input.sample,
         snakemake.output.similarities,
         snakemake.output.correlations,
+        snakemake.output.natural_cosines,
         level=snakemake.params.level,
     )

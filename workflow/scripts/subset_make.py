@@ -12,4 +12,5 @@ with rule_context(snakemake):
         total=int(snakemake.wildcards.total),
         seed=ranking["seed"],
         total_key=ranking["total_key"],
+        k_key=ranking["k_key"],
     )

@@ -23,6 +23,8 @@ from referencing.jsonschema import DRAFT202012
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 MAIN_SCHEMA = "config.schema.yaml"
+#: The shipped full-scale configuration: the paper's corpora, model and training.
+PAPER_CONFIG = SCHEMA_DIR.parent / "config" / "paper.yaml"
 #: Keys of ``train:`` that size the Snakemake rules (requests), not the training itself.
 TRAIN_RULE_KEYS = ("gpus", "threads", "runtime", "mem_mb", "submissions")
 #: Keys that were renamed (old dotted path -> new), so that an older configuration gets the new
@@ -87,6 +89,24 @@ def _fill_defaults(instance: Any, schema: Mapping[str, Any], registry: Registry)
         for key, value in instance.items():
             if key not in schema.get("properties", {}):
                 _fill_defaults(value, additional, registry)
+
+
+@functools.cache
+def _schema_defaults(name: str) -> dict[str, Any]:
+    section: dict[str, Any] = {}
+    _fill_defaults(section, _load_schema(name), _registry())
+    return section
+
+
+def schema_defaults(name: str) -> dict[str, Any]:
+    """What schema ``name`` fills into an empty section: every default it states.
+
+    Why: the schemas are the one place where the paper's architecture (``model.schema.yaml``: the
+    named ``sizes``) and training settings (``train.schema.yaml``) are written; the dataclasses
+    that carry them in code (:class:`vgs.model.ModelConfig`, :class:`vgs.train.loop.TrainConfig`)
+    take their defaults from here instead of repeating the numbers.
+    """
+    return copy.deepcopy(_schema_defaults(name))
 
 
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:

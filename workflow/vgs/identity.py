@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from vgs import layout
 from vgs.io import PathLike
 from vgs.store import ArrayStore
 
@@ -39,8 +40,8 @@ SYSTEM, SEED = "system", "seed"  # the identity columns and JSON keys of evaluat
 SPEECH = "speech"
 SPEECH_MODEL = "speech model"
 TEXT_TOPLINE = "text topline"
-REBUILD_EVAL = "delete results/eval (or this file) and rerun the workflow, which remakes it from its inputs"
-REBUILD_EMBEDDINGS = "delete results/embeddings (or this store) and rerun the workflow, which re-encodes it"
+REBUILD_EVAL = f"delete {layout.EVAL} (or this file) and rerun the workflow, which remakes it from its inputs"
+REBUILD_EMBEDDINGS = f"delete {layout.EMBEDDINGS_ROOT} (or this store) and rerun the workflow, which re-encodes it"
 REBUILD_TRAINED = (
     "delete it and rerun the workflow: the train rule rewrites best.pt and train_log.tsv from the run's "
     "checkpoints/last.pt without training again (it retrains only if checkpoints/ is gone)"

@@ -36,19 +36,30 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vgs.config import schema_defaults
+
+#: The named sizes (``paper``: the authors' architecture; ``small``: the world's), written once as
+#: the defaults of workflow/schemas/model.schema.yaml.
+SIZES: dict[str, dict[str, int]] = schema_defaults("model.schema.yaml")["sizes"]
+
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Sizes of the model. ``embed_dim`` is ``2 * rnn_hidden`` (forward + backward states)."""
+    """Sizes of the model. ``embed_dim`` is ``2 * rnn_hidden`` (forward + backward states).
 
-    image_dim: int = 2048
-    mfcc_dim: int = 39
-    conv_channels: int = 64
-    conv_kernel: int = 6
-    conv_stride: int = 2
-    rnn_layers: int = 4
-    rnn_hidden: int = 1024
-    attention_hidden: int = 128
+    No architecture defaults here: a size comes from the configuration (``model.size`` of
+    ``model.sizes``) or by name from the schema's sizes (:meth:`named`), so the paper's numbers are
+    written in one place.
+    """
+
+    image_dim: int
+    conv_channels: int
+    conv_kernel: int
+    conv_stride: int
+    rnn_layers: int
+    rnn_hidden: int
+    attention_hidden: int
+    mfcc_dim: int = SIZES["paper"]["mfcc_dim"]
 
     @property
     def embed_dim(self) -> int:
@@ -56,6 +67,11 @@ class ModelConfig:
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def named(cls, size: str, image_dim: int) -> ModelConfig:
+        """The schema's size ``size`` (``paper`` or ``small``) on ``image_dim``-d image features."""
+        return model_config({"size": size, "sizes": SIZES}, image_dim)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> ModelConfig:

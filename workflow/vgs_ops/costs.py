@@ -1,10 +1,14 @@
 """What each heavy job costs, computed from what it processes: the per-unit costs in one place.
 
 Why: a job's memory, runtime and disk grow with its corpus (captions, audio hours, images), its
-model and its epochs; constants sized for one corpus are wrong for the next, and before 375 jobs
+model and its epochs; constants sized for one corpus are wrong for the next, and before 376 jobs
 go to a cluster a user must see what the run will cost and whether each job fits its partition.
 The rules' resource callables (``job_resources`` in workflow/rules/common.smk) and ``make plan``
-(:mod:`vgs_ops.projection`) both call :func:`job_cost`, so a request and the plan never disagree.
+(:mod:`vgs_ops.projection`) both call :func:`job_cost`, so a request and the plan never disagree;
+the GPU check and the training benchmark report their GPU-hours for the paper's models through
+:func:`training_gpu_hours`, the same arithmetic. What a job processes is the workflow plan's
+(:class:`vgs.plan.WorkflowPlan`: MFCC shards per utterance set, the utterance sets of an STS set),
+never re-derived here.
 
 Sizes come from ``results/corpora/<c>/manifest.tsv`` once a corpus is loaded, before that from
 the published size in the configuration (``corpora.<c>.size``) or, for the generated world, from
@@ -29,19 +33,21 @@ from typing import Any
 
 from vgs import layout
 from vgs.config import ConfigError, train_settings, trained_models
+from vgs.plan import WorkflowPlan
+from vgs.plan.workflow import NATURAL
 
 # --- Per-unit costs: the one place to change them -----------------------------------------------
 
 #: GPU training and encoding, TFLOP/s of padded frames (3x forward for training) by precision
-#: (``auto`` is bf16 on CUDA). MEASURED on one NVIDIA H200 by ``make gpu-check``
-#: (workflow/report/measured/gpu-h200-2026-12-04-run1.md, eager, paper-size model, batches of 32):
-#: useful-frame rates x padded frames per frame (bucketed 1.104, random 1.885) -- fp32 17.8 x 1.104
-#: and 10.5 x 1.885 -> 19.7, 19.8; bf16 31.2 x 1.104 and 21.6 x 1.885 -> 34.4, 40.7; fp16 36.4 x
-#: 1.104 and 19.9 x 1.885 -> 40.2, 37.6. Another GPU: measure with `make gpu-check` and put it here.
-GPU_PADDED_TFLOPS = {"fp32": 19.8, "bf16": 37.5, "fp16": 38.9}
-#: The rate the FLOP-count estimate of vgs_ops.bench assumed before any measurement (kept so that its
-#: estimate stays comparable with the measured projection there).
-ASSUMED_GPU_TFLOPS = 25.0
+#: (``auto`` is fp16 on CUDA, as vgs.train.device picks). MEASURED on one NVIDIA H200 by ``make gpu-check``
+#: (workflow/report/measured/gpu-h200-2026-12-04-run{1,2}.md, eager, paper-size model, batches of 32):
+#: useful-frame rates x padded frames per frame (bucketed 1.104, random 1.885). Run 1 -- fp32 17.8 x
+#: 1.104 and 10.5 x 1.885 -> 19.7, 19.8; tf32 30.9 x 1.104 and 20.5 x 1.885 -> 34.1, 38.6; fp16
+#: 36.4 x 1.104 and 19.9 x 1.885 -> 40.2, 37.6. Run 2 measured the reduced precisions slower (tf32
+#: 27.3, 29.9; fp16 24.3, 30.9: the spread is the machine's) and is the only run of today's bf16, whose
+#: LSTM stays fp32 (run 1's bf16 computed its LSTM in fp16, since fixed): 16.1 x 1.104 and 10.0 x
+#: 1.885 -> 17.8, 18.9. Another GPU: measure with `make gpu-check` and put it here.
+GPU_PADDED_TFLOPS = {"fp32": 19.8, "tf32": 36.4, "bf16": 18.3, "fp16": 38.9}
 #: CPU training, GFLOP/s per thread (training FLOPs = 3x forward, over padded frames). Measured by
 #: ``make bench`` here (docs/benchmarks.md): paper size 1.07 captions/s bucketed (padding 1.11) and
 #: 0.58 random (1.92) at 108.6 GFLOP per 430-frame caption -> 129 and 121; small size 297 and 160
@@ -74,7 +80,8 @@ GPU_IMAGES_PER_S = {
     ("efficientnet_lite0", "ten"): 107.0,
     ("efficientnet_lite0", "centre"): 357.0,
 }
-#: Feature dimension of each image encoder.
+#: Feature dimension of each image backbone (vgs.features.backbones builds them; tests/test_costs.py
+#: checks these against the built networks, which need torch, so the rules' requests do not).
 IMAGE_DIM = {"resnet152": 2048, "efficientnet_lite0": 1280}
 #: Memory: a job reads store rows on demand (vgs.store), so what grows with the corpus is the index
 #: of the keys it opens: 0.18 GB for 449k captions, manifest included (docs/benchmarks.md, "Memory at scale").
@@ -232,7 +239,7 @@ def _manifest_counts(path: str, mtime: float) -> tuple[int, int, int]:
     return len(frame), frame["image_id"].nunique(), int((frame["split"] == "train").sum())
 
 
-def corpus_size(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> CorpusSize:
+def corpus_size(config: Mapping[str, Any], corpus: str, results: str | Path = layout.RESULTS) -> CorpusSize:
     """The corpus's size: its manifest's counts once loaded, else the published or world figures.
 
     Raises :class:`MissingStatistics` naming ``corpora.<c>.size`` when neither exists.
@@ -279,7 +286,7 @@ def corpus_size(config: Mapping[str, Any], corpus: str, results: str | Path = "r
     return expected
 
 
-def sts_counts(config: Mapping[str, Any], sts_set: str, results: str | Path = "results") -> tuple[int, int]:
+def sts_counts(config: Mapping[str, Any], sts_set: str, results: str | Path = layout.RESULTS) -> tuple[int, int]:
     """(pairs, distinct sentences) of an STS set: sts_ingest's files once written, else the world's
     configuration or the real STS 2012-2016 test sets (an upper bound for a set restricted to subtasks)."""
     files = [_under(results, template, sts_set=sts_set) for template in (layout.STS_PAIRS, layout.STS_SENTENCES)]
@@ -297,12 +304,12 @@ def _data_lines(path: Path) -> int:
         return sum(1 for _ in handle) - 1
 
 
-def sts_utterances(config: Mapping[str, Any], sts_set: str, name: str, results: str | Path = "results") -> int:
+def sts_utterances(config: Mapping[str, Any], sts_set: str, name: str, results: str | Path = layout.RESULTS) -> int:
     """Utterances of one STS utterance set: a voice speaks every distinct sentence once; the
     natural sample is ``fraction`` of the pairs, both sides, read by one stand-in speaker each
     (synthetic) or by every speaker of the release (spokensts: four)."""
     pairs, sentences = sts_counts(config, sts_set, results)
-    if name != "natural":
+    if name != NATURAL:
         return sentences
     natural = config["sts"]["natural"]
     readers = NATURAL_SPEAKERS_PER_PAIR if natural["source"] == "spokensts" else 1
@@ -317,17 +324,27 @@ def _uses_gpu(config: Mapping[str, Any], training: bool = False) -> bool:
     return bool(config["resources"]["gpu"]) and (not training or config["train"]["gpus"] > 0)
 
 
-def _model_seconds(config: Mapping[str, Any], flops: float, threads: int, gpu: bool, precision: str) -> float:
-    """Seconds of VGS-model work at the precision's GPU rate, or at the model size's CPU rate
-    (reduced-precision autocast is slower there; ``auto`` means bf16 on CUDA, fp32 on a CPU)."""
+def _model_seconds(
+    config: Mapping[str, Any],
+    flops: float,
+    threads: int,
+    gpu: bool,
+    precision: str,
+    gpu_padded_tflops: float | None = None,
+) -> float:
+    """Seconds of VGS-model work at the precision's GPU rate (or ``gpu_padded_tflops``, a rate
+    measured elsewhere), or at the model size's CPU rate (reduced-precision autocast is slower there,
+    TF32 does not exist; ``auto`` means fp16 on CUDA, fp32 on a CPU:
+    :func:`vgs.train.device.select_runtime`)."""
     if gpu:
-        return flops / (GPU_PADDED_TFLOPS["bf16" if precision == "auto" else precision] * 1e12)
+        rate = gpu_padded_tflops or GPU_PADDED_TFLOPS["fp16" if precision == "auto" else precision]
+        return flops / (rate * 1e12)
     rate = CPU_TRAIN_GFLOPS_PER_THREAD.get(config["model"]["size"], CPU_TRAIN_GFLOPS_PER_THREAD["paper"])
     slowdown = CPU_REDUCED_PRECISION_SLOWDOWN if precision in ("bf16", "fp16") else 1.0
     return flops * slowdown / (rate * 1e9 * threads)
 
 
-def load_corpus_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
+def load_corpus_cost(config: Mapping[str, Any], corpus: str, results: str | Path = layout.RESULTS) -> JobCost:
     size = corpus_size(config, corpus, results)
     return JobCost(
         JOB_START_S + size.captions / HEADER_CHECKS_PER_CPU_S,
@@ -340,13 +357,14 @@ def load_corpus_cost(config: Mapping[str, Any], corpus: str, results: str | Path
 
 def _uttset_seconds(config: Mapping[str, Any], uttset: str, results: str | Path) -> float:
     """Seconds of audio in an utterance set (``corpus/<c>``, ``sts/<set>/<voice or natural>``)."""
-    parts = uttset.split("/")
-    if parts[0] == "corpus":
-        return corpus_size(config, parts[1], results).hours * 3600
-    return sts_utterances(config, parts[1], parts[2], results) * STS_SENTENCE_S
+    kind, *names = WorkflowPlan.uttset_parts(uttset)
+    if kind == "corpus":
+        return corpus_size(config, names[0], results).hours * 3600
+    return sts_utterances(config, *names, results) * STS_SENTENCE_S
 
 
-def mfcc_cost(config: Mapping[str, Any], uttset: str, shards: int, results: str | Path = "results") -> JobCost:
+def mfcc_cost(config: Mapping[str, Any], uttset: str, shards: int, results: str | Path = layout.RESULTS) -> JobCost:
+    """One of the ``shards`` MFCC jobs of ``uttset`` (:meth:`WorkflowPlan.mfcc_shard_count`)."""
     threads = config["features"]["mfcc"]["threads"]
     audio = _uttset_seconds(config, uttset, results) / shards
     return JobCost(
@@ -354,7 +372,7 @@ def mfcc_cost(config: Mapping[str, Any], uttset: str, shards: int, results: str 
     )
 
 
-def image_features_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
+def image_features_cost(config: Mapping[str, Any], corpus: str, results: str | Path = layout.RESULTS) -> JobCost:
     image = config["features"]["image"]
     encoder, crops = image_backbone(config), image["crops"]
     images = corpus_size(config, corpus, results).images
@@ -374,7 +392,16 @@ def _index_mb(config: Mapping[str, Any], corpus: str, results: str | Path) -> fl
     return (size.captions + size.images) * STORE_INDEX_BYTES_PER_KEY / MB
 
 
-def train_cost(config: Mapping[str, Any], model: str, results: str | Path = "results") -> JobCost:
+def train_cost(
+    config: Mapping[str, Any],
+    model: str,
+    results: str | Path = layout.RESULTS,
+    gpu_padded_tflops: float | None = None,
+    batching: str | None = None,
+) -> JobCost:
+    """One training job of ``model``; ``gpu_padded_tflops`` and ``batching`` (``bucketed`` or
+    ``random``) replace the GPU rate of its precision and its configured batches (a measured arm of
+    the GPU check, projected onto this configuration)."""
     spec = trained_models(config)[model]
     train = train_settings(config, model)
     size = corpus_size(config, spec["corpus"], results)
@@ -382,7 +409,7 @@ def train_cost(config: Mapping[str, Any], model: str, results: str | Path = "res
     dev = size.test_captions  # dev is as large as test
     frames = min(train["max_frames"], size.caption_seconds * FRAMES_PER_S)
     arch = model_size(config)
-    padding = PADDING["bucketed" if train["bucket"] else "random"]
+    padding = PADDING[batching or ("bucketed" if train["bucket"] else "random")]
     flops = (3 * captions + dev) * train["epochs"] * forward_flops(arch, frames) * padding
     gpu = _uses_gpu(config, training=True)
     threads = config["train"]["threads"]
@@ -390,8 +417,23 @@ def train_cost(config: Mapping[str, Any], model: str, results: str | Path = "res
     peak = TORCH_BASE_MB + _index_mb(config, spec["corpus"], results) + 4 * params * FLOAT_BYTES / MB
     # checkpoints/last.pt (weights + Adam's two moments), checkpoints/best.pt and best.pt.
     disk = 5 * params * FLOAT_BYTES / MB
-    seconds = _model_seconds(config, flops, threads, gpu, train["precision"])
+    seconds = _model_seconds(config, flops, threads, gpu, train["precision"], gpu_padded_tflops)
     return JobCost(JOB_START_S + seconds, threads, gpu, peak, disk)
+
+
+def training_gpu_hours(
+    plan: WorkflowPlan,
+    results: str | Path = layout.RESULTS,
+    gpu_padded_tflops: float | None = None,
+    batching: str | None = None,
+) -> dict[str, float]:
+    """GPU-hours of one training job (one seed) of each of the plan's table models: the paper's eight
+    for workflow/config/paper.yaml. The one GPU-hour estimator: `make plan` sums the same jobs, and
+    the GPU check projects each measured arm through here (see :func:`train_cost` for the overrides)."""
+    return {
+        model: train_cost(plan.config, model, results, gpu_padded_tflops, batching).gpu_hours
+        for model in plan.table_models
+    }
 
 
 def _embed_cost(config: Mapping[str, Any], utterances: int, frames: float, index_mb: float) -> JobCost:
@@ -406,7 +448,7 @@ def _embed_cost(config: Mapping[str, Any], utterances: int, frames: float, index
     return JobCost(JOB_START_S + seconds, threads, gpu, peak, disk)
 
 
-def embed_utterances_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
+def embed_utterances_cost(config: Mapping[str, Any], corpus: str, results: str | Path = layout.RESULTS) -> JobCost:
     """The test split of a corpus, read from the corpus's whole MFCC cache."""
     size = corpus_size(config, corpus, results)
     return _embed_cost(
@@ -415,14 +457,14 @@ def embed_utterances_cost(config: Mapping[str, Any], corpus: str, results: str |
 
 
 def embed_sts_cost(
-    config: Mapping[str, Any], sts_set: str, names: list[str], results: str | Path = "results"
+    config: Mapping[str, Any], sts_set: str, names: list[str], results: str | Path = layout.RESULTS
 ) -> JobCost:
     """The six voices and the natural sample of one STS set, in one job."""
     utterances = sum(sts_utterances(config, sts_set, name, results) for name in names)
     return _embed_cost(config, utterances, STS_SENTENCE_S * FRAMES_PER_S, utterances * STORE_INDEX_BYTES_PER_KEY / MB)
 
 
-def embed_images_cost(config: Mapping[str, Any], corpus: str, results: str | Path = "results") -> JobCost:
+def embed_images_cost(config: Mapping[str, Any], corpus: str, results: str | Path = layout.RESULTS) -> JobCost:
     """Test images through the image projection: tiny work; the feature store's index in memory."""
     size = corpus_size(config, corpus, results)
     dim = IMAGE_DIM[image_backbone(config)]
@@ -439,28 +481,30 @@ def embed_images_cost(config: Mapping[str, Any], corpus: str, results: str | Pat
     )
 
 
-#: How each heavy rule's job is costed from its wildcards, in pipeline order; other rules are light.
-HEAVY_RULES: dict[str, Callable[[Mapping[str, Any], Mapping[str, str], str | Path], JobCost]] = {
-    "load_corpus": lambda config, w, results: load_corpus_cost(config, w["corpus"], results),
-    "mfcc": lambda config, w, results: mfcc_cost(
-        config, w["uttset"], config["features"]["mfcc"]["shards"] if w["uttset"].startswith("corpus/") else 1, results
+#: How each heavy rule's job is costed from its wildcards and the plan, in pipeline order; other rules are light.
+HEAVY_RULES: dict[str, Callable[[WorkflowPlan, Mapping[str, str], str | Path], JobCost]] = {
+    "load_corpus": lambda plan, w, results: load_corpus_cost(plan.config, w["corpus"], results),
+    "mfcc": lambda plan, w, results: mfcc_cost(plan.config, w["uttset"], plan.mfcc_shard_count(w["uttset"]), results),
+    "image_features": lambda plan, w, results: image_features_cost(plan.config, w["corpus"], results),
+    "train": lambda plan, w, results: train_cost(plan.config, w["model"], results),
+    "embed_utterances": lambda plan, w, results: embed_utterances_cost(
+        plan.config, plan.uttset_parts(w["uttset"])[1], results
     ),
-    "image_features": lambda config, w, results: image_features_cost(config, w["corpus"], results),
-    "train": lambda config, w, results: train_cost(config, w["model"], results),
-    "embed_utterances": lambda config, w, results: embed_utterances_cost(
-        config, w["uttset"].removeprefix("corpus/"), results
-    ),
-    "embed_sts": lambda config, w, results: embed_sts_cost(
-        config, w["sts_set"], [*config["tts"]["voices"], "natural"], results
-    ),
-    "embed_images": lambda config, w, results: embed_images_cost(config, w["corpus"], results),
+    "embed_sts": lambda plan, w, results: embed_sts_cost(plan.config, w["sts_set"], plan.sts_uttset_names, results),
+    "embed_images": lambda plan, w, results: embed_images_cost(plan.config, w["corpus"], results),
 }
 
 
 def job_cost(
-    config: Mapping[str, Any], rule: str, wildcards: Mapping[str, str], results: str | Path = "results"
+    plan: WorkflowPlan | Mapping[str, Any],
+    rule: str,
+    wildcards: Mapping[str, str],
+    results: str | Path = layout.RESULTS,
 ) -> JobCost | None:
     """The projected cost of one job of ``rule`` with ``wildcards``; None for a light rule (its
-    fixed request in the rule file stands)."""
+    fixed request in the rule file stands). ``plan`` is the workflow's plan, or a validated
+    configuration to build it from (a caller costing many jobs builds it once)."""
     cost = HEAVY_RULES.get(rule)
-    return cost(config, wildcards, results) if cost else None
+    if cost is None:
+        return None
+    return cost(plan if isinstance(plan, WorkflowPlan) else WorkflowPlan(plan), wildcards, results)

@@ -8,14 +8,20 @@ not a re-derivation that could drift); the cost of each heavy job is :func:`vgs_
 the same function the rules' resource requests come from. Light jobs (tables, figures, TTS
 shards, ...) are shown with their fixed requests, as an upper bound.
 
+It also projects the wall-clock of the whole run on N GPUs (``--gpus``, 8 by default, and 1): the
+same dry run's jobs, linked by the files one writes and the next reads (the edges of Snakemake's
+DAG), each at its projected time (light jobs at their runtime requests), scheduled by
+:func:`vgs_ops.schedule.list_schedule`, for the configured recipe and each speed option measured on
+a GPU so far (:data:`RECIPES`). Queue waits are not modelled.
+
 At the paper's size the plan reads the published corpus sizes in the configuration
-(``corpora.<c>.size``) until the manifests exist; it runs in seconds (the dry run plans 375 jobs).
+(``corpora.<c>.size``) until the manifests exist; it runs in seconds (the dry run plans 376 jobs).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import copy
 import re
 import subprocess
 import sys
@@ -26,27 +32,83 @@ from typing import Any
 
 import yaml
 
-from vgs.config import ConfigError, trained_models, validate_config
-from vgs_ops.costs import HEAVY_RULES, corpus_size, job_cost
+from vgs import layout
+from vgs.config import ConfigError, train_settings, trained_models, validate_config
+from vgs.plan import WorkflowPlan
+from vgs_ops.costs import GPU_PADDED_TFLOPS, HEAVY_RULES, corpus_size, job_cost
+from vgs_ops.schedule import Schedule, Task, list_schedule, resubmitted, submissions
 
 #: A job of a dry run: rule name, wildcards, resources (all as Snakemake prints them).
 Job = tuple[str, dict[str, str], dict[str, str]]
-#: Partition time limit the plan reports the number of submissions for (hours).
-TIME_LIMIT_HOURS = 24
+#: Partition time limit the plan reports the number of submissions for (hours; ``--limit-hours``).
+TIME_LIMIT_HOURS = 24.0
+#: ASSUMED time a resubmitted job loses to starting again (interpreter, data, checkpoint, cuDNN
+#: plans), minutes, per resubmission (``--restart-minutes``); not measured, queue waits excluded.
+RESTART_MINUTES = 10.0
+#: GPUs the wall-clock is projected for besides one (``--gpus``; ``make plan GPUS=...``).
+GPUS = 8
+#: CPU cores per GPU for the CPU jobs (``--cores-per-gpu``): the GPU machines measured so far have
+#: 16 per GPU (docs/benchmarks.md); a site's CPU partition may give more.
+CORES_PER_GPU = 16
+#: Cores the dry run is given, more than any job asks for: Snakemake then prints every job's
+#: declared threads (a dry run otherwise scales them down to its default cores).
+DRY_RUN_CORES = 1024
+#: Train settings of every model in each row of the wall-clock table: the authors' recipe and
+#: each speed option measured on a GPU (docs/benchmarks.md, GPU check), alone and with bucketing.
+RECIPES: dict[str, dict[str, Any]] = {
+    "fp32, random batches: the authors' recipe": {"precision": "fp32", "bucket": False},
+    "fp32, bucketed batches": {"precision": "fp32", "bucket": True},
+    "TF32, random batches": {"precision": "tf32", "bucket": False},
+    "TF32, bucketed batches": {"precision": "tf32", "bucket": True},
+    "fp16 + gradient scaling, random batches": {"precision": "fp16", "bucket": False},
+    "fp16 + gradient scaling, bucketed batches": {"precision": "fp16", "bucket": True},
+}
+
+
+@dataclass(frozen=True)
+class DagJob:
+    """A job of a dry run as Snakemake prints it: the files it reads and writes link it into the DAG."""
+
+    jobid: str
+    rule: str
+    wildcards: dict[str, str]
+    resources: dict[str, str]
+    threads: int
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+def parse_dag(output: str) -> list[DagJob]:
+    """Every job a ``snakemake -n`` run lists, with its id, wildcards, resources, threads and files."""
+    fields: list[dict[str, Any]] = []
+    for line in output.splitlines():
+        rule = re.fullmatch(r"(?:local)?rule (\w+):", line.strip())
+        if rule:
+            fields.append({"rule": rule.group(1), "wildcards": {}, "resources": {}})
+        field = re.fullmatch(r"\s+(wildcards|resources|input|output|jobid|threads): (.*)", line)
+        if field and fields:
+            name, value = field.groups()
+            if name in ("wildcards", "resources"):
+                fields[-1][name].update(item.split("=", 1) for item in value.split(", "))
+            else:
+                fields[-1][name] = tuple(value.split(", ")) if name in ("input", "output") else value
+    return [
+        DagJob(
+            job.get("jobid", str(index)),
+            job["rule"],
+            job["wildcards"],
+            job["resources"],
+            int(job.get("threads", 1)),
+            job.get("input", ()),
+            job.get("output", ()),
+        )
+        for index, job in enumerate(fields)
+    ]
 
 
 def parse_dry_run(output: str) -> list[Job]:
     """The jobs a ``snakemake -n`` run lists: rule name, wildcards and resources of each."""
-    jobs: list[Job] = []
-    for line in output.splitlines():
-        rule = re.fullmatch(r"(?:local)?rule (\w+):", line.strip())
-        if rule:
-            jobs.append((rule.group(1), {}, {}))
-        field = re.fullmatch(r"\s+(wildcards|resources): (.*)", line)
-        if field and jobs:
-            pairs = dict(item.split("=", 1) for item in field.group(2).split(", "))
-            jobs[-1][1 if field.group(1) == "wildcards" else 2].update(pairs)
-    return jobs
+    return [(job.rule, job.wildcards, job.resources) for job in parse_dag(output)]
 
 
 def load_layered(paths: Sequence[str | Path]) -> dict[str, Any]:
@@ -67,13 +129,19 @@ def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> None:
             base[key] = value
 
 
-def dry_run(paths: Sequence[str | Path], cwd: str | Path = ".") -> list[Job]:
-    """The jobs ``snakemake -n --configfile <paths>`` plans in ``cwd`` (the repository root)."""
-    command = [sys.executable, "-m", "snakemake", "-n", "--configfile", *map(str, paths)]
+def dry_run_output(paths: Sequence[str | Path], cwd: str | Path = ".") -> str:
+    """What ``snakemake -n --configfile <paths>`` prints in ``cwd`` (the repository root)."""
+    command = [sys.executable, "-m", "snakemake", "-n", "--cores", str(DRY_RUN_CORES), "--configfile"]
+    command += map(str, paths)
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"`{' '.join(command[1:])}` failed:\n{(result.stdout + result.stderr)[-3000:]}")
-    return parse_dry_run(result.stdout + result.stderr)
+    return result.stdout + result.stderr
+
+
+def dry_run(paths: Sequence[str | Path], cwd: str | Path = ".") -> list[Job]:
+    """The jobs ``snakemake -n --configfile <paths>`` plans in ``cwd`` (the repository root)."""
+    return parse_dry_run(dry_run_output(paths, cwd))
 
 
 @dataclass
@@ -90,13 +158,14 @@ class Row:
     projected: bool = True  # False: a light rule, its fixed requests shown as an upper bound
 
 
-def plan_rows(config: Mapping[str, Any], jobs: Iterable[Job], results: str | Path = "results") -> list[Row]:
+def plan_rows(config: Mapping[str, Any], jobs: Iterable[Job], results: str | Path = layout.RESULTS) -> list[Row]:
     """Job kinds in dry-run order with their projected totals (:func:`vgs_ops.costs.job_cost`)."""
     rows: dict[str, Row] = {}
+    plan = WorkflowPlan(config)
     for rule, wildcards, resources in jobs:
         row = rows.setdefault(rule, Row(rule))
         row.jobs += 1
-        cost = job_cost(config, rule, wildcards, results)
+        cost = job_cost(plan, rule, wildcards, results)
         if cost is None:
             row.projected = False
             hours = int(resources.get("runtime", 0)) / 60
@@ -115,15 +184,10 @@ def plan_rows(config: Mapping[str, Any], jobs: Iterable[Job], results: str | Pat
     )
 
 
-def check_statistics(config: Mapping[str, Any], results: str | Path = "results") -> None:
+def check_statistics(config: Mapping[str, Any], results: str | Path = layout.RESULTS) -> None:
     """Stop with one message naming the key when a trained corpus has neither a manifest nor a size."""
     for corpus in sorted({spec["corpus"] for spec in trained_models(config).values()}):
         corpus_size(config, corpus, results)
-
-
-def submissions(hours: float, limit_hours: float = TIME_LIMIT_HOURS) -> int:
-    """Submissions a job of ``hours`` needs under a time limit, each resuming where the last stopped."""
-    return max(1, math.ceil(hours / limit_hours))
 
 
 def _number(value: float) -> str:
@@ -131,7 +195,12 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def format_plan(rows: Sequence[Row], config: Mapping[str, Any], results: str | Path = "results") -> str:
+def format_plan(
+    rows: Sequence[Row],
+    config: Mapping[str, Any],
+    results: str | Path = layout.RESULTS,
+    limit_hours: float = TIME_LIMIT_HOURS,
+) -> str:
     """The plan as a Markdown table with totals and the notes that qualify it."""
     lines = [
         "| job kind | jobs | CPU core-hours | GPU-hours | peak memory of one job (GB) | disk (GB) | longest job (h) |",
@@ -174,20 +243,169 @@ def format_plan(rows: Sequence[Row], config: Mapping[str, Any], results: str | P
         longest = max(gpu_rows, key=lambda row: row.longest_hours)
         notes.append(
             f"Longest GPU job: {longest.rule}, {longest.longest_hours:,.1f} h projected: "
-            f"{submissions(longest.longest_hours)} submission(s) at a {TIME_LIMIT_HOURS} h limit."
+            f"{submissions(longest.longest_hours, limit_hours)} submission(s) at a {limit_hours:g} h limit."
         )
     return "\n".join(lines + notes)
+
+
+# --- Wall-clock -----------------------------------------------------------------------------------
+
+
+def with_recipe(config: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the configuration whose every model trains with ``settings`` (the shared ``train:``
+    section and every model's or the study's own ``train:`` overrides)."""
+    changed = copy.deepcopy(dict(config))
+    changed["train"].update(settings)
+    for spec in [*(changed.get("models") or {}).values(), changed.get("study") or {}]:
+        if "train" in spec:
+            spec["train"].update(settings)
+    return changed
+
+
+def configured(config: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
+    """Whether every trained model already trains with ``settings``."""
+    return all(
+        train_settings(config, model).get(key) == value
+        for model in trained_models(config)
+        for key, value in settings.items()
+    )
+
+
+def dag_tasks(
+    config: Mapping[str, Any],
+    jobs: Sequence[DagJob],
+    limit_hours: float = TIME_LIMIT_HOURS,
+    restart_minutes: float = RESTART_MINUTES,
+    results: str | Path = "results",
+) -> list[Task]:
+    """The dry run's jobs as the scheduler's tasks: each at its projected time (a light job at its
+    runtime request, an upper bound), after the jobs that write its inputs, with a restart per
+    resubmission when it outlasts the time limit."""
+    producer = {path: job.jobid for job in jobs for path in job.outputs}
+    tasks = []
+    for job in jobs:
+        cost = job_cost(config, job.rule, job.wildcards, results)
+        if cost is None:
+            seconds, gpu = 60 * float(job.resources.get("runtime", 0)), int(job.resources.get("gpu", 0)) > 0
+        else:
+            seconds, gpu = cost.seconds, cost.gpu
+        after = tuple(sorted({producer[path] for path in job.inputs if path in producer}))
+        seconds = resubmitted(seconds, limit_hours * 3600, restart_minutes * 60)
+        tasks.append(Task(job.jobid, seconds, gpu, job.threads, after))
+    return tasks
+
+
+@dataclass(frozen=True)
+class WallClock:
+    """One recipe's projected wall-clock on each number of GPUs."""
+
+    recipe: str
+    configured: bool
+    schedules: Mapping[int, Schedule]
+    light_on_critical_path_s: float  # light jobs' requests on the critical path: the upper-bound part
+    longest: tuple[str, float]  # the longest job and its duration, resubmissions included
+
+
+def wall_clocks(
+    config: Mapping[str, Any],
+    jobs: Sequence[DagJob],
+    gpu_counts: Sequence[int],
+    cores_per_gpu: int = CORES_PER_GPU,
+    limit_hours: float = TIME_LIMIT_HOURS,
+    restart_minutes: float = RESTART_MINUTES,
+    results: str | Path = "results",
+) -> list[WallClock]:
+    """Each recipe of :data:`RECIPES` (and the configured one, when it is none of them) scheduled
+    on each number of GPUs."""
+    recipes = dict(RECIPES)
+    if not any(configured(config, settings) for settings in recipes.values()):
+        recipes = {"as configured": {}, **recipes}
+    by_id = {job.jobid: job for job in jobs}
+    clocks = []
+    for name, settings in recipes.items():
+        tasks = dag_tasks(with_recipe(config, settings), jobs, limit_hours, restart_minutes, results)
+        schedules = {gpus: list_schedule(tasks, gpus, gpus * cores_per_gpu) for gpus in gpu_counts}
+        durations = {task.name: task.seconds for task in tasks}
+        path = next(iter(schedules.values())).critical_path if schedules else ()
+        light = sum(durations[jobid] for jobid in path if by_id[jobid].rule not in HEAVY_RULES)
+        longest = max(tasks, key=lambda task: task.seconds, default=Task("-", 0.0))
+        job = by_id.get(longest.name)
+        label = f"{job.rule} ({', '.join(f'{k}={v}' for k, v in job.wildcards.items())})" if job else "-"
+        clocks.append(WallClock(name, configured(config, settings), schedules, light, (label, longest.seconds)))
+    return clocks
+
+
+def format_wall_clock(
+    clocks: Sequence[WallClock],
+    cores_per_gpu: int = CORES_PER_GPU,
+    limit_hours: float = TIME_LIMIT_HOURS,
+    restart_minutes: float = RESTART_MINUTES,
+) -> str:
+    """The wall-clock table with the assumptions it rests on."""
+    counts = list(clocks[0].schedules)
+    header = " | ".join(f"{g} GPU{'s' if g > 1 else ''} ({g * cores_per_gpu} cores)" for g in counts)
+    lines = [
+        "",
+        "Wall-clock of the whole run (projected: the DAG's jobs at the projected times above, scheduled "
+        "critical-path-first):",
+        "",
+        f"| every model trained with | {header} | critical path | longest job (resubmissions included) |",
+        f"|---|{'---:|' * len(counts)}---:|---|",
+    ]
+    for clock in clocks:
+        cells = " | ".join(f"{clock.schedules[g].makespan_s / 3600:,.1f} h" for g in counts)
+        critical = next(iter(clock.schedules.values())).critical_path_s / 3600
+        job, seconds = clock.longest
+        mark = " (as configured)" if clock.configured else ""
+        lines.append(
+            f"| {clock.recipe}{mark} | {cells} | {critical:,.1f} h | {job}: {seconds / 3600:,.1f} h, "
+            f"{submissions(seconds, limit_hours * 3600)} submission(s) |"
+        )
+    configured_clock = next((clock for clock in clocks if clock.configured), clocks[0])
+    rates = ", ".join(f"{name} {rate}" for name, rate in GPU_PADDED_TFLOPS.items())
+    lines += [
+        "",
+        f"Assumes: each GPU job on one GPU; CPU jobs on {cores_per_gpu} cores per GPU (`--cores-per-gpu`; a GPU "
+        "job's own threads come with its GPU); a job starts when the jobs writing its inputs have finished and "
+        f"its GPU or cores are free; a job longer than the {limit_hours:g} h partition limit (`--limit-hours`) "
+        f"runs in consecutive submissions, each restart costing {restart_minutes:g} min (`--restart-minutes`, "
+        "assumed, not measured). Queue waits are excluded: on a busy cluster each submission waits on top. "
+        f"GPU rates (TFLOP/s of padded frames: {rates}) measured on one NVIDIA H200 (vgs_ops.costs); "
+        "another GPU runs at its own. Light jobs count at their runtime requests, an upper bound: "
+        f"{configured_clock.light_on_critical_path_s / 3600:,.1f} h of the configured recipe's critical path.",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configfiles", nargs="+", help="configuration files, layered as --configfile does")
+    parser.add_argument(
+        "--gpus", type=int, default=GPUS, help=f"GPUs to project the wall-clock for, besides 1 ({GPUS})"
+    )
+    parser.add_argument("--cores-per-gpu", type=int, default=CORES_PER_GPU, help="CPU cores per GPU for CPU jobs")
+    parser.add_argument("--limit-hours", type=float, default=TIME_LIMIT_HOURS, help="partition time limit (h)")
+    parser.add_argument(
+        "--restart-minutes", type=float, default=RESTART_MINUTES, help="time lost per resubmission (min)"
+    )
     args = parser.parse_args(argv)
+    if args.gpus < 1 or args.cores_per_gpu < 1 or args.limit_hours <= 0 or args.restart_minutes < 0:
+        parser.error("--gpus and --cores-per-gpu must be at least 1, --limit-hours positive, --restart-minutes >= 0")
     try:
         config = load_layered(args.configfiles)
         check_statistics(config)
-        rows = plan_rows(config, dry_run(args.configfiles))
-        print(format_plan(rows, config))
+        jobs = parse_dag(dry_run_output(args.configfiles))
+        rows = plan_rows(config, [(job.rule, job.wildcards, job.resources) for job in jobs])
+        print(format_plan(rows, config, limit_hours=args.limit_hours))
+        clocks = wall_clocks(
+            config,
+            jobs,
+            sorted({args.gpus, 1}, reverse=True),
+            args.cores_per_gpu,
+            args.limit_hours,
+            args.restart_minutes,
+        )
+        print(format_wall_clock(clocks, args.cores_per_gpu, args.limit_hours, args.restart_minutes))
     except ConfigError as error:
         print(f"plan: {error}", file=sys.stderr)
         return 1

@@ -12,20 +12,30 @@ On disk (``root``)::
 ``<root>/flickr_audio/wavs`` (the image and wav folders) when those live elsewhere.
 
 Karpathy's ``restval`` images count as training images and ``val`` becomes ``dev`` (6,000 / 1,000 /
-1,000 images). Dev and test rows are written in the authors' sampler order: their feature file
-has one node per image, read in sorted-name order, with its recordings read by name; the sampler
-yields every image's first caption, then every image's second, and so on (reproducible, so the
-dev loss can use their batches: ``train.dev_batches: ordered``).
+1,000 images); recordings of images outside Karpathy's 8,000 (the release has 91 such images) are
+left out and listed (:data:`OUTSIDE_SPLITS`). Dev and test rows are written in the authors' sampler
+order: their feature file has one node per image, read in sorted-name order, with its recordings
+read by name; the sampler yields every image's first caption, then every image's second, and so on
+(reproducible, so the dev loss can use their batches: ``train.dev_batches: ordered``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
-
-from vgs.corpora.manifest import CorpusError, caption_major, caption_name, finish_manifest, join_path
+from vgs.corpora.manifest import (
+    CorpusError,
+    CorpusFormat,
+    Listing,
+    caption_major,
+    caption_name,
+    excluded_frame,
+    finish_manifest,
+    join_path,
+)
 from vgs.corpora.metadata import entry_label, read_json, read_text, required, required_name
 from vgs.io import require_files
 
@@ -42,6 +52,8 @@ SOURCE = (
     "audio_root to the image and wav folders; docs/full-scale.md says where each copy is."
 )
 SPLIT_NAMES = {"train": "train", "restval": "train", "val": "dev", "test": "test"}
+#: Why a recording of wav2capt.txt is left out (excluded.tsv).
+OUTSIDE_SPLITS = "of images outside Karpathy's splits"
 
 
 def _read_pairs(path: Path) -> list[list[str]]:
@@ -72,8 +84,8 @@ def _karpathy_images(karpathy: Path) -> dict[str, tuple[str, dict]]:
     return images
 
 
-def load_flickr8k(root: str, image_root: str | None = None, audio_root: str | None = None) -> pd.DataFrame:
-    """Return the common manifest of the Flickr8k Audio corpus under ``root``.
+def load_flickr8k(root: str, image_root: str | None = None, audio_root: str | None = None) -> Listing:
+    """The Flickr8k Audio corpus under ``root``: its manifest and the recordings of images outside the splits.
 
     ``image_root`` / ``audio_root`` replace the default image and wav folders (see :data:`SOURCE`).
     """
@@ -86,13 +98,21 @@ def load_flickr8k(root: str, image_root: str | None = None, audio_root: str | No
     require_files([karpathy, wav2capt], "Flickr8k metadata files", SOURCE)
     images = _karpathy_images(karpathy)
     speakers = dict(_read_pairs(wav2spk)) if wav2spk.is_file() else {}
-    rows, outside = [], 0
+    rows, outside = [], []
     for number, fields in enumerate(_read_pairs(wav2capt), start=1):
         if len(fields) != 3 or not fields[2].startswith("#") or not fields[2][1:].isdigit():
             raise CorpusError(f"{wav2capt}:{number}: expected '<wav> <image> #<k>', got {' '.join(fields)!r}")
         wav, filename, index = fields[0], fields[1], int(fields[2][1:])
         if filename not in images:
-            outside += 1  # the release has 91 images outside Karpathy's 8,000
+            entry = f"{wav2capt}:{number} (image {filename!r} is not in {karpathy})"
+            outside.append(
+                {
+                    "utt_id": Path(wav).stem,
+                    "wav_path": join_path(wav_dir, wav),
+                    "reason": OUTSIDE_SPLITS,
+                    "entry": entry,
+                }
+            )
             continue
         where, image = images[filename]
         sentences = image["sentences"]
@@ -113,9 +133,21 @@ def load_flickr8k(root: str, image_root: str | None = None, audio_root: str | No
             }
         )
     if outside:
-        log.warning("%s: skipped %d captions of images outside the Karpathy splits", wav2capt, outside)
+        log.warning(
+            "%s: left out %d recordings of images outside the Karpathy splits (listed in excluded.tsv)",
+            wav2capt,
+            len(outside),
+        )
     by_name = sorted(rows, key=lambda row: (row["image_id"], caption_name(row["wav_path"])))
     ordered = [row for row in rows if row["split"] == "train"] + [
         row for split in ("dev", "test") for row in caption_major([r for r in by_name if r["split"] == split])
     ]
-    return finish_manifest(ordered, f"Flickr8k ({root})", SOURCE)
+    return Listing(finish_manifest(ordered, f"Flickr8k ({root})", SOURCE), excluded_frame(outside))
+
+
+def read(spec: Mapping[str, Any]) -> Listing:
+    """The corpus a ``corpora:`` entry of format flickr8k names."""
+    return load_flickr8k(spec["root"], spec.get("image_root"), spec.get("audio_root"))
+
+
+FORMAT = CorpusFormat("flickr8k", read, SOURCE)

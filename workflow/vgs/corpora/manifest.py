@@ -1,13 +1,22 @@
-"""The common corpus manifest and the checks every loader shares.
+"""The common corpus manifest, what a corpus format provides, and the checks every loader shares.
 
 Why one manifest: training, feature extraction and evaluation read ``utt_id image_id image_path
 wav_path text speaker split`` and never need to know which dataset a row came from.
+
+A format's loader returns a :class:`Listing`: the manifest rows it keeps and every recording its
+metadata lists that the format leaves out by design (outside the splits, beyond a per-image cap),
+each with a reason, so that nothing the metadata lists disappears without being counted
+(``excluded.tsv``). At the paper's size the largest such list is SpokenCOCO's val recordings in
+neither dev nor test: ~15,000 rows, ~2 MB in memory and on disk.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -15,6 +24,9 @@ from vgs.io import PathLike, indented_list, require_files, write_tsv
 
 MANIFEST_COLUMNS = ["utt_id", "image_id", "image_path", "wav_path", "text", "speaker", "split"]
 SPLITS = ("train", "dev", "test")
+#: A recording the metadata lists and the format leaves out: ``reason`` is one of the format's fixed
+#: reasons (counted in the load summary), ``entry`` where the metadata lists it.
+EXCLUDED_COLUMNS = ["utt_id", "wav_path", "reason", "entry"]
 
 
 class CorpusError(ValueError):
@@ -22,6 +34,36 @@ class CorpusError(ValueError):
 
     Missing files raise :class:`FileNotFoundError` (:func:`vgs.io.require_files`).
     """
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A corpus as its metadata lists it: the manifest rows kept and the recordings left out by design."""
+
+    manifest: pd.DataFrame  # MANIFEST_COLUMNS
+    excluded: pd.DataFrame  # EXCLUDED_COLUMNS; empty when the format keeps everything it lists
+
+
+def excluded_frame(rows: list[dict[str, str]]) -> pd.DataFrame:
+    """The recordings a loader leaves out, as a frame of :data:`EXCLUDED_COLUMNS` (empty rows allowed)."""
+    return pd.DataFrame(rows, columns=EXCLUDED_COLUMNS).astype(str)
+
+
+@dataclass(frozen=True)
+class CorpusFormat:
+    """One on-disk corpus format: what ``corpora.<name>.format`` names (registered in vgs.corpora.registry).
+
+    ``read`` takes the validated ``corpora:`` entry (``root``, ``image_root``, ``audio_root`` and the
+    format's ``options``) and returns its :class:`Listing`; ``source`` says where the corpus comes
+    from and how to lay it out (shown with every error about missing files); ``options`` are the
+    entry keys only this format reads, with their defaults (each must be documented in
+    workflow/schemas/corpora.schema.yaml).
+    """
+
+    name: str
+    read: Callable[[Mapping[str, Any]], Listing]
+    source: str
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 def join_path(base: PathLike, relative: str) -> str:

@@ -19,11 +19,11 @@ entries when not, and logs the check (about 400k stems at the paper's size: one 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-import pandas as pd
-
-from vgs.corpora.manifest import CorpusError, finish_manifest, join_path
+from vgs.corpora.manifest import CorpusError, CorpusFormat, Listing, excluded_frame, finish_manifest, join_path
 from vgs.corpora.metadata import entry_label, optional_text, read_json, required, required_name
 from vgs.io import require_files
 
@@ -45,8 +45,8 @@ def _base(override: str | None, from_json: str, json_dir: Path) -> str:
     return join_path(json_dir, from_json)  # an absolute base path stays absolute
 
 
-def load_places(root: str, image_root: str | None = None, audio_root: str | None = None) -> pd.DataFrame:
-    """Return the common manifest of the Places Audio corpus under ``root``."""
+def load_places(root: str, image_root: str | None = None, audio_root: str | None = None) -> Listing:
+    """The Places Audio corpus under ``root``; every recording of the three split files is kept."""
     metadata = Path(root) / "metadata"
     files = {split: metadata / name for split, name in SPLIT_FILES.items()}
     require_files(files.values(), "Places metadata files", SOURCE)
@@ -81,4 +81,12 @@ def load_places(root: str, image_root: str | None = None, audio_root: str | None
                 }
             )
     log.info("Places (%s): %d images, each file stem names one image path (checked)", root, len(first_seen))
-    return finish_manifest(rows, f"Places ({root})", SOURCE)
+    return Listing(finish_manifest(rows, f"Places ({root})", SOURCE), excluded_frame([]))
+
+
+def read(spec: Mapping[str, Any]) -> Listing:
+    """The corpus a ``corpora:`` entry of format places names."""
+    return load_places(spec["root"], spec.get("image_root"), spec.get("audio_root"))
+
+
+FORMAT = CorpusFormat("places", read, SOURCE)

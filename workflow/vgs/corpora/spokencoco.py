@@ -24,18 +24,33 @@ Dev and test (the paper: 1,000 images each) come from the official val set, in o
   ``default_rng(seed)``; the first ``dev_images`` become dev, the next ``test_images`` test; every
   recording is kept.
 
-Remaining val images are unused either way. Cost at full size: one sort of 123,287 names.
+Remaining val images are unused either way. Every recording left out (val images in neither dev
+nor test, recordings beyond an image's first five) is listed with its reason (:data:`NOT_CHOSEN`,
+:data:`BEYOND_CAP`) for excluded.tsv. Cost at full size: one sort of 123,287 names; the list of
+left-out recordings holds ~15,000 rows (3,000 val images x 5, plus the few train images with more
+than five recordings).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from vgs.corpora.manifest import CorpusError, caption_major, caption_name, finish_manifest, join_path
+from vgs.corpora.manifest import (
+    CorpusError,
+    CorpusFormat,
+    Listing,
+    caption_major,
+    caption_name,
+    excluded_frame,
+    finish_manifest,
+    join_path,
+)
 from vgs.corpora.metadata import entry_label, optional_text, read_json, required, required_name
 from vgs.io import require_files
 
@@ -53,6 +68,11 @@ Labelled = list[tuple[str, dict]]  # image entries with their labels for error m
 SELECTIONS = ("authors", "seeded")
 AUTHORS_BLOCK = 10_000  # images per subgroup of the authors' feature file
 AUTHORS_CAPTIONS = 5  # recordings per image their sampler reads
+#: Why a listed recording is left out (excluded.tsv).
+NOT_CHOSEN = "of val images in neither dev nor test"
+BEYOND_CAP = f"beyond the authors' {AUTHORS_CAPTIONS} recordings per image"
+#: The ``corpora:`` entry keys only this format reads, with their defaults (corpora.schema.yaml documents them).
+OPTIONS = {"dev_images": 1000, "test_images": 1000, "seed": 0, "selection": "authors"}
 
 
 def _entries(path: Path) -> Labelled:
@@ -148,13 +168,13 @@ def split_authors(train: Labelled, val: Labelled, dev_images: int, test_images: 
 def load_spokencoco(
     root: str,
     image_root: str | None = None,
-    dev_images: int = 1000,
-    test_images: int = 1000,
-    seed: int = 0,
+    dev_images: int = OPTIONS["dev_images"],
+    test_images: int = OPTIONS["test_images"],
+    seed: int = OPTIONS["seed"],
     audio_root: str | None = None,
-    selection: str = "authors",
-) -> pd.DataFrame:
-    """Return the common manifest of SpokenCOCO under ``root`` (dev and test chosen by ``selection``)."""
+    selection: str = OPTIONS["selection"],
+) -> Listing:
+    """SpokenCOCO under ``root``: dev and test chosen by ``selection``, and every recording left out."""
     if selection not in SELECTIONS:
         raise ValueError(f"SpokenCOCO selection must be one of {SELECTIONS}, got {selection!r}")
     base = Path(root)
@@ -162,6 +182,7 @@ def load_spokencoco(
     require_files([train_json, val_json], "SpokenCOCO metadata files", SOURCE)
     images, audio = image_root or str(base / "images"), audio_root or root
     train, val = _entries(train_json), _entries(val_json)
+    listed = _rows(train, "train", audio, images) + _rows(val, "val", audio, images)  # JSON positions
     if selection == "authors":
         train, dev, test = split_authors(train, val, dev_images, test_images)
     else:
@@ -170,4 +191,41 @@ def load_spokencoco(
     for entries, split in ((train, "train"), (dev, "dev"), (test, "test")):
         split_rows = _rows(entries, split, audio, images)
         rows += caption_major(split_rows) if selection == "authors" and split != "train" else split_rows
-    return finish_manifest(rows, f"SpokenCOCO ({root})", SOURCE)
+    manifest = finish_manifest(rows, f"SpokenCOCO ({root})", SOURCE)
+    excluded = left_out(listed, manifest)
+    if len(excluded):
+        log.info(
+            "SpokenCOCO (%s): left out %s (listed in excluded.tsv)",
+            root,
+            ", ".join(f"{count} recordings: {reason}" for reason, count in excluded["reason"].value_counts().items()),
+        )
+    return Listing(manifest, excluded)
+
+
+def left_out(listed: list[dict[str, str]], manifest: pd.DataFrame) -> pd.DataFrame:
+    """Every recording of ``listed`` (all image entries, JSON positions) that is not in ``manifest``,
+    with its reason: its image is not in the manifest (a val image in neither dev nor test), or it
+    is beyond the first five of an image that is."""
+    kept = set(zip(manifest["utt_id"], manifest["wav_path"], strict=True))
+    images = set(manifest["image_id"])
+    return excluded_frame(
+        [
+            {
+                "utt_id": row["utt_id"],
+                "wav_path": row["wav_path"],
+                "reason": BEYOND_CAP if row["image_id"] in images else NOT_CHOSEN,
+                "entry": row["entry"],
+            }
+            for row in listed
+            if (row["utt_id"], row["wav_path"]) not in kept
+        ]
+    )
+
+
+def read(spec: Mapping[str, Any]) -> Listing:
+    """The corpus a ``corpora:`` entry of format spokencoco names (its options or their defaults)."""
+    options = {key: spec.get(key, default) for key, default in OPTIONS.items()}
+    return load_spokencoco(spec["root"], spec.get("image_root"), audio_root=spec.get("audio_root"), **options)
+
+
+FORMAT = CorpusFormat("spokencoco", read, SOURCE, OPTIONS)

@@ -41,10 +41,14 @@ def rank_training_captions(manifest: pd.DataFrame, max_k: int, seed: int) -> pd.
     return ranked.drop(columns="_key")
 
 
-def select_subset(ranked: pd.DataFrame, k: int, total: int, total_key: str = "subsets.total") -> pd.DataFrame:
+def select_subset(
+    ranked: pd.DataFrame, k: int, total: int, total_key: str = "subsets.total", k_key: str = "subsets.k"
+) -> pd.DataFrame:
     """The k-captions-per-image subset of ``total`` captions from :func:`rank_training_captions` output.
 
-    ``total_key`` is the config key that asked for ``total``, named in the errors.
+    ``total_key`` and ``k_key`` are the config keys that asked for ``total`` and ``k``; an error
+    names the changes of them that make the subset drawable (a lower total helps only when some
+    image has k captions).
     """
     if total % k:
         raise SubsetError(f"{total_key}: {total} is not divisible by k = {k}")
@@ -52,9 +56,15 @@ def select_subset(ranked: pd.DataFrame, k: int, total: int, total_key: str = "su
     counts = ranked.groupby("image_id").size()
     eligible = int((counts >= k).sum())
     if eligible < n_images:
+        needs = f"k = {k} needs {n_images} training images with at least {k} captions; the corpus has"
+        if eligible:
+            raise SubsetError(
+                f"{needs} {eligible}: lower {total_key} to at most {eligible * k}, or drop k = {k} from {k_key}"
+            )
+        most = int(counts.max()) if len(counts) else 0
         raise SubsetError(
-            f"k = {k} needs {n_images} training images with at least {k} captions; the corpus has {eligible} "
-            f"(lower {total_key} or drop this k)"
+            f"{needs} none (its training images have at most {most} captions each), so no total can be drawn "
+            f"at this k: drop k = {k} from {k_key}, or load the corpus with more captions per image"
         )
     chosen = ranked[(ranked["image_rank"] < n_images) & (ranked["caption_rank"] < k)]
     return chosen.sort_values(["image_rank", "caption_rank"], kind="stable")
@@ -67,6 +77,7 @@ def make_subsets(
     seed: int,
     max_k: int | None = None,
     total_key: str = "subsets.total",
+    k_key: str = "subsets.k",
 ) -> dict[int, pd.DataFrame]:
     """The requested subsets: train rows of each followed by the source's dev and test rows.
 
@@ -76,7 +87,7 @@ def make_subsets(
     ranked = rank_training_captions(manifest, max_k or max(ks), seed)
     held_out = manifest[manifest["split"] != "train"]
     return {
-        k: pd.concat([select_subset(ranked, k, total, total_key)[MANIFEST_COLUMNS], held_out], ignore_index=True)
+        k: pd.concat([select_subset(ranked, k, total, total_key, k_key)[MANIFEST_COLUMNS], held_out], ignore_index=True)
         for k in ks
     }
 
@@ -89,6 +100,7 @@ def make_subset(
     total: int,
     seed: int,
     total_key: str = "subsets.total",
+    k_key: str = "subsets.k",
 ) -> pd.DataFrame:
     """Write the k-subset of the manifest at ``source``; ``ks`` (all configured k) fixes the ranking."""
     if k not in ks:
@@ -96,6 +108,6 @@ def make_subset(
             f"k = {k} is not among the configured k {list(ks)}; add it there so all subsets share one ranking"
         )
     manifest = read_tsv(source, required=MANIFEST_COLUMNS)
-    subset = make_subsets(manifest, [k], total, seed, max_k=max(ks), total_key=total_key)[k]
+    subset = make_subsets(manifest, [k], total, seed, max_k=max(ks), total_key=total_key, k_key=k_key)[k]
     write_manifest(output, subset)
     return subset

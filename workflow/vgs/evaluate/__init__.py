@@ -7,15 +7,19 @@ against the run it is paired with (vgs.identity):
 
 ``eval/<model>/seed<s>/retrieval.{json,tsv}``
     caption→image and image→caption R@1/5/10 and median rank on the model's corpus test set.
-``eval/<model>/seed<s>/sts/<set>/{similarities,correlations}.tsv``
+``eval/<model>/seed<s>/sts/<set>/{similarities,correlations,natural_cosines}.tsv``
     per-pair voice-averaged cosine similarity; Pearson/Spearman with CIs per subtask, year, All,
-    the natural-speech sample (see vgs.evaluate.labels), Sample, plus SentEval-style means.
-``eval/toplines/<topline>/sts/<set>/{similarities,correlations}.tsv``
+    the natural-speech sample (see vgs.evaluate.labels), Sample, plus SentEval-style means; the
+    natural sample's cosine of every reading of a with every reading of b.
+``eval/toplines/<topline>/sts/<set>/{similarities,correlations,natural_cosines}.tsv``
     the same for text toplines (bag of words, TF-IDF, optional MiniLM).
 ``tables/table2_retrieval.{csv,md,tex}``
     Table 2 (CSV per seed; Markdown/LaTeX mean ± sd over seeds).
 ``tables/<set>/sts_correlations.{csv,md,tex}``, ``tables/<set>/sts_correlations_by_seed.csv``
     every system's correlations (seeds averaged in Fisher z; per seed) — Figure 1's numbers.
+``tables/<set>/spokensts_<protocol>.{csv,md,tex}``, ``figures/<set>/spokensts_protocols.{png,pdf}``
+    every system under each published SpokenSTS protocol (vgs.evaluate.protocols: merkx2021,
+    pasad2024, pasad2024-points, zhu2022; vgs.evaluate.protocol_tables) and its rank under each.
 ``tables/<set>/model_comparisons.{csv,md}``
     Williams' test for every pair of systems on All, Holm-adjusted.
 ``tables/<set>/table3_aic.{csv,md,tex}``

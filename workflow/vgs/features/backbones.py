@@ -23,6 +23,7 @@ from vgs.features.efficientnet_lite import pretrained_efficientnet_lite0
 BACKBONES = ("resnet152", "efficientnet_lite0", "random_resnet152")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+RESNET152_DIM = 2048  # global-average-pooled output of the last block
 RESNET152_FILE = "resnet152-394f9c45.pth"  # torchvision's IMAGENET1K_V1, the weights of 2015-2021 papers
 RESNET152_URL = f"https://download.pytorch.org/models/{RESNET152_FILE}"
 
@@ -52,7 +53,7 @@ def _resnet152_trunk() -> nn.Module:
     from torchvision.models import resnet152
 
     network = resnet152(weights=None)
-    network.fc = nn.Identity()  # keep the 2048-d global-average-pooled output
+    network.fc = nn.Identity()  # keep the global-average-pooled output (RESNET152_DIM)
     return network
 
 
@@ -70,7 +71,7 @@ def build_backbone(name: str, seed: int = 0) -> ImageBackbone:
         state = torch.load(path, map_location="cpu", weights_only=True)
         network.load_state_dict({key: value for key, value in state.items() if not key.startswith("fc.")})
         backbone = ImageBackbone(
-            name, network, 2048, IMAGENET_MEAN, IMAGENET_STD, {"pretrained": "imagenet", "weights": str(path)}
+            name, network, RESNET152_DIM, IMAGENET_MEAN, IMAGENET_STD, {"pretrained": "imagenet", "weights": str(path)}
         )
     elif name == "efficientnet_lite0":
         backbone = ImageBackbone(
@@ -88,7 +89,7 @@ def build_backbone(name: str, seed: int = 0) -> ImageBackbone:
         backbone = ImageBackbone(
             name,
             network,
-            2048,
+            RESNET152_DIM,
             IMAGENET_MEAN,
             IMAGENET_STD,
             {

@@ -16,10 +16,10 @@ import pandas as pd
 import torch
 from PIL import Image, UnidentifiedImageError
 from torchvision import transforms
-from tqdm import tqdm
 
 from vgs.features.backbones import ImageBackbone, build_backbone
 from vgs.io import PathLike, read_tsv, require_files
+from vgs.progress import ProgressLog
 from vgs.store import write_store
 
 log = logging.getLogger(__name__)
@@ -69,19 +69,19 @@ def corpus_images(manifest: PathLike) -> pd.DataFrame:
 def iter_image_features(
     images: pd.DataFrame, backbone: ImageBackbone, crops: str, batch_size: int, device: torch.device
 ) -> Iterator[tuple[str, np.ndarray]]:
-    """Yield ``(image_id, [dim] features)`` batch by batch, crops averaged."""
+    """Yield ``(image_id, [dim] features)`` batch by batch, crops averaged; progress lines in the log."""
     transform = crop_transform(backbone, crops)
     network = backbone.network.to(device)
     ids: Sequence[str] = images["image_id"].tolist()
     paths: Sequence[str] = images["image_path"].tolist()
-    with tqdm(total=len(ids), unit="img", desc=f"{backbone.name} features", mininterval=5) as progress:
-        for start in range(0, len(ids), batch_size):
-            batch = torch.stack([transform(load_image(path)) for path in paths[start : start + batch_size]])
-            n_images, n_crops = batch.shape[:2]
-            with torch.inference_mode():
-                features = network(batch.flatten(0, 1).to(device)).reshape(n_images, n_crops, -1).mean(1)
-            yield from zip(ids[start : start + batch_size], features.float().cpu().numpy(), strict=True)
-            progress.update(n_images)
+    progress = ProgressLog(log, f"{backbone.name} features", len(ids), "img")
+    for start in range(0, len(ids), batch_size):
+        batch = torch.stack([transform(load_image(path)) for path in paths[start : start + batch_size]])
+        n_images, n_crops = batch.shape[:2]
+        with torch.inference_mode():
+            features = network(batch.flatten(0, 1).to(device)).reshape(n_images, n_crops, -1).mean(1)
+        yield from zip(ids[start : start + batch_size], features.float().cpu().numpy(), strict=True)
+        progress.advance(n_images)
 
 
 def resolve_device(name: str) -> torch.device:

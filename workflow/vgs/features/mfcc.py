@@ -37,11 +37,11 @@ import numpy as np
 import scipy.fft
 import torch
 import torchaudio.functional as AF
-from tqdm import tqdm
 
 from vgs.features.audio import SAMPLE_RATE, AudioError, read_audio
 from vgs.features.frames import ms_to_samples
 from vgs.io import PathLike, read_tsv
+from vgs.progress import ProgressLog
 from vgs.store import write_store
 
 log = logging.getLogger(__name__)
@@ -268,7 +268,7 @@ def iter_mfccs(
     """
     errors = [] if errors is None else errors
     silent = [] if silent is None else silent
-    progress = tqdm(total=len(pairs), unit="utt", desc="mfcc", mininterval=5, smoothing=0.05)
+    progress = ProgressLog(log, "mfcc", len(pairs), "utt")
     with ThreadPoolExecutor(max_workers=threads) if threads > 1 else contextlib.nullcontext() as pool:
         for start in range(0, len(pairs), READ_CHUNK):
             chunk = pairs[start : start + READ_CHUNK]
@@ -277,8 +277,7 @@ def iter_mfccs(
             errors.extend(str(wave) for wave in audio if isinstance(wave, AudioError))
             silent.extend(key for key, wave in good if not wave.any())
             yield from zip((key for key, _ in good), extractor([wave for _, wave in good]), strict=True)
-            progress.update(len(chunk))
-    progress.close()
+            progress.advance(len(chunk))
     if silent:
         log.warning(
             "%d utterance(s) are digital silence; their normalised features are all zero: %s",

@@ -24,6 +24,7 @@ from typing import Any
 
 from vgs import layout
 from vgs.config import table_models, train_settings, trained_models
+from vgs.evaluate.protocols import PROTOCOLS
 from vgs.identity import SPEECH, SPEECH_MODEL, TEXT_TOPLINE, speech_model_system
 from vgs.plan.ablation import AblationPlan
 from vgs.plan.runs import PlanError, Run, files_of
@@ -84,9 +85,11 @@ class WorkflowPlan:
         """The ``train:`` settings of ``model`` (shared section + the model's overrides)."""
         return train_settings(self.config, model)
 
-    def subset_ranking(self, corpus: str, total: int) -> dict[str, Any]:
+    def subset_ranking(self, corpus: str, total: int, k: int | None = None) -> dict[str, Any]:
         """The ranking every subset of a corpus shares: the k values of ``subsets`` and ``study``
-        drawing from it (the largest fixes the ranking) and their seed, so all its subsets nest."""
+        drawing from it (the largest fixes the ranking) and their seed, so all its subsets nest; and
+        the config keys that ask for the subset of ``total`` captions at ``k`` per image (named in
+        the error when it cannot be drawn: ``total_key`` and ``k_key``)."""
         sections = [
             self.config[name]
             for name in ("subsets", "study")
@@ -98,13 +101,22 @@ class WorkflowPlan:
                 f"subsets.seed and study.seed differ for corpus {corpus!r}; give them one value "
                 "so that the study's subsets nest with the paper's"
             )
-        subsets = self.config.get("subsets") or {}
-        paper_total = subsets.get("source") == corpus and subsets["total"] == int(total)
+        subsets, study = self.config.get("subsets") or {}, self.config.get("study") or {}
+        asking = [
+            (total_key, k_key)
+            for total_key, k_key, section, section_totals in (
+                ("subsets.total", "subsets.k", subsets, [subsets.get("total")]),
+                ("study.totals", "study.k", study, study.get("totals", [])),
+            )
+            if section.get("source") == corpus
+            and int(total) in section_totals
+            and (k is None or int(k) in section["k"])
+        ] or [("subsets.total", "subsets.k")]  # a subset asked for by hand: the paper's keys
         return {
-            "ks": sorted({k for section in sections for k in section["k"]}),
+            "ks": sorted({value for section in sections for value in section["k"]}),
             "seed": seeds.pop() if seeds else 0,
-            # The config key to change when this subset cannot be drawn (named in the error).
-            "total_key": "subsets.total" if paper_total else "study.totals",
+            "total_key": " and ".join(total_key for total_key, _ in asking),
+            "k_key": " and ".join(k_key for _, k_key in asking),
         }
 
     # --- Sources: what must exist before a stage can read its input --------------------------------
@@ -125,7 +137,7 @@ class WorkflowPlan:
         spec = self.config["sts"]["sets"][sts_set]
         if spec.get("world"):
             return [layout.WORLD_STS_DONE]
-        return [f"{spec['root']}/.complete"] if spec.get("download") else []
+        return [layout.fill(layout.STS_DOWNLOAD_DONE, sts_root=spec["root"])] if spec.get("download") else []
 
     def natural_recordings(self) -> list[str]:
         """The recordings the natural sample is imported from: the CSV, or the released SpokenSTS
@@ -155,7 +167,7 @@ class WorkflowPlan:
         from vgs.world.formats import metadata_files  # the world package only when planning the world
 
         return [
-            f"{layout.fill(layout.WORLD_CORPUS, world_corpus=name)}/{path}"
+            layout.fill(layout.WORLD_CORPUS_FILE, world_corpus=name, path=path)
             for name, spec in self.world.get("corpora", {}).items()
             for path in ("speech_jobs.tsv", *metadata_files(spec["format"]))
         ]
@@ -181,20 +193,27 @@ class WorkflowPlan:
         return [f"sts/{sts_set}/{name}" for name in self.sts_uttset_names]
 
     @staticmethod
-    def uttset_manifest(uttset: str) -> str:
-        """Manifest of an utterance set: ``corpus/<c>``, ``sts/<set>/<voice>``, ``sts/<set>/natural``."""
-        parts = uttset.split("/")
-        if parts[0] == "corpus" and len(parts) == 2:
-            return layout.fill(layout.CORPUS_MANIFEST, corpus=parts[1])
-        if parts[0] == "sts" and len(parts) == 3 and parts[2] == NATURAL:
-            return layout.fill(layout.NATURAL_MANIFEST, sts_set=parts[1])
-        if parts[0] == "sts" and len(parts) == 3:
-            return layout.fill(layout.VOICE_MANIFEST, sts_set=parts[1], voice=parts[2])
+    def uttset_parts(uttset: str) -> tuple[str, ...]:
+        """An utterance set's parts: ``("corpus", <c>)`` or ``("sts", <set>, <voice or natural>)``."""
+        parts = tuple(uttset.split("/"))
+        if (parts[0], len(parts)) in (("corpus", 2), ("sts", 3)) and all(parts):
+            return parts
         raise PlanError(f"unknown utterance set {uttset!r}")
+
+    @classmethod
+    def uttset_manifest(cls, uttset: str) -> str:
+        """Manifest of an utterance set: ``corpus/<c>``, ``sts/<set>/<voice>``, ``sts/<set>/natural``."""
+        kind, *names = cls.uttset_parts(uttset)
+        if kind == "corpus":
+            return layout.fill(layout.CORPUS_MANIFEST, corpus=names[0])
+        sts_set, name = names
+        if name == NATURAL:
+            return layout.fill(layout.NATURAL_MANIFEST, sts_set=sts_set)
+        return layout.fill(layout.VOICE_MANIFEST, sts_set=sts_set, voice=name)
 
     def mfcc_shard_count(self, uttset: str) -> int:
         """Corpora are split into ``features.mfcc.shards`` MFCC jobs; STS sets are one job each."""
-        return int(self.config["features"]["mfcc"].get("shards", 1)) if uttset.startswith("corpus/") else 1
+        return int(self.config["features"]["mfcc"].get("shards", 1)) if self.uttset_parts(uttset)[0] == "corpus" else 1
 
     def mfcc_files(self, uttset: str) -> list[str]:
         return [layout.fill(layout.MFCC_SHARD, uttset=uttset, shard=i) for i in range(self.mfcc_shard_count(uttset))]
@@ -261,10 +280,19 @@ class WorkflowPlan:
         """What speech model ``name`` is, for tables and captions (checkpoint or random architecture)."""
         return speech_model_description(self.speech_models[name])
 
+    @staticmethod
+    def speech_model_layer_store(speech_model: str, sts_set: str, layer: int | str, name: str) -> str:
+        """The store of one layer and utterance set (a voice or ``natural``) inside the directory a
+        speech model's STS-set job writes (``layout.SPEECH_MODEL_EMBEDDINGS``)."""
+        directory = layout.fill(layout.SPEECH_MODEL_EMBEDDINGS, speech_model=speech_model, sts_set=sts_set)
+        return f"{directory}/{layout.fill(layout.SPEECH_MODEL_LAYER_STORE, layer=layer, name=name)}"
+
     def speech_model_files(self, name: str) -> list[str]:
         """The random model's files to wait for; a checkpoint (hub id or directory) is read by the job."""
         return (
-            [f"{self.speech_model_source(name)}/config.json"] if self.speech_models[name]["kind"] == RANDOM_TINY else []
+            [layout.fill(layout.RANDOM_SPEECH_MODEL_CONFIG, speech_model=name)]
+            if self.speech_models[name]["kind"] == RANDOM_TINY
+            else []
         )
 
     # --- Tables and figures --------------------------------------------------------------------------------
@@ -282,6 +310,16 @@ class WorkflowPlan:
             "figure1",
             *(["figure2"] if self.has_subset_models else []),
             *(["speech_model_layers"] if self.speech_models else []),
+            layout.PROTOCOL_FIGURE_STEM,
+        ]
+
+    @staticmethod
+    def protocol_tables(sts_set: str) -> list[str]:
+        """One table per SpokenSTS protocol (vgs.evaluate.protocols) of ``sts_set``, in every table format."""
+        return [
+            layout.fill(layout.PROTOCOL_TABLE, sts_set=sts_set, protocol=protocol, ext=ext)
+            for protocol in PROTOCOLS
+            for ext in layout.TABLE_FORMATS
         ]
 
     def paper_comparison_sets(self) -> list[str]:
@@ -326,6 +364,7 @@ class WorkflowPlan:
                 layout.fill(layout.STS_TABLE, sts_set=sts_set, stem="model_comparisons", ext=ext)
                 for ext in ("csv", "md")
             ]
+            targets += self.protocol_tables(sts_set)
             targets += [
                 layout.fill(layout.STS_FIGURE, sts_set=sts_set, stem=stem, ext=ext)
                 for stem in self.sts_figure_stems()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vgs import layout
 from vgs.features.audio import read_audio
 from vgs.io import PathLike, read_tsv
 from vgs.speech_models.hf import SAMPLE_RATE, length_batches, load_speech_model, padding_safe, pooled_layers
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def layer_store(out_dir: PathLike, layer: int, uttset: str) -> Path:
     """Store of one layer's embeddings of one utterance set (``voice`` or ``natural``)."""
-    return Path(out_dir) / f"layer{layer}" / f"{uttset}.h5"
+    return Path(out_dir) / layout.fill(layout.SPEECH_MODEL_LAYER_STORE, layer=layer, name=uttset)
 
 
 def embed_manifest(

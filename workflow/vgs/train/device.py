@@ -24,6 +24,11 @@ from dataclasses import dataclass
 
 import torch
 
+from vgs.config import schema_defaults
+
+#: Where and in which precision, unless told: the training defaults (train.schema.yaml).
+DEFAULTS = schema_defaults("train.schema.yaml")
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -48,7 +53,7 @@ class Runtime:
         return tensor.pin_memory().to(self.device, non_blocking=True)
 
 
-def select_runtime(device: str = "auto", precision: str = "fp32") -> Runtime:
+def select_runtime(device: str = DEFAULTS["device"], precision: str = DEFAULTS["precision"]) -> Runtime:
     """``device``: auto|cpu|cuda; ``precision``: fp32|tf32|bf16|fp16|auto (auto: fp16 on CUDA, opt-in).
 
     On CUDA it also sets the TF32 switches (:meth:`Runtime.apply_tf32`): off except for ``tf32``.

@@ -12,17 +12,21 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
+from vgs.config import schema_defaults
 from vgs.identity import RunId
 from vgs.io import PathLike, read_tsv
 from vgs.model import VGSModel
+from vgs.progress import ProgressLog
 from vgs.store import ArrayStore, StoreRows, write_store
 from vgs.train.batching import length_sorted_batches, pad_batch
 from vgs.train.checkpoint import load_run_checkpoint, model_from_checkpoint
 from vgs.train.device import Runtime, select_runtime
 
 log = logging.getLogger(__name__)
+
+#: Encoding's defaults are training's (train.schema.yaml: eval_batch_size, max_frames, device, precision).
+TRAIN_DEFAULTS = schema_defaults("train.schema.yaml")
 
 
 @torch.no_grad()
@@ -32,22 +36,26 @@ def embed_frames(
     batch_size: int,
     max_frames: int,
     runtime: Runtime,
-    progress: bool = False,
+    progress: str = "",
     lengths: np.ndarray | None = None,
 ) -> torch.Tensor:
     """Caption embeddings ``[N, D]`` (float32, CPU) of MFCC arrays, in input order.
 
     ``arrays`` may be lazy (:meth:`ArrayStore.arrays`): each array is then read when its batch is
-    padded, and ``lengths`` (frames per array) plans the batches without reading any.
+    padded, and ``lengths`` (frames per array) plans the batches without reading any. With a
+    ``progress`` label, progress lines are logged under it (vgs.progress).
     """
     lengths = np.minimum(np.array([len(array) for array in arrays]) if lengths is None else lengths, max_frames)
     out = torch.empty(len(arrays), model.config.embed_dim)
     batches = length_sorted_batches(lengths, batch_size)
-    for indices in tqdm(batches, desc="encode", unit="batch", disable=not progress, mininterval=5):
+    lines = ProgressLog(log, progress, len(arrays), "utt") if progress else None
+    for indices in batches:
         frames, lens = pad_batch([arrays[i] for i in indices], max_frames)
         with runtime.autocast():
             embeddings = model.caption_encoder(runtime.put(frames), runtime.put(lens))
         out[torch.from_numpy(indices)] = embeddings.float().cpu()
+        if lines is not None:
+            lines.advance(len(indices))
     return out
 
 
@@ -138,10 +146,10 @@ def embed_utterances(
     checkpoint: PathLike,
     output: PathLike,
     split: str | None = None,
-    batch_size: int = 64,
-    max_frames: int = 1024,
-    device: str = "auto",
-    precision: str = "fp32",
+    batch_size: int = TRAIN_DEFAULTS["eval_batch_size"],
+    max_frames: int = TRAIN_DEFAULTS["max_frames"],
+    device: str = TRAIN_DEFAULTS["device"],
+    precision: str = TRAIN_DEFAULTS["precision"],
     *,
     run: RunId,
 ) -> int:
@@ -156,10 +164,10 @@ def embed_utterance_sets(
     sets: Sequence[tuple[PathLike, Sequence[PathLike], PathLike]],
     checkpoint: PathLike,
     split: str | None = None,
-    batch_size: int = 64,
-    max_frames: int = 1024,
-    device: str = "auto",
-    precision: str = "fp32",
+    batch_size: int = TRAIN_DEFAULTS["eval_batch_size"],
+    max_frames: int = TRAIN_DEFAULTS["max_frames"],
+    device: str = TRAIN_DEFAULTS["device"],
+    precision: str = TRAIN_DEFAULTS["precision"],
     *,
     run: RunId,
 ) -> list[int]:
@@ -185,7 +193,9 @@ def embed_utterance_sets(
         lengths = np.array([frames.length(u) for u in utt_ids], dtype=np.int64)
         check_frames_fit_durations(manifest, list(mfcc_paths), utt_ids, lengths)
         log_cut_utterances(lengths, max_frames, manifest)
-        embeddings = embed_frames(model, frames.arrays(utt_ids), batch_size, max_frames, runtime, True, lengths)
+        embeddings = embed_frames(
+            model, frames.arrays(utt_ids), batch_size, max_frames, runtime, f"embed {manifest}", lengths
+        )
         log.info("encoded %d utterances of %s with %s", len(utt_ids), manifest, checkpoint)
         counts.append(write_store(
             output, zip(utt_ids, embeddings.numpy(), strict=True), model.config.embed_dim, "embedding",
@@ -201,7 +211,7 @@ def embed_images(
     output: PathLike,
     split: str = "test",
     batch_size: int = 256,
-    device: str = "auto",
+    device: str = TRAIN_DEFAULTS["device"],
     *,
     run: RunId,
 ) -> int:

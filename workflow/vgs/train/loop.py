@@ -22,6 +22,10 @@ Why it is built the way it is:
   are encoded once per epoch; the dev loss (over fixed random dev batches of ``dev_batch_size``,
   like the authors' validation batches of 100) and caption -> image recall are both computed from
   those embeddings.
+* **Progress and divergence.** Inside an epoch the loop logs progress lines (vgs.train.progress)
+  and stops on a non-finite loss without saving, leaving a marker that keeps retries from running
+  into it again (vgs.train.divergence); fp16 steps skipped by the grad scaler are counted per epoch
+  (``skipped_steps``).
 """
 
 from __future__ import annotations
@@ -41,54 +45,74 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
-from vgs.config import TRAIN_RULE_KEYS
+from vgs.config import TRAIN_RULE_KEYS, schema_defaults
 from vgs.identity import RunId
 from vgs.io import PathLike, atomic_path, remove_partial_files, write_tsv
 from vgs.model import ModelConfig, VGSModel, initialise_like_authors, model_config
+from vgs.train import divergence
 from vgs.train.batching import epoch_batches, pad_batch
 from vgs.train.checkpoint import CheckpointMismatch, load_checkpoint, save_checkpoint
 from vgs.train.data import CaptionSet, load_training_data
 from vgs.train.device import Runtime, select_runtime
+from vgs.train.divergence import NonFiniteLossWatch, TrainingDiverged
 from vgs.train.embed import embed_features, embed_frames
 from vgs.train.loss import batch_loss, recall_at_k
+from vgs.train.progress import EpochProgress
 from vgs.train.schedule import authors_period, cyclic_lr
 
 log = logging.getLogger(__name__)
 
-LOG_COLUMNS = ["epoch", "train_loss", "dev_loss", "dev_r1", "dev_r5", "dev_r10", "lr", "seconds"]
+LOG_COLUMNS = ["epoch", "train_loss", "dev_loss", "dev_r1", "dev_r5", "dev_r10", "lr", "seconds", "skipped_steps"]
 # Settings that may change between a killed run and its resumption without changing the result
 # (on CPU): more epochs continue the same trajectory; the device only changes rounding.
-RESUMABLE_CHANGES = ("epochs", "device", "compile", "eval_batch_size", "progress")
+RESUMABLE_CHANGES = (
+    "epochs",
+    "device",
+    "compile",
+    "eval_batch_size",
+    "progress",
+    "progress_every_minutes",
+    "progress_every_steps",
+)
 DEV_SEED = 2**31 - 1  # seeds the fixed dev batches, distinct from every epoch's generator
+
+
+#: The training settings' defaults (the paper's recipe), written once in workflow/schemas/train.schema.yaml.
+DEFAULTS: dict[str, Any] = schema_defaults("train.schema.yaml")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training settings (the ``train:`` config section; see workflow/schemas/train.schema.yaml)."""
+    """Training settings (the ``train:`` config section; see workflow/schemas/train.schema.yaml).
 
-    epochs: int = 32
-    batch_size: int = 32
-    lr_max: float = 2e-4
-    lr_min: float = 1e-6
-    lr_period_epochs: float = 4.0
-    lr_cycle: str = "authors"
-    loss: str = "hinge"
-    margin: float = 0.2
-    temperature: float = 0.07
-    max_frames: int = 1024
-    bucket: bool = False
-    length_jitter: float = 0.05
-    select_every: int = 4
-    dev_batch_size: int = 100
-    dev_batches: str = "random"
-    init: str = "authors"
-    eval_batch_size: int = 64
-    device: str = "auto"
-    precision: str = "fp32"
-    compile: bool = False
-    progress: bool = True
+    Every default is the schema's (:data:`DEFAULTS`), so the paper's recipe is written in one place;
+    tests/test_config.py checks that the fields are the schema's settings less the rule-level keys.
+    """
+
+    epochs: int = DEFAULTS["epochs"]
+    batch_size: int = DEFAULTS["batch_size"]
+    lr_max: float = DEFAULTS["lr_max"]
+    lr_min: float = DEFAULTS["lr_min"]
+    lr_period_epochs: float = DEFAULTS["lr_period_epochs"]
+    lr_cycle: str = DEFAULTS["lr_cycle"]
+    loss: str = DEFAULTS["loss"]
+    margin: float = DEFAULTS["margin"]
+    temperature: float = DEFAULTS["temperature"]
+    max_frames: int = DEFAULTS["max_frames"]
+    bucket: bool = DEFAULTS["bucket"]
+    length_jitter: float = DEFAULTS["length_jitter"]
+    select_every: int = DEFAULTS["select_every"]
+    dev_batch_size: int = DEFAULTS["dev_batch_size"]
+    dev_batches: str = DEFAULTS["dev_batches"]
+    init: str = DEFAULTS["init"]
+    eval_batch_size: int = DEFAULTS["eval_batch_size"]
+    device: str = DEFAULTS["device"]
+    precision: str = DEFAULTS["precision"]
+    compile: bool = DEFAULTS["compile"]
+    progress: bool = DEFAULTS["progress"]
+    progress_every_minutes: float = DEFAULTS["progress_every_minutes"]
+    progress_every_steps: int = DEFAULTS["progress_every_steps"]
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> TrainConfig:
@@ -112,10 +136,11 @@ class TrainingInterrupted(RuntimeError):
 class TrainingState:
     """What a checkpoint carries besides model and optimizer.
 
-    ``batches_done`` .. ``epoch_seconds`` describe epoch ``epoch + 1`` when a run stopped inside
+    ``batches_done`` .. ``epoch_skipped`` describe epoch ``epoch + 1`` when a run stopped inside
     it (batches of its plan done, their summed loss as the float32 accumulator held it, captions
-    counted, the last learning rate, seconds spent); all zero at an epoch's end, which is also what
-    checkpoints from before mid-epoch resume load as.
+    counted, the last learning rate, seconds spent, fp16 steps skipped); all zero at an epoch's end,
+    which is also what checkpoints from before mid-epoch resume load as. ``remedies``: the settings
+    a diverged run continued with changed (vgs.train.divergence), where and from what to what.
     """
 
     step: int = 0
@@ -128,12 +153,20 @@ class TrainingState:
     epoch_captions: int = 0
     epoch_lr: float = 0.0
     epoch_seconds: float = 0.0
+    epoch_skipped: int = 0
+    remedies: list[dict[str, Any]] = field(default_factory=list)
 
     def end_epoch(self, epoch: int) -> None:
         """Record ``epoch`` as complete: the next one starts at its first batch."""
         self.epoch = epoch
         self.batches_done, self.epoch_loss_sum, self.epoch_captions = 0, 0.0, 0
-        self.epoch_lr, self.epoch_seconds = 0.0, 0.0
+        self.epoch_lr, self.epoch_seconds, self.epoch_skipped = 0.0, 0.0, 0
+
+    def position(self) -> str:
+        """Where the run is, as the log and messages say it."""
+        if self.batches_done:
+            return f"in epoch {self.epoch + 1} after batch {self.batches_done} (step {self.step})"
+        return f"after epoch {self.epoch} (step {self.step})"
 
 
 def steps_per_epoch(train_set: CaptionSet, batch_size: int) -> int:
@@ -195,13 +228,21 @@ def evaluate(
 
 
 class Trainer:
-    """One training run (model, optimizer, state) with checkpoints in ``checkpoint_dir``."""
+    """One training run (model, optimizer, state) with checkpoints in ``checkpoint_dir``; ``name``
+    says whose run it is in log lines and messages (the checkpoint directory if not given)."""
 
     def __init__(
-        self, config: ModelConfig, settings: TrainConfig, seed: int, checkpoint_dir: PathLike, data_key: str = ""
+        self,
+        config: ModelConfig,
+        settings: TrainConfig,
+        seed: int,
+        checkpoint_dir: PathLike,
+        data_key: str = "",
+        name: str = "",
     ):
         self.config, self.settings, self.seed, self.data_key = config, settings, seed, data_key
         self.dir = Path(checkpoint_dir)
+        self.name = name or str(self.dir)
         self.runtime = select_runtime(settings.device, settings.precision)
         torch.manual_seed(seed)
         model = VGSModel(config)
@@ -210,7 +251,13 @@ class Trainer:
         self.model = model.to(self.runtime.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.lr_min)
         self.scaler = torch.amp.GradScaler(self.runtime.device.type, enabled=self.runtime.dtype == torch.float16)
+        self.scale = self.scaler.get_scale()  # after the last step; a fall means the step was skipped
+        self.step_skipped = False  # whether the grad scaler skipped the last step (fp16 only)
+        self.consecutive_skips = 0
+        self.watch = NonFiniteLossWatch(self.runtime.device)
+        self.clock = time.perf_counter  # of progress lines and epoch seconds; tests give a fake one
         self.state = TrainingState()
+        self.saved: str | None = None  # where the run was at its last save (TrainingState.position)
         self.step_model = torch.compile(self.model, dynamic=True) if settings.compile else self.model
         self.stop_requested = False  # set by the SIGTERM handler while fit() runs
 
@@ -226,7 +273,9 @@ class Trainer:
         """Continue from ``last.pt`` if present; raise :class:`CheckpointMismatch` if it is foreign.
 
         A checkpoint of the same settings on *different data* (an upstream stage was rerun) is
-        stale rather than foreign: training starts over and overwrites it.
+        stale rather than foreign: training starts over and overwrites it. A run that diverged
+        (its marker is there) may continue with other values of the remedy keys
+        (:data:`vgs.train.divergence.REMEDY_KEYS`), recorded in ``state.remedies``.
         """
         if not self.last_path.exists():
             return False
@@ -239,11 +288,10 @@ class Trainer:
             return False
         saved = {**payload["train_settings"], "seed": payload["seed"]}
         wanted = {**self.settings.fingerprint(), "seed": self.seed}
-        differences = [
-            f"{key}: {wanted.get(key)} != {saved.get(key)}"
-            for key in sorted(set(saved) | set(wanted))
-            if saved.get(key) != wanted.get(key)
-        ]
+        changed = [key for key in sorted(set(saved) | set(wanted)) if saved.get(key) != wanted.get(key)]
+        diverged = divergence.read_marker(self.dir) is not None
+        remedies = [key for key in changed if diverged and key in divergence.REMEDY_KEYS]
+        differences = [f"{key}: {wanted.get(key)} != {saved.get(key)}" for key in changed if key not in remedies]
         if differences:
             raise CheckpointMismatch(
                 f"{self.last_path}: checkpoint was made with different training settings (requested vs. "
@@ -253,21 +301,60 @@ class Trainer:
         self.optimizer.load_state_dict(payload["optimizer"])
         if payload["scaler"]:  # empty when saved without fp16 (e.g. precision auto on a CPU)
             self.scaler.load_state_dict(payload["scaler"])
+        self.scale = self.scaler.get_scale()
         self.state = TrainingState(**payload["state"])
         torch.set_rng_state(payload["rng"]["torch"])
         if self.runtime.device.type == "cuda" and payload["rng"]["cuda"]:
             torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
-        if self.state.batches_done:
-            log.info(
-                "resumed %s in epoch %d after batch %d (step %d)",
-                self.dir,
-                self.state.epoch + 1,
-                self.state.batches_done,
-                self.state.step,
-            )
-        else:
-            log.info("resumed %s after epoch %d (step %d)", self.dir, self.state.epoch, self.state.step)
+        self.saved = self.state.position()
+        log.info("resumed %s %s", self.dir, self.saved)
+        if remedies:
+            changes = {key: [saved.get(key), wanted.get(key)] for key in remedies}
+            self.state.remedies.append({"step": self.state.step, "changed": changes})
+            log.warning("%s diverged before; continuing %s with %s", self.name, self.saved,
+                        ", ".join(f"{key} {old} -> {new}" for key, (old, new) in changes.items()))  # fmt: skip
         return True
+
+    def refuse_if_diverged(self) -> None:
+        """Stop at once, with the divergence's message, when this run diverged with the same
+        settings and data before (a blind retry; vgs.train.divergence)."""
+        marker = divergence.read_marker(self.dir)
+        if marker and marker["data"] == self.data_key and marker["settings"] == self.settings.fingerprint():
+            raise TrainingDiverged(f"not trained again, {marker['message']}")
+
+    def check_diverged(self, epoch: int, batches: int) -> None:
+        """Raise :class:`TrainingDiverged` on a non-finite loss so far or non-finite weights;
+        called before every save and progress line (it waits for the device)."""
+        first = self.watch.first()
+        if first is not None:
+            step, position, value = first
+            raise self.diverged(
+                f"non-finite loss ({value}) at epoch {epoch}, step {step} (batch {position + 1} of {batches})"
+            )
+        broken = divergence.non_finite_parameters(self.model)
+        if broken:
+            raise self.diverged(
+                f"non-finite weights ({', '.join(broken[:3])}) at epoch {epoch} after step {self.state.step}"
+            )
+
+    def count_skip(self, epoch: int, position: int, batches: int) -> None:
+        """Count a step the fp16 grad scaler skipped; too many in a row is divergence."""
+        self.state.epoch_skipped += 1
+        self.consecutive_skips += 1
+        if self.consecutive_skips >= divergence.MAX_CONSECUTIVE_SKIPS:
+            raise self.diverged(
+                f"the fp16 grad scaler skipped {self.consecutive_skips} steps in a row (non-finite gradients at "
+                f"every scale down to {self.scale:g}) at epoch {epoch}, step {self.state.step} (batch {position + 1} "
+                f"of {batches})"
+            )
+
+    def diverged(self, what: str) -> TrainingDiverged:
+        """The error that stops a diverged run, once its marker is written (vgs.train.divergence)."""
+        kept = f"{self.last_path} holds the last good state, {self.saved}" if self.saved else "nothing was saved before"
+        message = f"training of {self.name} diverged: {what}. Stopped without saving; {kept}. "
+        message += divergence.remedy(self.dir, resumable=self.saved is not None)
+        divergence.write_marker(self.dir, message, self.settings.fingerprint(), self.data_key)
+        return TrainingDiverged(message)
 
     def save(self) -> None:
         cuda = torch.cuda.get_rng_state_all() if self.runtime.device.type == "cuda" else []
@@ -285,6 +372,8 @@ class Trainer:
                 "rng": {"torch": torch.get_rng_state(), "cuda": cuda},
             },
         )
+        self.saved = self.state.position()
+        (self.dir / divergence.MARKER).unlink(missing_ok=True)  # saved with finite weights: past any divergence
 
     def save_best(self, row: Mapping[str, float]) -> None:
         save_checkpoint(
@@ -323,6 +412,11 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.state.step += 1
+        if self.scaler.is_enabled():
+            # update() lowers the scale exactly when step() skipped the optimizer (non-finite
+            # gradients); step() has already waited for the device, so reading it costs little.
+            scale = self.scaler.get_scale()
+            self.step_skipped, self.scale = scale < self.scale, scale
         return loss.detach()
 
     def train_epoch(self, train_set: CaptionSet, epoch: int, period: int) -> tuple[float, float]:
@@ -330,10 +424,12 @@ class Trainer:
 
         Starts after ``state.batches_done`` batches of the epoch's plan (a run stopped inside
         it). After each batch, a pending stop signal saves that position and raises
-        :class:`TrainingInterrupted`.
+        :class:`TrainingInterrupted`; progress lines are logged when due (vgs.train.progress).
+        The mean leaves out fp16 steps that the grad scaler skipped. Raises
+        :class:`TrainingDiverged` (vgs.train.divergence) at the first check after a divergence.
         """
         s, state = self.settings, self.state
-        start = time.perf_counter()
+        start = self.clock()
         batches = epoch_batches(
             train_set.image_ids,
             train_set.lengths,
@@ -346,28 +442,36 @@ class Trainer:
         # The float32 accumulator continues from its saved value: the same sums in the same order.
         total = torch.tensor(state.epoch_loss_sum, dtype=torch.float32, device=self.runtime.device)
         counted, lr = state.epoch_captions, state.epoch_lr if state.batches_done else s.lr_min
-        bar = tqdm(
-            range(state.batches_done, len(batches)),
-            desc=f"epoch {epoch}/{s.epochs}",
-            unit="batch",
-            initial=state.batches_done,
-            total=len(batches),
-            disable=not s.progress,
-            mininterval=5,
-        )
-        for position in bar:
+        trained = 0  # captions through the model in this process, for the rate
+        progress = EpochProgress(
+            self.name, epoch, s.epochs, len(batches), state.batches_done,
+            60 * s.progress_every_minutes, s.progress_every_steps, self.clock,
+        ) if s.progress else None  # fmt: skip
+        for position in range(state.batches_done, len(batches)):
             indices = batches[position]
             if len(indices) >= 2:  # a lone caption has no negatives (only in passes of one image)
                 lr = cyclic_lr(state.step, s.lr_min, s.lr_max, period)
                 loss = self.train_step(*self.batch_tensors(train_set, indices), lr)
-                total += loss * len(indices)
-                counted += len(indices)
+                trained += len(indices)
+                if self.step_skipped:
+                    self.count_skip(epoch, position, len(batches))
+                else:
+                    self.consecutive_skips = 0
+                    self.watch.observe(loss, state.step, position)
+                    total += loss * len(indices)
+                    counted += len(indices)
+            if progress is not None and progress.due(position + 1):
+                self.check_diverged(epoch, len(batches))
+                skipped = state.epoch_skipped if self.scaler.is_enabled() else None
+                log.info("%s", progress.line(position + 1, trained, float(total) / max(counted, 1), skipped))
             if self.stop_requested:
+                self.check_diverged(epoch, len(batches))
                 state.batches_done, state.epoch_loss_sum, state.epoch_captions = position + 1, float(total), counted
                 state.epoch_lr = lr
-                state.epoch_seconds += time.perf_counter() - start
+                state.epoch_seconds += self.clock() - start
                 self.save()
                 raise self.interrupted(f"after batch {position + 1} of {len(batches)} in epoch {epoch}")
+        self.check_diverged(epoch, len(batches))
         return float(total) / max(counted, 1), lr
 
     def interrupted(self, where: str) -> TrainingInterrupted:
@@ -403,22 +507,26 @@ class Trainer:
 
         Raises :class:`TrainingInterrupted` after saving when SIGTERM arrives (see the module
         docstring); a signal during the last epoch's evaluation lets the run finish instead.
+        Raises :class:`TrainingDiverged` when the run diverges, and at once when it diverged
+        before with these settings and data.
         """
         self.dir.mkdir(parents=True, exist_ok=True)
         for partial in remove_partial_files(self.dir):  # a save killed mid-write; last.pt is intact
             log.warning("removed %s, left by a run killed while saving a checkpoint", partial)
+        self.refuse_if_diverged()
         with self.stop_on_sigterm():
             self.resume()
             period = cycle_steps(train_set, self.settings)
             for epoch in range(self.state.epoch + 1, self.settings.epochs + 1):
-                start = time.perf_counter() - self.state.epoch_seconds
+                start = self.clock() - self.state.epoch_seconds
                 train_loss, lr = self.train_epoch(train_set, epoch, period)
                 row = {
                     "epoch": epoch,
                     "train_loss": train_loss,
                     **evaluate(self.model, dev_set, self.settings, self.seed, self.runtime),
                     "lr": lr,
-                    "seconds": round(time.perf_counter() - start, 2),
+                    "seconds": round(self.clock() - start, 2),
+                    "skipped_steps": self.state.epoch_skipped,
                 }
                 log.info("epoch %s", " ".join(f"{k}={v:.4g}" for k, v in row.items()))
                 self.state.log.append(row)
@@ -479,8 +587,13 @@ def train(
     train_set, dev_set = load_training_data(manifest, mfcc, image_features)
     config = model_config(model_section, image_dim=train_set.image_features.shape[1])
     log.info("training %d captions (%d dev) with %s, seed %d", len(train_set), len(dev_set), config, seed)
-    trainer = Trainer(config, settings, seed, checkpoint_dir, train_set.fingerprint() + dev_set.fingerprint())
+    data_key = train_set.fingerprint() + dev_set.fingerprint()
+    trainer = Trainer(config, settings, seed, checkpoint_dir, data_key, name=f"{model_name} seed {seed}")
     state = trainer.fit(train_set, dev_set)
+    for remedy in state.remedies:
+        log.warning(
+            "%s continued after a divergence at step %d with %s", trainer.name, remedy["step"], remedy["changed"]
+        )
     save_checkpoint(best, {**load_checkpoint(trainer.best_path, config), "model_name": model_name})
     # Six decimals, except the learning rate: at lr_min = 2e-6 that would leave one significant digit.
     frame = pd.DataFrame(state.log, columns=LOG_COLUMNS).round({c: 6 for c in LOG_COLUMNS if c != "lr"})

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from vgs import layout
 from vgs.io import write_text_atomic
 from vgs_ops.bench import discover
 
@@ -33,7 +34,7 @@ def machine() -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
+    parser.add_argument("--out", type=Path, default=Path(layout.BENCHMARKS))
     parser.add_argument("--only", action="append", help="run only this benchmark (repeatable)")
     parser.add_argument("--quick", action="store_true", help="smaller inputs, for smoke tests")
     args = parser.parse_args(argv)

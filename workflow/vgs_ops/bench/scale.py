@@ -28,7 +28,6 @@ after each size). Disk: the largest size plus ~1 GB, transiently.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import resource
@@ -38,14 +37,11 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from vgs.identity import RunId
-
-if TYPE_CHECKING:  # torch only inside the phases that use it: the write phase measures the writer alone
-    from vgs.model import ModelConfig
 
 NAME = "scale"
 ON_REQUEST = True  # make bench leaves it out (33 GB of disk, ~25 min); --only scale and --quick run it
@@ -161,18 +157,13 @@ def write_phase(directory: str, target_bytes: float, image_dim: int, seed: int =
     }
 
 
-def model_config(name: str, image_dim: int) -> ModelConfig:
-    from vgs_ops.bench.train import SIZES
-
-    return dataclasses.replace(SIZES[name], image_dim=image_dim)
-
-
 def train_phase(
     directory: str, mfcc_paths: list[str], steps: int, loader_batches: int, model: str
 ) -> dict[str, object]:
     """Open the store as training does, train ``steps`` steps, then time the loader alone."""
     import torch
 
+    from vgs.model import ModelConfig
     from vgs.train.batching import epoch_batches
     from vgs.train.checkpoint import save_checkpoint
     from vgs.train.data import load_training_data
@@ -184,7 +175,7 @@ def train_phase(
     train_set, _ = load_training_data(root / "manifest.tsv", mfcc_paths, root / "images.h5")
     open_seconds = time.perf_counter() - start
     after_open = peak_rss_gb()
-    config = model_config(model, train_set.image_features.shape[1])
+    config = ModelConfig.named(model, train_set.image_features.shape[1])
     trainer = Trainer(config, TrainConfig(batch_size=BATCH, progress=False), 0, root / "checkpoints")
     device = trainer.runtime.device.type
     batches = [

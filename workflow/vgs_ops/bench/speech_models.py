@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from transformers import AutoConfig, AutoModel
 
+from vgs import layout
 from vgs.speech_models.hf import (
     SAMPLE_RATE,
     feature_extractor,
@@ -139,7 +140,7 @@ def summary(record: Mapping[str, object]) -> str:
 def main() -> None:
     """Standalone entry (GPU machines): print the results and write ``<out>/speech_models.json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "results/benchmarks")))
+    parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", layout.BENCHMARKS)))
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     start = time.perf_counter()

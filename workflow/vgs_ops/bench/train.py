@@ -12,8 +12,9 @@ per caption) is timed on the median-cost batch of each strategy only, so its rat
 To show the speed comes at equal results, it also trains the small model with each strategy on
 one learnable synthetic corpus (same seeds, same epochs) and reports best dev loss and dev recall.
 
-It also estimates GPU hours for the paper's eight models from the model's FLOPs per utterance,
-with the assumptions (corpus sizes, caption lengths, achieved GPU FLOP/s) written into the result.
+Beside them it reports the GPU-hours of the paper's eight models as `make plan` projects them for
+workflow/config/paper.yaml (:func:`vgs_ops.costs.training_gpu_hours`, the one estimator), so the
+CPU measurements here and that projection sit in one record.
 """
 
 from __future__ import annotations
@@ -25,43 +26,31 @@ import time
 import numpy as np
 import torch
 
+from vgs import layout
+from vgs.config import PAPER_CONFIG, load_config
 from vgs.model import ModelConfig, VGSModel
+from vgs.plan import WorkflowPlan
 from vgs.train.batching import epoch_batches, pad_batch
 from vgs.train.data import load_training_data
 from vgs.train.loop import TrainConfig, Trainer
 from vgs.train.loss import hinge_loss
 from vgs.train.synthetic import caption_lengths, random_frames, synthetic_corpus
 from vgs_ops import costs
-from vgs_ops.costs import ASSUMED_GPU_TFLOPS
 
 NAME = "train"
 
+#: The schema's two sizes (vgs.model.SIZES) on the features of the backbone each is trained with:
+#: the paper's on ResNet-152, the world's small one on EfficientNet-Lite0.
 SIZES = {
-    "paper": ModelConfig(
-        conv_channels=64, conv_kernel=6, conv_stride=2, rnn_layers=4, rnn_hidden=1024, attention_hidden=128
-    ),
-    "small": ModelConfig(
-        image_dim=1280, conv_channels=32, conv_kernel=6, conv_stride=3, rnn_layers=2, rnn_hidden=64, attention_hidden=64
-    ),
+    "paper": ModelConfig.named("paper", costs.IMAGE_DIM["resnet152"]),
+    "small": ModelConfig.named("small", costs.IMAGE_DIM["efficientnet_lite0"]),
 }
+#: The paper's batches and longest caption (the training defaults, train.schema.yaml).
+PAPER_TRAINING = TrainConfig()
 MEDIAN_FRAMES = 430  # ~4.3 s captions (Flickr8k / SpokenCOCO-like), 100 frames/s
-MAX_FRAMES = 1024
-BATCH = 32
+MAX_FRAMES = PAPER_TRAINING.max_frames
+BATCH = PAPER_TRAINING.batch_size
 IMAGES = 400  # x 5 captions: one epoch of 2,000 captions to draw batches from
-
-# Assumptions of the GPU-hour estimate: training captions of the paper's eight models (Flickr8k's
-# 6,000 train images x 5; Places' 400k; SpokenCOCO_train.json's ~82,800 images x 5; five SpokenCOCO
-# subsets of 30,000 captions each), their mean length, 32 epochs, and the FLOP rate a cuDNN LSTM at
-# batch 32 achieves on a current data-centre GPU (vgs_ops.costs.ASSUMED_GPU_TFLOPS; the measured rates are there too).
-PAPER_MODELS = {
-    "flickr8k": 30_000,
-    "places": 400_000,
-    "spokencoco": 414_000,
-    **{f"spokencoco-k{k}": 30_000 for k in range(1, 6)},
-}
-MEAN_SECONDS = {"flickr8k": 4.3, "places": 9.0}
-DEFAULT_SECONDS = 4.3
-EPOCHS = 32
 
 
 def forward_flops(config: ModelConfig, frames: float) -> float:
@@ -116,35 +105,21 @@ def time_batches(
     }
 
 
-def gpu_hours_estimate(
-    config: ModelConfig, tflops: float = ASSUMED_GPU_TFLOPS, basis: str = "assumed (not measured)"
-) -> dict[str, object]:
-    """GPU hours to train the paper's eight models (training = 3x forward FLOPs; dev ignored).
+def paper_plan() -> WorkflowPlan:
+    """The plan of workflow/config/paper.yaml: the paper's eight models at their published sizes."""
+    return WorkflowPlan(load_config(PAPER_CONFIG))
 
-    ``tflops`` is the achieved rate: the assumed one by default, or one measured by ``make
-    gpu-check`` (counted with the same :func:`forward_flops`, so the two projections compare).
-    """
-    per_model = {}
-    for name, captions in PAPER_MODELS.items():
-        frames = min(MAX_FRAMES, 100 * MEAN_SECONDS.get(name, DEFAULT_SECONDS))
-        flops = 3 * forward_flops(config, frames) * captions * EPOCHS
-        per_model[name] = round(flops / (tflops * 1e12) / 3600, 1)
-    return {
-        "kind": f"estimate from FLOPs, not a measurement of training; GPU throughput {basis}",
-        "gpu_hours_per_model": per_model,
-        "gpu_hours_total": round(sum(per_model.values()), 1),
-        "assumptions": {
-            "training_captions": PAPER_MODELS,
-            "mean_caption_seconds": MEAN_SECONDS,
-            "default_caption_seconds": DEFAULT_SECONDS,
-            "epochs": EPOCHS,
-            "achieved_gpu_tflops": round(tflops, 2),
-            "tflops_basis": basis,
-            "note": "the speed options (bf16 autocast, length-bucketed batches with padding near 1.05x) "
-            "unless measured otherwise; the default authors' recipe (fp32, random batches) adds "
-            "its padded-frame ratio on top",
-        },
+
+def gpu_hours_projection(
+    results: str = layout.RESULTS, gpu_padded_tflops: float | None = None, batching: str | None = None
+) -> dict[str, object]:
+    """GPU-hours of the paper's eight models, one seed each, from :func:`vgs_ops.costs.training_gpu_hours`
+    (rounded to 0.1 h per model): `make plan`'s projection, or one at a measured rate (see there)."""
+    per_model = {
+        model: round(hours, 1)
+        for model, hours in costs.training_gpu_hours(paper_plan(), results, gpu_padded_tflops, batching).items()
     }
+    return {"gpu_hours_per_model": per_model, "gpu_hours_total": round(sum(per_model.values()), 1)}
 
 
 def equal_results(quick: bool) -> dict[str, object]:
@@ -213,7 +188,11 @@ def run(quick: bool) -> dict:
     if "paper" in result:
         rate = result["paper"]["bucketed"]["utterances_per_s"]  # type: ignore[index]
         result["paper_cpu_achieved_gflops_per_thread"] = round(rate * result["paper_gflops_per_training_caption"], 1)
-    result["gpu_estimate"] = gpu_hours_estimate(SIZES["paper"])
+    result["gpu_estimate"] = {
+        "kind": "projection of `make plan` for workflow/config/paper.yaml (vgs_ops.costs: GPU rates measured on one "
+        "NVIDIA H200), not a measurement of this run",
+        **gpu_hours_projection(),
+    }
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -19,14 +19,11 @@ from vgs.train.data import CaptionSet, load_training_data
 from vgs.train.device import Runtime
 from vgs.train.loop import TrainConfig, Trainer
 from vgs.train.synthetic import synthetic_corpus
-from vgs_ops.bench.train import SIZES, forward_flops
+from vgs_ops.bench.train import BATCH, MAX_FRAMES, MEDIAN_FRAMES, PAPER_TRAINING, SIZES, forward_flops
 
 NOT_ON_CPU = "not measured on CPU"
 BUDGET_ENV = "GPU_CHECK_BUDGET_S"
-MEDIAN_FRAMES = 430  # ~4.3 s captions at 100 frames/s, as in the GPU-hour estimate
-MAX_FRAMES = 1024
-BATCH = 32
-LR = 2e-4  # the paper's peak learning rate, held fixed so every arm takes the same steps
+LR = PAPER_TRAINING.lr_max  # the paper's peak learning rate, held fixed so every arm takes the same steps
 # Precision arms: name -> (train.precision, TF32 allowed for fp32 matmuls, convolutions and cuDNN LSTMs).
 PRECISIONS: dict[str, tuple[str, bool]] = {
     "fp32": ("fp32", False),
@@ -62,9 +59,17 @@ class Plan:
     resume_images: int
     budget_s: float
     part_budgets: Mapping[str, float]
+    probe_steps: int = 3  # training steps each probe's losses are compared over (vgs_ops.bench.gpu.probes)
+    probe_buckets: int = 4  # padded lengths the graph probe captures
+    sharing_processes: tuple[int, ...] = (1, 2, 4, 8)  # trainings sharing one GPU (vgs_ops.bench.gpu.sharing)
+    sharing_window_s: float = 6.0  # seconds each sharing process is timed for
 
 
 # Full: 400 s of parts, leaving 80 s of the 8 minutes for start-up (imports, CUDA context) and overruns.
+# The parts measured on the H200 took 1-41 s each and the compiled arms 73-95 s
+# (workflow/report/measured/gpu-h200-2026-12-04-run*.json), so the budgets of the parts that were
+# there before the probes are cut to about twice what they took (the compiled arms, last, may use all
+# the time left) to make room for the probes, whose budgets are estimates until a GPU measures them.
 FULL = Plan(
     "paper",
     BATCH,
@@ -77,15 +82,20 @@ FULL = Plan(
     24,
     400.0,
     {
-        "data": 20,
-        "cpu_vs_cuda": 40,
-        "batch_invariance": 15,
-        "throughput_eager": 80,
-        "precision_loss": 40,
-        "resume": 45,
-        "data_pipeline": 15,
-        "largest_batch": 60,
-        "throughput_compiled": 80,
+        "data": 10,
+        "cpu_vs_cuda": 20,
+        "batch_invariance": 10,
+        "throughput_eager": 60,
+        "precision_loss": 30,
+        "resume": 20,
+        "data_pipeline": 10,
+        "largest_batch": 30,
+        "probe_concurrent": 25,
+        "probe_packed": 25,
+        "probe_half_lstm": 30,
+        "probe_graphs": 35,
+        "probe_sharing": 65,
+        "throughput_compiled": 30,
     },
 )
 # Quick: short captions so that the whole check takes seconds (it runs in the tests); its budgets
@@ -110,8 +120,16 @@ QUICK = Plan(
         "resume": 240,
         "data_pipeline": 30,
         "largest_batch": 30,
+        "probe_concurrent": 60,
+        "probe_packed": 60,
+        "probe_half_lstm": 90,
+        "probe_graphs": 60,
+        "probe_sharing": 120,
         "throughput_compiled": 30,
     },
+    probe_buckets=3,
+    sharing_processes=(1, 2),
+    sharing_window_s=1.0,
 )
 
 

@@ -59,6 +59,7 @@ def summary(record: Mapping[str, Any]) -> str:
     lines += ["", "## Correctness", ""]
     for name, check in r["correctness"].items():
         lines.append(f"- {name}: {check.get('not_measured') or summarise_check(check)}")
+    lines += probe_lines(r.get("probes", {}))
     hours = r["gpu_hours"]
     lines += [
         "",
@@ -107,3 +108,53 @@ def summarise_check(check: Mapping[str, Any]) -> str:
             elif "final_loss" in sub:
                 parts.append(f"{name} reference (loss {cell(sub['final_loss'])})")
     return "; ".join(parts) if parts else "incomplete"
+
+
+def probe_lines(found: Mapping[str, Any]) -> list[str]:
+    """The probes of a faster step: each one's check against today's step and, on a GPU, both rates."""
+    if not found:
+        return []
+    lines = [
+        "",
+        "## Probes of a faster training step (today's step vs the probe's, same batches)",
+        "",
+        "| probe | check against today | today captions/s | probe captions/s | speed-up |",
+        "|---|---|---|---|---|",
+    ]
+    arms = {f"half_lstm {name}": found["half_lstm"].get(name, found["half_lstm"]) for name in ("bf16", "fp16")}
+    for name, probe in {**{k: v for k, v in found.items() if k not in ("half_lstm", "sharing")}, **arms}.items():
+        lines.append(f"| {name} | {probe_check(probe)} | {probe_rates(probe.get('timing', probe))} |")
+    shared = found["sharing"]
+    runs = shared.get("runs", {})
+    rates = runs.get("not_measured") or "; ".join(
+        f"{n} process(es) {row['aggregate_captions_per_s']} captions/s together, {row['over_one_process']}x one"
+        for n, row in runs.items()
+        if "aggregate_captions_per_s" in row
+    )
+    lines += ["", f"Sharing one GPU: check {probe_check(shared)}; {rates or '—'}."]
+    return lines
+
+
+def probe_check(probe: Mapping[str, Any]) -> str:
+    """``ok``/``FAILED`` with the largest differences, or the measured distance; then why the part
+    stopped, if it did (or only that, when it stopped before its check)."""
+    check = probe.get("check", {})
+    status = next((str(probe[key]) for key in ("failed", "not_measured", "incomplete") if key in probe), "")
+    if "first_loss_relative_difference" in check:
+        text = f"{'ok' if check['ok'] else 'FAILED'} (first loss {cell(check['first_loss_relative_difference'])})"
+    elif "max_relative_difference" in check:
+        embeddings, losses = check["embeddings_max_abs_difference"], check["max_relative_difference"]
+        numbers = f"embeddings {cell(embeddings)}, losses {cell(losses)}"
+        text = f"{'ok' if check['ok'] else 'FAILED'} ({numbers})" if "ok" in check else f"distance: {numbers}"
+    else:
+        return status or "—"
+    return f"{text}; {status}" if status else text
+
+
+def probe_rates(timing: Mapping[str, Any]) -> str:
+    """Today's and the probe's captions/s and their ratio, or dashes where not measured."""
+    if "today" not in timing:
+        return "— | — | —"
+    return (
+        f"{cell(timing['today']['captions_per_s'])} | {cell(timing['probe']['captions_per_s'])} | {timing['speedup']}"
+    )

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from vgs.model import ModelConfig, VGSModel
+from vgs.model import VGSModel
+from vgs_ops.bench.gpu import probes
 from vgs_ops.bench.gpu.correctness import (
     batch_invariance,
     cpu_vs_cuda,
@@ -30,26 +32,37 @@ from vgs_ops.bench.gpu.harness import (
     QUICK,
     Clock,
     Corpus,
+    Plan,
     make_corpus,
     not_measured,
 )
+from vgs_ops.bench.gpu.sharing import sharing
 from vgs_ops.bench.gpu.throughput import (
     bottleneck,
     data_pipeline,
     largest_batch,
     throughput_part,
 )
-from vgs_ops.bench.train import ASSUMED_GPU_TFLOPS, SIZES, gpu_hours_estimate
+from vgs_ops.bench.train import gpu_hours_projection
 
 # --- projection ------------------------------------------------------------------------------------
 
 
-def gpu_hours(config: ModelConfig, arms: Mapping[str, Any], device_name: str, missing: str) -> dict[str, object]:
-    """The assumed-rate estimate, and a projection from each measured arm's best TFLOP/s per batching."""
+def gpu_hours(
+    arms: Mapping[str, Any], padded_per_frame: Mapping[str, float], device_name: str, missing: str
+) -> dict[str, object]:
+    """`make plan`'s projection for the paper's eight models, and the same jobs at each measured arm's
+    best rate per batching (vgs_ops.costs.training_gpu_hours, the one estimator).
+
+    An arm's ``achieved_tflops`` counts useful frames; the cost model's rates count padded ones, so
+    the rate it is given is ``achieved_tflops`` x this corpus's padded frames per frame of that
+    batching (how vgs_ops.costs.GPU_PADDED_TFLOPS was derived from an earlier run).
+    """
     result: dict[str, object] = {
         "estimate": {
-            "kind": f"estimate: assumed {ASSUMED_GPU_TFLOPS} TFLOP/s, not measured",
-            **gpu_hours_estimate(config),
+            "kind": "projection of `make plan` (vgs_ops.costs: GPU rates of an earlier H200 run), "
+            "not measured by this run",
+            **gpu_hours_projection(),
         }
     }
     measured: dict[str, object] = {}
@@ -62,19 +75,39 @@ def gpu_hours(config: ModelConfig, arms: Mapping[str, Any], device_name: str, mi
             ]
             if rates and max(rates)[0] > 0:
                 tflops, mode = max(rates)
-                basis = f"measured on {device_name}: {arm} {mode}, {batching} batches of {BATCH}"
-                projection = gpu_hours_estimate(config, tflops, basis)
+                padded_tflops = tflops * padded_per_frame[batching]
                 measured[f"{arm}-{batching}"] = {
                     "achieved_tflops": tflops,
+                    "padded_tflops": round(padded_tflops, 2),
                     "mode": mode,
-                    "gpu_hours_total": projection["gpu_hours_total"],
-                    "gpu_hours_per_model": projection["gpu_hours_per_model"],
+                    "basis": f"measured on {device_name}: {arm} {mode}, {batching} batches of {BATCH}",
+                    **gpu_hours_projection(gpu_padded_tflops=padded_tflops, batching=batching),
                 }
     result["measured"] = measured or not_measured(missing)
     return result
 
 
 # --- the benchmark ---------------------------------------------------------------------------------
+
+#: The probes of a faster step (vgs_ops.bench.gpu.probes, .sharing), in the order they run; each is
+#: the budgeted part ``probe_<name>``.
+PROBES: dict[str, Callable[[Corpus, Plan, str, dict], None]] = {
+    "concurrent": probes.concurrent,
+    "packed": probes.packed,
+    "half_lstm": probes.half_lstms,
+    "graphs": probes.graphs,
+    "sharing": sharing,
+}
+
+
+def probe_part(clock: Clock, name: str, budget_s: float, work: Callable[[dict], None]) -> dict:
+    """A probe as a budgeted part; then its trainers' GPU memory goes back (the next probes, and the
+    sharing probe's processes, need it)."""
+    result = clock.run(name, budget_s, work)
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return result
 
 
 def run(quick: bool) -> dict:
@@ -154,6 +187,12 @@ def check(quick: bool) -> dict:
         result["largest_batch"] = clock.run(
             "largest_batch", budgets["largest_batch"], lambda o: largest_batch(corpus, device, o)
         )
+        result["probes"] = {
+            name: probe_part(
+                clock, f"probe_{name}", budgets[f"probe_{name}"], lambda o, w=work: w(corpus, plan, device, o)
+            )
+            for name, work in PROBES.items()
+        }
         arms.update(throughput_part(clock, corpus, plan, device, compiled=True))
     result["throughput"] = arms
     result["correctness"] = correctness
@@ -165,6 +204,8 @@ def check(quick: bool) -> dict:
         if plan.size != "paper"
         else "no paper-size throughput arm finished within the budget"
     )
-    result["gpu_hours"] = gpu_hours(SIZES["paper"], arms if plan.size == "paper" else {}, device_name, missing)
+    result["gpu_hours"] = gpu_hours(
+        arms if plan.size == "paper" else {}, result["padded_frames_per_frame"], device_name, missing
+    )
     result["budget"] = clock.record()
     return result

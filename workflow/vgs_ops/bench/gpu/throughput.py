@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -35,13 +35,20 @@ from vgs_ops.bench.train import stratified
 # --- throughput ------------------------------------------------------------------------------------
 
 
-def timed_steps(trainer: Trainer, corpus: Corpus, batches: list[np.ndarray], device: str) -> dict[str, object]:
-    """Train on ``batches``; captions/s, achieved TFLOP/s and peak memory of those steps."""
+def trainer_step(trainer: Trainer, corpus: Corpus) -> Callable[[np.ndarray], torch.Tensor]:
+    """Today's training step on the captions at ``indices``, data pipeline included."""
+    return lambda indices: trainer.train_step(*trainer.batch_tensors(corpus.train, indices), LR)
+
+
+def timed_steps(
+    step: Callable[[np.ndarray], torch.Tensor], corpus: Corpus, batches: list[np.ndarray], device: str
+) -> dict[str, object]:
+    """``step`` on each of ``batches``; captions/s, achieved TFLOP/s and peak memory of those steps."""
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     synchronize(device)
     start = time.perf_counter()
-    losses = [trainer.train_step(*trainer.batch_tensors(corpus.train, indices), LR) for indices in batches]
+    losses = [step(indices) for indices in batches]
     synchronize(device)
     seconds = time.perf_counter() - start
     captions = sum(len(b) for b in batches)
@@ -68,12 +75,15 @@ def throughput_arm(corpus: Corpus, plan: Plan, device: str, arm: str, compiled: 
         start = time.perf_counter()
         for batches in corpus.plans.values():  # warm-up: cuDNN plans, allocator, compilation
             for indices in batches[: plan.warmup_batches]:
-                trainer.train_step(*trainer.batch_tensors(corpus.train, indices), LR)
+                trainer_step(trainer, corpus)(indices)
         synchronize(device)
         out["warmup_seconds"] = round(time.perf_counter() - start, 2)
         for name, batches in corpus.plans.items():  # timed: a cost-stratified, representative sample
             out[name] = timed_steps(
-                trainer, corpus, stratified(batches, corpus.train.lengths, plan.timed_batches), device
+                trainer_step(trainer, corpus),
+                corpus,
+                stratified(batches, corpus.train.lengths, plan.timed_batches),
+                device,
             )
     if device == "cuda":
         del trainer
