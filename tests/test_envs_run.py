@@ -110,7 +110,7 @@ os.execve(python, [python, *sys.argv[1:]], {{**os.environ, **{variables!r}}})
 def env_world_config() -> dict:
     """The tiny world of tests/test_workflow_e2e.py cut to what runs every rule of the world once or a few
     times (one corpus, one subset model, one voice, one epoch: here the jobs must run, not learn), with the
-    speech-models overlay and the MiniLM topline: 43 jobs."""
+    speech-models overlay and the MiniLM topline: 48 jobs."""
     config = tiny_config()
     world = config["world"]
     world["corpora"] = {"coco": {**world["corpora"]["coco"], "images": {"train": 8, "dev": 4, "test": 4}}}
@@ -190,6 +190,7 @@ def test_every_job_of_the_world_runs_in_the_environment_its_rule_names(environme
     refused = sorted({f"{record['rule']}: {name}" for record in records for name in record["refused"]})
     assert result.returncode == 0, f"looked for outside the job's environment: {refused}\n{result.stderr[-5000:]}"
 
+    assert len(records) == 48, f"{len(records)} jobs ran; docs/cluster.md and env_world_config say 48"
     ran = {record["rule"] for record in records}
     assert ran == set(rules) - set(NOT_RUN), f"not run: {sorted(set(rules) - set(NOT_RUN) - ran)}"
     for record in records:
