@@ -66,3 +66,12 @@ def documented_command(containing: str) -> Command:
         f"expected one documented command containing {containing!r}, found {[m.where for m in matches]}"
     )
     return matches[0]
+
+
+def fenced_block(page: Path, language: str, containing: str) -> str:
+    """The one fenced ``language`` block of ``page`` whose text contains ``containing`` (a documented file,
+    such as a Snakefile, that a test writes out as the page shows it)."""
+    fence = re.compile(rf"^```{re.escape(language)}\n(.*?)^```", re.MULTILINE | re.DOTALL)
+    blocks = [block for block in fence.findall(page.read_text(encoding="utf-8")) if containing in block]
+    assert len(blocks) == 1, f"{page}: expected one ```{language} block containing {containing!r}, found {len(blocks)}"
+    return blocks[0]

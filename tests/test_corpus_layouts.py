@@ -137,3 +137,22 @@ def test_flickr8k_recordings_of_images_outside_the_karpathy_splits_are_counted(
     assert excluded["utt_id"].tolist() == ["outside_0", "outside_1"]
     assert [entry.split(" ")[0] for entry in excluded["entry"]] == [f"{wav2capt}:21", f"{wav2capt}:22"]
     assert summary.line(tmp_path / "results" / "rejected.tsv").startswith("corpus flickr8k: 20 of 22 utterances kept")
+
+
+def test_flickr8k_put_together_from_the_copies_that_circulate(tmp_path: Path) -> None:
+    """MIT's Flickr8k Audio download is reported dead (MTEB issue 2298); docs/full-scale.md points at copies.
+    Kaggle's audio copy (warcoder/flickr-8k-audio-caption-corpus) is the release's ``flickr_audio/``, read as
+    it is beside Karpathy's ``dataset_flickr8k.json``; Kaggle's image copy (adityajn105/flickr8k) is
+    ``Images/`` beside a ``captions.txt`` (``image,caption``), read through ``image_root``."""
+    root = tmp_path / "flickr8k"
+    write_flickr8k(root, {"train": 2, "dev": 1, "test": 1})
+    images = tmp_path / "kaggle-flickr8k" / "Images"
+    shutil.move(root / "Flicker8k_Dataset", images)
+    captions = "".join(f"{image.name},a caption\n" for image in images.iterdir())
+    (images.parent / "captions.txt").write_text(f"image,caption\n{captions}")
+    assert sorted(path.name for path in root.iterdir()) == ["dataset_flickr8k.json", "flickr_audio"]
+
+    frame = read_corpus({"format": "flickr8k", "root": str(root), "image_root": str(images)})
+    assert frame.groupby("split")["image_id"].nunique().to_dict() == {"train": 2, "dev": 1, "test": 1}
+    assert len(frame) == 20 and all(Path(path).parent == images for path in frame["image_path"])
+    assert all(Path(path).is_file() for path in [*frame["wav_path"], *frame["image_path"]])

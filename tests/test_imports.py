@@ -10,39 +10,12 @@ The package is read with :mod:`ast`, so nothing is imported (0.3 s for its 88 mo
 
 from __future__ import annotations
 
-import ast
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "workflow" / "vgs"
-OPERATIONS = PACKAGE.parent / "vgs_ops"
-
-
-def module_name(path: Path, package: Path) -> str:
-    """``vgs/tts/backend.py`` -> ``vgs.tts.backend``; a package's ``__init__.py`` is the package."""
-    parts = path.relative_to(package.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def package_imports(*packages: Path) -> dict[str, set[str]]:
-    """Each module of ``packages`` -> the modules of those packages it imports, wherever in the file."""
-    modules = {module_name(path, package): path for package in packages for path in sorted(package.rglob("*.py"))}
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        imported: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            if isinstance(node, ast.Import):
-                imported.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                # ``from vgs.corpora import flickr8k`` imports the module vgs.corpora.flickr8k.
-                imported.update(
-                    f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module
-                    for alias in node.names
-                )
-        graph[name] = {module for module in imported if module in modules and module != name}
-    return graph
+from import_graph import OPERATIONS, PACKAGE, package_imports
 
 
 def part(module: str) -> str:

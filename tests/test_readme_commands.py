@@ -30,6 +30,7 @@ from conftest import skip_or_fail_in_ci
 from make_stand_ins import run_make, stand_in_repository
 from plan import Plan, dry_run
 from readme import Command, documentation_pages, documentation_text, documented_commands, page_commands
+from test_module import write_module_project
 
 # Every test here runs README commands (make, Snakemake) in subprocesses: the slow tier.
 pytestmark = pytest.mark.slow
@@ -176,6 +177,11 @@ def assert_checkpoint_plan(plan: Plan) -> None:
     counts = plan.counts()
     assert "speech_model_random" not in counts and counts["embed_sts_speech_model"] == 1
     assert plan.values("eval_sts_speech_model", "layer") == {"0", "2"}
+
+
+def write_world_module_project(checkout: Path) -> None:
+    """my-project/ beside the checkout: docs/usage.md's module Snakefile importing the checkout, config.yaml."""
+    write_module_project(checkout / "my-project", yaml.safe_load((checkout / "config.yaml").read_text()), checkout)
 
 
 def quick(command: str) -> str:
@@ -332,6 +338,15 @@ WAYS: list[tuple[str, Way]] = [
     (
         r"PYTHONPATH=workflow python3 -m vgs_ops\.bench\.speech_models",
         Way(quick, reason="quick mode: the full CPU run takes minutes"),
+    ),
+    (
+        r"cd my-project && snakemake --cores 2",
+        Way(
+            snakemake_dry_run,
+            assert_world_plan,
+            write_world_module_project,
+            reason="dry run of the world through the module; tests/test_module.py runs a shrunk world's target",
+        ),
     ),
     (
         r"snakemake --profile workflow/profiles/slurm --configfile workflow/config/paper\.yaml",

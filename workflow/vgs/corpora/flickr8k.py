@@ -42,11 +42,14 @@ from vgs.io import require_files
 log = logging.getLogger(__name__)
 
 SOURCE = (
-    "Flickr8k Audio comes from https://groups.csail.mit.edu/sls/downloads/flickraudio/ (flickr_audio/), "
-    "the images from the Flickr8k release (Flicker8k_Dataset/) and dataset_flickr8k.json from "
-    "Karpathy's splits (https://cs.stanford.edu/people/karpathy/deepimagesent/); put all three under "
-    "the corpus root given in config.yaml (corpora.<name>.root), or set corpora.<name>.image_root / "
-    "audio_root to the image and wav folders."
+    "Flickr8k Audio is the folder flickr_audio/ (wavs/, wav2capt.txt, wav2spk.txt): MIT's download "
+    "(https://groups.csail.mit.edu/sls/downloads/flickraudio/) was reported dead in 2025, the same layout "
+    "circulates on Kaggle (warcoder/flickr-8k-audio-caption-corpus); the Hugging Face copy "
+    "deep9539/flickr-audio-image is not read as it is. The images are the Flickr8k release "
+    "(Flicker8k_Dataset/, or Kaggle's Images/ through image_root) and dataset_flickr8k.json comes from "
+    "Karpathy's caption_datasets.zip (https://cs.stanford.edu/people/karpathy/deepimagesent/). Put them "
+    "under the corpus root given in config.yaml (corpora.<name>.root), or set corpora.<name>.image_root / "
+    "audio_root to the image and wav folders; docs/full-scale.md says where each copy is."
 )
 SPLIT_NAMES = {"train": "train", "restval": "train", "val": "dev", "test": "test"}
 #: Why a recording of wav2capt.txt is left out (excluded.tsv).
