@@ -196,7 +196,7 @@ def plan_table_counts(output: str) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_plan_counts_are_snakemakes_and_totals_add_up(tmp_path: Path) -> None:
-    """The world configuration (113 jobs) in a fresh checkout: every kind's count equals Snakemake's
+    """The world configuration (118 jobs) in a fresh checkout: every kind's count equals Snakemake's
     job-count table, and the train row is the sum of its jobs' projected costs."""
     checkout = fresh_checkout(tmp_path)
     printed = run_shell("python -m vgs_ops.projection config.yaml", checkout, timeout=300)

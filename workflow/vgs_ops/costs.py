@@ -1,7 +1,7 @@
 """What each heavy job costs, computed from what it processes: the per-unit costs in one place.
 
 Why: a job's memory, runtime and disk grow with its corpus (captions, audio hours, images), its
-model and its epochs; constants sized for one corpus are wrong for the next, and before 400 jobs
+model and its epochs; constants sized for one corpus are wrong for the next, and before 405 jobs
 go to a cluster a user must see what the run will cost and whether each job fits its partition.
 The rules' resource callables (``job_resources`` in workflow/rules/common.smk) and ``make plan``
 (:mod:`vgs_ops.projection`) both call :func:`job_cost`, so a request and the plan never disagree;
@@ -92,8 +92,8 @@ TORCH_BASE_MB = 1100.0
 PYTHON_BASE_MB = 300.0
 #: Bytes a loaded manifest row takes in pandas, and on disk.
 MANIFEST_ROW_BYTES = {"memory": 1000, "disk": 250}
-#: Start-up of every job (interpreter, imports, model load), seconds: the world run's 104 jobs other
-#: than training took 404 s of job time in all (docs/world.md, `make run`), ~4 s each.
+#: Start-up of every job (interpreter, imports, model load), seconds: in the world run of 2026-12-01
+#: its 104 jobs other than training took 404 s of job time in all (`make run`), ~4 s each.
 JOB_START_S = 5.0
 #: Mean duration of a generated-world caption spoken by espeak-ng (measured here: 2.3 s over 640
 #: captions of the three world corpora) and of an STS sentence (ASSUMED: ~11 words read at ~3 words/s).

@@ -15,7 +15,7 @@ DAG), each at its projected time (light jobs at their runtime requests), schedul
 a GPU so far (:data:`RECIPES`). Queue waits are not modelled.
 
 At the paper's size the plan reads the published corpus sizes in the configuration
-(``corpora.<c>.size``) until the manifests exist; it runs in seconds (the dry run plans 400 jobs).
+(``corpora.<c>.size``) until the manifests exist; it runs in seconds (the dry run plans 405 jobs).
 """
 
 from __future__ import annotations
