@@ -1,4 +1,4 @@
-# Rules of the train stage: train every model x seed, then encode utterance sets and test images
+# Rules of the train stage: train every model x seed, then embed utterance sets and test images
 # with the best epoch (by dev loss). Checkpoints live in results/models/<model>/seed<s>/checkpoints/
 # and are not declared outputs, so a killed or preempted job resumes after its last epoch, and one
 # stopped by SIGTERM (a SLURM time limit) from the step where it stopped.

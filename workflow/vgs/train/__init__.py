@@ -1,4 +1,4 @@
-"""Training and encoding of the VGS model.
+"""Training the VGS model, and embedding utterances and images with a trained one (`embed`).
 
 Modules: :mod:`~vgs.train.batching` (length-bucketed epochs, padding), :mod:`~vgs.train.loss`
 (in-batch hinge / InfoNCE, recall), :mod:`~vgs.train.schedule` (cyclic learning rate),
