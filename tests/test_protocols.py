@@ -33,7 +33,7 @@ from vgs.evaluate.protocol_tables import RunScores, protocol_rows, protocol_tabl
 from vgs.evaluate.protocols import NATURAL, PAIR_MEAN, PROTOCOLS, SPEAKER_PAIR, Protocol, Scope
 from vgs.evaluate.sts_eval import evaluate_sts
 from vgs.evaluate.text_toplines import evaluate_topline
-from vgs.identity import RunId, RunMismatch
+from vgs.identity import SPEECH, TEXT_TOPLINE, RunId, RunMismatch
 from vgs.io import read_tsv, write_tsv
 from vgs.store import write_store
 
@@ -352,4 +352,26 @@ def test_the_figure_ranks_every_system_under_each_protocol(tmp_path):
     assert lines["bow (text topline)"].get_linestyle() == "--"
     ticks = [tick.get_text() for tick in figure.axes[0].get_xticklabels()]
     assert ticks[0].startswith("Merkx et al. (2021)\nAll") and "Spearman" in ticks[1]
+    plt.close(figure)
+
+
+def test_tied_end_labels_stack_instead_of_overlapping(tmp_path):
+    """Two systems sharing a rank at the last column (the world's bow and tfidf under zhu2022) get
+    their names one below the other, not printed over each other."""
+    table = pd.DataFrame(
+        {
+            "system": ["a", "b", "c"],
+            "kind": [SPEECH, TEXT_TOPLINE, TEXT_TOPLINE],
+            "corpus": ["x", "text", "text"],
+            "protocol": "zhu2022",
+            "group": "natural",
+            "headline": "pearson",
+            "pearson": [0.5, 0.7, 0.7],
+        }
+    )
+    table.to_csv(tmp_path / "zhu2022.csv", index=False)
+    figure = protocol_ranks_figure([tmp_path / "zhu2022.csv"], [tmp_path / "ranks.png"])
+    right = [text for text in figure.axes[0].texts if text.get_ha() == "left"]
+    tied = [text.xyann for text in right if text.xy[1] == 1]
+    assert len(tied) == 2 and tied[0] != tied[1]
     plt.close(figure)

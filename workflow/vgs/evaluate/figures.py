@@ -306,6 +306,7 @@ def protocol_ranks_figure(protocol_csvs: Sequence[PathLike], out_paths: Sequence
     styles = {SPEECH: "-", SPEECH_MODEL: "-.", TEXT_TOPLINE: "--"}
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
     figure, axis = plt.subplots(figsize=(2.6 * len(columns) + 5.0, 0.32 * len(systems) + 2.4))
+    stacked: dict[tuple[int, float, int], int] = {}  # end labels already at a point: tied systems stack
     for colour, system in zip(colours, systems.itertuples(index=False)):
         label = system_label(system.system, system.kind, system.corpus)
         xs, ys = [], []
@@ -316,8 +317,10 @@ def protocol_ranks_figure(protocol_csvs: Sequence[PathLike], out_paths: Sequence
                 ys.append(float(rank.iloc[0]))
         axis.plot(xs, ys, marker="o", color=colour, linestyle=styles.get(system.kind, "-"), label=label)
         for x, y, side in ((xs[0], ys[0], -1), (xs[-1], ys[-1], 1)):
-            axis.annotate(label, (x, y), xytext=(8 * side, 0), textcoords="offset points", va="center", fontsize=7,
-                          ha="left" if side > 0 else "right", color=colour)  # fmt: skip
+            below = stacked.get((x, y, side), 0)
+            stacked[(x, y, side)] = below + 1
+            axis.annotate(label, (x, y), xytext=(8 * side, -8 * below), textcoords="offset points", va="center",
+                          fontsize=7, ha="left" if side > 0 else "right", color=colour)  # fmt: skip
     axis.set_xticks(range(len(columns)), [title for title, _ in columns], fontsize=8)
     axis.set_xlim(-1.3, len(columns) + 0.3)
     axis.set_ylim(len(systems) + 0.5, 0.5)
