@@ -47,6 +47,8 @@ NOT_RUN = {
     "table_ablation": "the ablation overlay's nine training runs (workflow/config/ablation.yaml)",
     "study_tables": "the study overlay's models (tests/test_workflow_e2e.py runs it in the main environment)",
     "study_figure": "the study overlay's models (tests/test_workflow_e2e.py runs it in the main environment)",
+    "eval_retrieval_test5k": "only SpokenCOCO's format has a 5k test set, the world's corpora none "
+    "(tests/test_rehearsal.py runs it in the main environment; tests/test_envs.py checks its imports)",
 }
 
 # Every job's python imports this first. The paths Snakemake's preamble appends to sys.path (other than the

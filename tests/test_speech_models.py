@@ -326,8 +326,9 @@ def test_tiny_configs_are_padding_safe_and_base_configs_are_not():
 @pytest.mark.slow  # a subprocess importing torch and transformers
 def test_the_benchmark_runs_on_torch_numpy_and_transformers_alone(tmp_path):
     """GPU machines lack the workflow's audio stack: the standalone benchmark must import no vgs
-    module beyond vgs.speech_models.{spec,hf}, nor torchaudio, h5py or pandas (transformers itself
-    may import soundfile where installed). Its projection follows from its measured rate."""
+    module beyond vgs.speech_models.{spec,hf} and vgs.layout (the file names of results, standard
+    library only), nor torchaudio, h5py or pandas (transformers itself may import soundfile where
+    installed). Its projection follows from its measured rate."""
     code = ("import runpy, sys\nsys.argv = ['speech_models', '--quick', '--out', sys.argv[1]]\n"
             "runpy.run_module('vgs_ops.bench.speech_models', run_name='__main__')\n"
             "print('MODULES', sorted(m for m in sys.modules if m.split('.')[0] in "
@@ -336,7 +337,7 @@ def test_the_benchmark_runs_on_torch_numpy_and_transformers_alone(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(REPO / "workflow")})  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     modules = result.stdout.split("MODULES", 1)[1].strip()
-    assert modules == str(["vgs", "vgs.speech_models", "vgs.speech_models.hf", "vgs.speech_models.spec"])
+    assert modules == str(["vgs", "vgs.layout", "vgs.speech_models", "vgs.speech_models.hf", "vgs.speech_models.spec"])
     record = json.loads((tmp_path / "speech_models.json").read_text())
     (tiny,) = [value for value in record["results"].values() if isinstance(value, dict)]
     assert tiny["utterances"] == 8 and tiny["layers_read"] == 3 and tiny["utterances_per_s"] > 0

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -26,6 +27,7 @@ from conftest import REPO
 from plan import rules_loaded_aside
 from vgs.config import validate_config
 from vgs.evaluate.labels import SYNTHETIC_STAND_IN
+from vgs.evaluate.tables import MEAN_DIRECTION
 from vgs.io import PARTIAL_GLOB
 from vgs_ops.costs import HEAVY_RULES, job_cost
 
@@ -127,7 +129,8 @@ def assert_retrieval_counts_over_the_configured_test_sets(table2: pd.DataFrame, 
     (chance: 100 min(k, N) / N) once k reaches the N candidates, which a rank beyond N would break."""
     candidates = {"caption_to_image": "test_images", "image_to_caption": "test_captions"}
     queries = {"caption_to_image": "test_captions", "image_to_caption": "test_images"}
-    for row in table2.to_dict("records"):
+    assert_mean_rows_average_the_two_directions(table2)
+    for row in table2[table2["direction"] != MEAN_DIRECTION].to_dict("records"):
         corpus = world["corpora"][row["corpus"].removeprefix("world-")]
         assert row["test_images"] == corpus["images"]["test"], row
         assert row["test_captions"] == corpus["images"]["test"] * corpus["captions_per_image"], row
@@ -140,6 +143,19 @@ def assert_retrieval_counts_over_the_configured_test_sets(table2: pd.DataFrame, 
             if k >= n_candidates:
                 assert recall == pytest.approx(100 * min(k, n_candidates) / n_candidates), (row, k)
         assert 1 <= row["medr"] <= n_candidates, row
+
+
+def assert_mean_rows_average_the_two_directions(table2: pd.DataFrame) -> None:
+    """Each run x test set has both directions and one ``mean`` row whose R@k is their average (the
+    SpeechCLIP / FaST-VGS summary) and which has no median rank."""
+    keys = [column for column in ("system", "seed", "test_set") if column in table2.columns]
+    for key, group in table2.groupby(keys, dropna=False):
+        directions = group.set_index("direction")
+        assert set(directions.index) == {"caption_to_image", "image_to_caption", MEAN_DIRECTION}, key
+        for k in (1, 5, 10):
+            both = directions.loc[["caption_to_image", "image_to_caption"], f"r{k}"].mean()
+            assert directions.loc[MEAN_DIRECTION, f"r{k}"] == pytest.approx(both), (key, k)
+        assert np.isnan(directions.loc[MEAN_DIRECTION, "medr"]), key
 
 
 def assert_the_corpus_models_learn(table2: pd.DataFrame, results: Path) -> None:
@@ -265,10 +281,12 @@ def test_projected_costs_are_near_what_the_jobs_measured(tiny_world):
       against 0.3 GB for load_corpus, which imports no torch (2.34x; 2026-12-07).
     - Time: projected core-seconds are 0.5-10x the measured CPU seconds. Below 0.5 a job would
       outgrow its runtime request (the projection x 2) once its work, not its start-up, dominates.
-      Above: every job here is mostly start-up, projected as 5 s (JOB_START_S, wall time of torch
-      jobs on the full world), about 2x the CPU a torch job's start takes and 8x load_corpus's.
-      Measured 2026-12-07: 0.74-2.7 for the torch jobs (1.0-1.19 for the three 30-epoch trainings,
-      where the FLOP term is up to 70% of the projection), 7.4-8.3 for load_corpus.
+      Above: every job here is mostly start-up, projected as 5 s for a torch job (JOB_START_S, wall
+      time of torch jobs on the full world), about 2x the CPU its start takes, and 1 s for
+      load_corpus, which imports no torch (PYTHON_START_S). Measured 2026-12-07: 0.74-2.7 for the
+      torch jobs (1.0-1.19 for the three 30-epoch trainings, where the FLOP term is up to 70% of the
+      projection); load_corpus's 5 s then was 7.4-8.3x here and 10.6x on CI's machine, hence its own
+      start-up term.
 
     What it cannot see: the work terms of most jobs (FLOPs, audio hours, images) are a few percent
     of their projection at this size; docs/full-scale.md compares training with runs 10-100x larger.

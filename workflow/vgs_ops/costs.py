@@ -95,6 +95,10 @@ MANIFEST_ROW_BYTES = {"memory": 1000, "disk": 250}
 #: Start-up of every job (interpreter, imports, model load), seconds: in the world run of 2026-12-01
 #: its 104 jobs other than training took 404 s of job time in all (`make run`), ~4 s each.
 JOB_START_S = 5.0
+#: Start-up of a job that imports no torch (load_corpus: pandas and soundfile), seconds: measured
+#: 0.44-0.68 CPU-s on the tiny world's runs (2026-12-07, two machines); projecting it as a torch
+#: job's start made its projection 8-11x the measurement.
+PYTHON_START_S = 1.0
 #: Mean duration of a generated-world caption spoken by espeak-ng (measured here: 2.3 s over 640
 #: captions of the three world corpora) and of an STS sentence (ASSUMED: ~11 words read at ~3 words/s).
 WORLD_CAPTION_S = 2.3
@@ -351,7 +355,7 @@ def _model_seconds(
 def load_corpus_cost(config: Mapping[str, Any], corpus: str, results: str | Path = layout.RESULTS) -> JobCost:
     size = corpus_size(config, corpus, results)
     return JobCost(
-        JOB_START_S + size.captions / HEADER_CHECKS_PER_CPU_S,
+        PYTHON_START_S + size.captions / HEADER_CHECKS_PER_CPU_S,
         1,
         False,
         PYTHON_BASE_MB + size.captions * MANIFEST_ROW_BYTES["memory"] / MB,
