@@ -109,11 +109,11 @@ def test_dry_run_of_the_default_config_lists_every_stage(tmp_path):
     assert STAGE_RULES <= listed, sorted(STAGE_RULES - listed)
 
 
-def run_tiny_world(workdir: Path) -> Path:
-    """Run the whole DAG on the tiny world in ``workdir``; return it."""
+def run_tiny_world(workdir: Path, *targets: str) -> Path:
+    """Run the tiny world's DAG (the whole of it, or what ``targets`` need) in ``workdir``; return it."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config(), sort_keys=False))
-    result = snakemake(workdir, "--cores", "2")
+    result = snakemake(workdir, "--cores", "2", *targets)
     assert result.returncode == 0, result.stderr[-5000:]
     return workdir
 
@@ -154,7 +154,8 @@ def assert_mean_rows_average_the_two_directions(table2: pd.DataFrame) -> None:
         assert set(directions.index) == {"caption_to_image", "image_to_caption", MEAN_DIRECTION}, key
         for k in (1, 5, 10):
             both = directions.loc[["caption_to_image", "image_to_caption"], f"r{k}"].mean()
-            assert directions.loc[MEAN_DIRECTION, f"r{k}"] == pytest.approx(both), (key, k)
+            # the CSV holds six significant digits (33.3333 is the mean of 33.3333 and 33.3334)
+            assert directions.loc[MEAN_DIRECTION, f"r{k}"] == pytest.approx(both, rel=2e-5), (key, k)
         assert np.isnan(directions.loc[MEAN_DIRECTION, "medr"]), key
 
 
@@ -314,11 +315,17 @@ def test_projected_costs_are_near_what_the_jobs_measured(tiny_world):
 
 @pytest.mark.slow
 def test_a_second_run_from_scratch_gives_the_same_numbers(tiny_world, tmp_path):
-    """Seeds make the whole pipeline repeatable: world, speech, features, training, statistics."""
-    again = run_tiny_world(tmp_path / "again")
+    """Seeds make the whole pipeline repeatable: world, speech, features, training, statistics.
+
+    The second run, from an empty directory, makes every table but the study's: the study's twelve
+    trainings are the train rule again (on subsets, as the two subset models here), and leaving them
+    out halves the run (257 s with them here, 2026-12-08)."""
     tables = sorted(p.relative_to(tiny_world) for p in (tiny_world / "results" / "tables").rglob("*.csv"))
-    assert tables
-    for table in tables:
+    study = tiny_world / "results" / "tables" / "study"
+    targets = [str(table) for table in tables if not (tiny_world / table).is_relative_to(study)]
+    assert len(targets) >= 10 and len(targets) < len(tables)
+    again = run_tiny_world(tmp_path / "again", *targets)
+    for table in targets:
         assert (again / table).read_bytes() == (tiny_world / table).read_bytes(), table
 
 

@@ -20,7 +20,6 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import statsmodels.api as sm
 from scipy import stats
 
 #: Parameters of a simple OLS regression counted by R's AIC: intercept, slope, residual variance.
@@ -158,6 +157,10 @@ class RegressionFit:
 
 def regression_aic(gold: np.ndarray, predictor: np.ndarray) -> RegressionFit:
     """Fit ``gold ~ 1 + predictor`` by OLS; AIC = -2·LL + 2·3 (R's ``AIC(lm())``)."""
+    # Imported here: statsmodels takes ~0.9 s to import (measured 2026-12-08), and the jobs that import
+    # this module for correlations (eval_sts, once per model) never fit a regression.
+    import statsmodels.api as sm
+
     y = np.asarray(gold, dtype=float)
     x = sm.add_constant(np.asarray(predictor, dtype=float), has_constant="add")
     fit = sm.OLS(y, x).fit()
