@@ -21,9 +21,9 @@ from conftest import REPO, skip_or_fail_in_ci
 from corpus_layouts import write_flickr8k, write_places, write_spokencoco
 from readme import documented_command
 
-# Image counts per split, as few as the paper's conditions allow (ten ResNet-152 crops per image are
-# most of the rehearsal's time): SpokenCOCO needs 60 training images for the 60-caption k = 1
-# subset and 2 + 2 val images for dev and test (rehearsal.yaml).
+# Image counts per split, as few as the paper's conditions allow (ResNet-152 on each image is much
+# of the rehearsal's time): SpokenCOCO needs 60 training images for the 60-caption k = 1 subset and
+# 2 + 2 val images for dev and test (rehearsal.yaml).
 FLICKR_IMAGES = {"train": 5, "dev": 2, "test": 2}
 PLACES_IMAGES = {"train": 8, "dev": 2, "test": 2}
 COCO_IMAGES = {"train": 60, "dev": 2, "test": 2}
