@@ -190,7 +190,6 @@ CLAIMS = [
         lambda g: g.jobs("paper") - jobs_of_the_5k_set(g.plans["paper"]),
     ),
     history("docs/world.md", r"earlier: [\d,]+ jobs in 855 s", "the world run of 2026-12-01, measured once"),
-    history("docs/full-scale.md", r"remaining [\d,]+ jobs in 36\.5 min", "a run resumed half-way, measured once"),
     Claim(
         "docs/full-scale.md",
         r"`make study`, [\d,]+ training jobs",
